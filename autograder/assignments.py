@@ -1,0 +1,112 @@
+"""The course's source notebooks as assignments and graded exercises.
+
+Each folder ``notebooks/NN_name/`` holds one source notebook; the folder name is the nbgrader
+assignment id and the notebook's stem its notebook id. An exercise is a solution cell followed
+by its test cell ``<solution id>_test``.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+
+from autograder import paths
+
+__all__ = ["Assignment", "Exercise", "all_assignments", "find_assignment", "nbgrader_meta", "stub_source"]
+
+
+def nbgrader_meta(cell: NotebookNode) -> dict:
+    """The cell's nbgrader metadata, or {} for an ordinary cell."""
+    return dict(cell.get("metadata", {}).get("nbgrader", {}) or {})
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """A graded exercise: the cell a student writes and the locked cell that tests it."""
+
+    solution_id: str
+    test_id: str
+    points: float
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One source notebook, ``notebooks/<name>/<notebook>.ipynb``."""
+
+    name: str
+    path: Path
+
+    @property
+    def notebook(self) -> str:
+        return self.path.stem
+
+    @cached_property
+    def nb(self) -> NotebookNode:
+        return nbformat.read(self.path, as_version=4)
+
+    def cell(self, cell_id: str) -> NotebookNode:
+        return next(c for c in self.nb.cells if c.get("id") == cell_id)
+
+    @cached_property
+    def exercises(self) -> tuple[Exercise, ...]:
+        """Solution cells paired with the test cell named ``<solution id>_test``."""
+        tests = {
+            m["grade_id"]: float(m["points"])
+            for c in self.nb.cells
+            if (m := nbgrader_meta(c)).get("grade") and not m.get("solution")
+        }
+        found = []
+        for c in self.nb.cells:
+            m = nbgrader_meta(c)
+            if m.get("solution") and not m.get("grade"):
+                test_id = m["grade_id"] + "_test"
+                found.append(Exercise(m["grade_id"], test_id, tests.get(test_id, 0.0)))
+        return tuple(found)
+
+    @property
+    def max_points(self) -> float:
+        return sum(
+            float(m["points"]) for c in self.nb.cells if (m := nbgrader_meta(c)).get("grade")
+        )
+
+    def released(self) -> NotebookNode:
+        """The notebook as students receive it: solution regions stubbed, hidden tests removed."""
+        from nbgrader.preprocessors import ClearHiddenTests
+
+        nb = copy.deepcopy(self.nb)
+        for cell in nb.cells:
+            if nbgrader_meta(cell).get("solution") and cell.cell_type == "code":
+                cell.source = stub_source(cell.source)
+        nb, _ = ClearHiddenTests().preprocess(nb, {})
+        return nb
+
+
+def stub_source(source: str) -> str:
+    """`source` with its solution region replaced by nbgrader's release stub."""
+    from nbgrader.preprocessors import ClearSolutions
+
+    cell = nbformat.v4.new_code_cell(source)
+    ClearSolutions()._replace_solution_region(cell, "python")
+    return cell.source
+
+
+def all_assignments(root: Path | None = None) -> list[Assignment]:
+    """Every ``<root>/<folder>/<notebook>.ipynb``, sorted by folder (default root: notebooks/)."""
+    found = []
+    for folder in sorted((root or paths.NOTEBOOKS).iterdir()):
+        notebooks = sorted(p for p in folder.glob("*.ipynb")) if folder.is_dir() else []
+        if len(notebooks) == 1:
+            found.append(Assignment(folder.name, notebooks[0]))
+    return found
+
+
+def find_assignment(name: str) -> Assignment:
+    for a in all_assignments():
+        if a.name == name:
+            return a
+    raise KeyError(f"no assignment {name!r} in {paths.NOTEBOOKS}")

@@ -1,0 +1,144 @@
+"""``python -m autograder <command>`` (also the ``autograder`` console script).
+
+Commands: release, grade, feedback, export, lint, demo. Run with ``-h`` for the options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from autograder import paths
+
+
+def _assignments(names: list[str] | None):
+    from autograder.assignments import all_assignments, find_assignment
+
+    return [find_assignment(n) for n in names] if names else all_assignments()
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    from autograder.release import release, workspace
+
+    if args.workspace:
+        copied, kept = workspace(Path(args.workspace))
+        for p in copied:
+            print(f"copied  {p}")
+        for p in kept:
+            print(f"kept    {p} (already there: your work is never overwritten)")
+    else:
+        for p in release(_assignments(args.assignment)):
+            print(f"released {p}")
+    return 0
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    from autograder.report import grade_table
+    from autograder.runner import grade
+
+    start = time.perf_counter()
+    results = grade(
+        Path(args.submissions),
+        assignments=_assignments(args.assignment),
+        students=args.student,
+        workers=args.workers,
+        timeout=args.timeout,
+        force=args.force,
+    )
+    print(grade_table(results))
+    print(f"\n{len(results)} notebooks in {time.perf_counter() - start:.1f} s; results in {paths.results()}")
+    return 0
+
+
+def cmd_feedback(args: argparse.Namespace) -> int:
+    from autograder.report import write_feedback
+
+    files = write_feedback()
+    print(f"wrote {len(files)} feedback files under {paths.feedback()} (checked: no hidden-test text)")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from autograder.report import export_csv
+
+    print(f"wrote {export_csv(Path(args.to))}")
+    return 0
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    from autograder.lint import lint_assignment
+
+    problems = [p for a in _assignments(args.assignment) for p in lint_assignment(a)]
+    print("\n".join(problems) if problems else f"lint: {len(_assignments(args.assignment))} notebooks follow the grading contract")
+    return 1 if problems else 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from autograder.demo import expected_scores, make_samples, samples_dir
+    from autograder.report import export_csv, grade_table, write_feedback
+    from autograder.runner import grade
+
+    start = time.perf_counter()
+    samples = make_samples(samples_dir())
+    print(f"released every notebook and wrote sample submissions to {samples}")
+    results = grade(samples, workers=args.workers, timeout=args.timeout, force=True)
+    print(grade_table(results))
+    feedback = write_feedback(results)
+    csv_path = export_csv(paths.work() / "grades.csv")
+    print(f"\nfeedback: {len(feedback)} HTML files under {paths.feedback()}; grades: {csv_path}")
+    expected = expected_scores()
+    wrong = [
+        f"{r.student}/{r.assignment}: {r.score:g}, expected {expected[r.student, r.assignment]:g} ({r.status} {r.reason})"
+        for r in results
+        if abs(r.score - expected[r.student, r.assignment]) > 1e-9
+    ]
+    print(f"demo finished in {time.perf_counter() - start:.0f} s")
+    if wrong:
+        print("UNEXPECTED SCORES:\n  " + "\n  ".join(wrong))
+        return 1
+    print("every sample got the score it should: complete = full marks, untouched = 0, one_wrong = full minus one exercise")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="autograder", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("release", help="build the student release (nbgrader generate_assignment)")
+    p.add_argument("--assignment", nargs="*", help="only these assignments (folder names)")
+    p.add_argument("--workspace", help="also copy the release into this folder, keeping existing notebooks")
+    p.set_defaults(fn=cmd_release)
+
+    p = sub.add_parser("grade", help="grade DIR/<student>/<assignment>/<notebook>.ipynb")
+    p.add_argument("--submissions", required=True, help="folder of submissions (left unchanged)")
+    p.add_argument("--assignment", nargs="*")
+    p.add_argument("--student", nargs="*")
+    p.add_argument("--workers", type=int, default=2, help="notebooks graded at once (default 2)")
+    p.add_argument("--timeout", type=float, default=300, help="wall-clock seconds per notebook (default 300)")
+    p.add_argument("--force", action="store_true", help="grade again even if a result is up to date")
+    p.set_defaults(fn=cmd_grade)
+
+    p = sub.add_parser("feedback", help="write HTML feedback (hidden tests removed) for graded notebooks")
+    p.set_defaults(fn=cmd_feedback)
+
+    p = sub.add_parser("export", help="write a CSV of scores with a status column")
+    p.add_argument("--to", default=str(paths.work() / "grades.csv"))
+    p.set_defaults(fn=cmd_export)
+
+    p = sub.add_parser("lint", help="check the source notebooks against the grading contract")
+    p.add_argument("--assignment", nargs="*")
+    p.set_defaults(fn=cmd_lint)
+
+    p = sub.add_parser("demo", help="release, grade three sample students, print the grade table")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--timeout", type=float, default=300)
+    p.set_defaults(fn=cmd_demo)
+
+    args = parser.parse_args(argv)
+    return args.fn(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""What the instructor reads: the grade table, the CSV export and the students' feedback."""
+
+from __future__ import annotations
+
+import csv
+import html
+import re
+from pathlib import Path
+
+from autograder import paths
+from autograder.assignments import Assignment, all_assignments, nbgrader_meta
+from autograder.nbgrader_api import api, checked
+from autograder.runner import Result, load_results
+
+__all__ = ["export_csv", "grade_table", "hidden_test_lines", "write_feedback"]
+
+_HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.DOTALL)
+
+
+def grade_table(results: list[Result]) -> str:
+    """Students as rows, assignments as columns, then a total; failures listed with reasons."""
+    names = sorted({r.assignment for r in results})
+    by = {(r.student, r.assignment): r for r in results}
+    students = sorted({r.student for r in results})
+    width = max([len("student"), *map(len, students)])
+    header = f"{'student':<{width}}  " + "  ".join(f"{n[:10]:>10}" for n in names) + f"  {'total':>13}"
+    lines = [header, "-" * len(header)]
+    for s in students:
+        cells, score, top = [], 0.0, 0.0
+        for n in names:
+            r = by.get((s, n))
+            if r is None:
+                cells.append(f"{'-':>10}")
+                continue
+            score += r.score
+            top += r.max_score
+            cells.append(f"{'FAILED':>10}" if r.status == "failed" else f"{r.score:>4g}/{r.max_score:<5g}")
+        lines.append(f"{s:<{width}}  " + "  ".join(cells) + f"  {score:>6g}/{top:<6g}")
+    failures = [r for r in results if r.status == "failed"]
+    if failures:
+        lines += ["", "Not graded (scored 0):"] + [f"  {r.student} / {r.assignment}: {r.reason}" for r in failures]
+    notes = [(r, n) for r in results for n in r.notes]
+    if notes:
+        lines += ["", "Notes:"] + [f"  {r.student} / {r.assignment}: {n}" for r, n in notes]
+    return "\n".join(lines)
+
+
+def export_csv(to: Path) -> Path:
+    """One row per student and notebook, with a status column; graded scores read from the gradebook."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    to.parent.mkdir(parents=True, exist_ok=True)
+    with Gradebook("sqlite:///" + str(paths.gradebook())) as gb, to.open("w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["student", "assignment", "notebook", "score", "max_score", "status", "reason"])
+        for r in load_results():
+            score = 0.0
+            if r.status == "graded":
+                try:
+                    score = float(gb.find_submission_notebook(r.notebook, r.assignment, r.student).score)
+                except MissingEntry:
+                    r.status, r.reason = "failed", "missing from the gradebook: grade again"
+            out.writerow([r.student, r.assignment, r.notebook, f"{score:g}", f"{r.max_score:g}", r.status, r.reason])
+    return to
+
+
+def hidden_test_lines(assignment: Assignment) -> set[str]:
+    """Lines of the hidden tests that appear nowhere in the release (what feedback must never show)."""
+    hidden = set()
+    for cell in assignment.nb.cells:
+        if nbgrader_meta(cell).get("grade"):
+            for block in _HIDDEN.findall(cell.source):
+                hidden |= {s for line in block.splitlines() if len(s := " ".join(line.split())) >= 12}
+    public = {" ".join(line.split()) for cell in assignment.released().cells for line in cell.source.splitlines()}
+    return hidden - public
+
+
+def _visible_text(path: Path) -> str:
+    text = html.unescape(re.sub(r"<[^>]+>", "", path.read_text(encoding="utf-8", errors="replace")))
+    return " ".join(text.split())
+
+
+def write_feedback(results: list[Result] | None = None) -> list[Path]:
+    """HTML feedback for every graded notebook, checked to contain no hidden-test text.
+
+    Raises:
+        RuntimeError: a feedback file would show hidden tests (the file is deleted).
+    """
+    written = []
+    by_name = {a.name: a for a in all_assignments()}
+    for r in results if results is not None else load_results():
+        if r.status != "graded":
+            continue
+        checked(api().generate_feedback(r.assignment, r.student, force=True), f"generate_feedback {r.assignment} {r.student}")
+        path = paths.feedback() / r.student / r.assignment / f"{r.notebook}.html"
+        visible = _visible_text(path)
+        leaks = [line for line in hidden_test_lines(by_name[r.assignment]) if line in visible]
+        if leaks:
+            path.unlink()
+            raise RuntimeError(f"feedback for {r.student}/{r.assignment} would show hidden tests: {leaks[:3]}")
+        written.append(path)
+    return written

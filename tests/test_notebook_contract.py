@@ -1,0 +1,22 @@
+"""Every source notebook runs, and its tests grade exactly as the contract says (see autograder.contract)."""
+
+import pytest
+
+from autograder.assignments import all_assignments
+from autograder.contract import check_contract
+from autograder.lint import lint_assignment
+
+ASSIGNMENTS = all_assignments()
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=[a.name for a in ASSIGNMENTS])
+def test_lint(assignment):
+    assert lint_assignment(assignment) == []
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=[a.name for a in ASSIGNMENTS])
+def test_contract(assignment, monkeypatch):
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    report = check_contract(assignment)
+    assert report.violations(assignment) == []
+    assert set(report.broken) == {ex.solution_id for ex in assignment.exercises}
