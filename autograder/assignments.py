@@ -70,9 +70,7 @@ class Assignment:
 
     @property
     def max_points(self) -> float:
-        return sum(
-            float(m["points"]) for c in self.nb.cells if (m := nbgrader_meta(c)).get("grade")
-        )
+        return sum(float(m["points"]) for c in self.nb.cells if (m := nbgrader_meta(c)).get("grade"))
 
     def released(self) -> NotebookNode:
         """The notebook as students receive it: solution regions stubbed, hidden tests removed."""

@@ -71,7 +71,11 @@ def cmd_lint(args: argparse.Namespace) -> int:
     from autograder.lint import lint_assignment
 
     problems = [p for a in _assignments(args.assignment) for p in lint_assignment(a)]
-    print("\n".join(problems) if problems else f"lint: {len(_assignments(args.assignment))} notebooks follow the grading contract")
+    print(
+        "\n".join(problems)
+        if problems
+        else f"lint: {len(_assignments(args.assignment))} notebooks follow the grading contract"
+    )
     return 1 if problems else 0
 
 
@@ -90,15 +94,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"\nfeedback: {len(feedback)} HTML files under {paths.feedback()}; grades: {csv_path}")
     expected = expected_scores()
     wrong = [
-        f"{r.student}/{r.assignment}: {r.score:g}, expected {expected[r.student, r.assignment]:g} ({r.status} {r.reason})"
+        f"{r.student}/{r.assignment}: {r.score:g}, expected {want:g} ({r.status} {r.reason})"
         for r in results
-        if abs(r.score - expected[r.student, r.assignment]) > 1e-9
+        if abs(r.score - (want := expected[r.student, r.assignment])) > 1e-9
     ]
     print(f"demo finished in {time.perf_counter() - start:.0f} s")
     if wrong:
         print("UNEXPECTED SCORES:\n  " + "\n  ".join(wrong))
         return 1
-    print("every sample got the score it should: complete = full marks, untouched = 0, one_wrong = full minus one exercise")
+    print("every sample got the score it should: complete = full marks, untouched = 0, one_wrong = full minus one")
     return 0
 
 

@@ -59,7 +59,10 @@ def check_contract(assignment: Assignment, *, timeout: int = 300) -> ContractRep
     nb = copy.deepcopy(assignment.nb)
     os.environ.setdefault("NBGRADER_EXECUTION", "autograde")
     client = NotebookClient(
-        nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        allow_errors=True,
         resources={"metadata": {"path": str(assignment.path.parent)}},
     )
     index = {c.get("id"): i for i, c in enumerate(nb.cells)}

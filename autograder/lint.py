@@ -77,7 +77,10 @@ def lint_assignment(assignment: Assignment) -> list[str]:
 
     cells: list[NotebookNode] = nb.cells
     if not cells or cells[0].cell_type != "markdown" or not _TERMS_HEADER.search(cells[0].source):
-        problem(cells[0].get("id", "?") if cells else "-", "the first cell needs a key-terms table with header | English | 中文 |")
+        problem(
+            cells[0].get("id", "?") if cells else "-",
+            "the first cell needs a key-terms table with header | English | 中文 |",
+        )
 
     grade_ids: dict[str, int] = {}
     for cell in cells:

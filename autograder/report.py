@@ -91,7 +91,10 @@ def write_feedback(results: list[Result] | None = None) -> list[Path]:
     for r in results if results is not None else load_results():
         if r.status != "graded":
             continue
-        checked(api().generate_feedback(r.assignment, r.student, force=True), f"generate_feedback {r.assignment} {r.student}")
+        checked(
+            api().generate_feedback(r.assignment, r.student, force=True),
+            f"generate_feedback {r.assignment} {r.student}",
+        )
         path = paths.feedback() / r.student / r.assignment / f"{r.notebook}.html"
         visible = _visible_text(path)
         leaks = [line for line in hidden_test_lines(by_name[r.assignment]) if line in visible]

@@ -88,7 +88,7 @@ def _generic_diagnosis(actual: np.ndarray, expected: np.ndarray, rtol: float, at
         if k != 0 and _close_mask(actual, k * expected, rtol, atol).all():
             return f"Off by a constant factor of {k:.4g}: a missing or extra scale (1/N, 1/2, 1/(1-p))?"
     if _close_mask(actual.ravel()[::-1], expected.ravel(), rtol, atol).all():
-        return "The entries are in reverse order: was a kernel flipped when it should not be, or not flipped when it should?"
+        return "The entries are in reverse order: is a kernel flipped that should not be, or not flipped that should?"
     return ""
 
 
@@ -156,7 +156,9 @@ def assert_equal(actual: Any, expected: Any, *, name: str = "value", mistakes: M
         if actual == wrong:
             raise AssertionError(f"{name} is {actual!r}: that is what you get when {description}.")
     direction = ""
-    if isinstance(actual, int | float | np.integer | np.floating) and isinstance(expected, int | float | np.integer | np.floating):
+    if isinstance(actual, int | float | np.integer | np.floating) and isinstance(
+        expected, int | float | np.integer | np.floating
+    ):
         direction = " (too large)" if actual > expected else " (too small)"
     raise AssertionError(f"{name} is {actual!r}, which is wrong{direction}.")
 

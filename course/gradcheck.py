@@ -132,7 +132,5 @@ def gradient_check(
         n = np.array([numeric[i] for i in indices])
     diff = np.abs(a - n).ravel()
     worst = int(np.argmax(diff)) if diff.size else 0
-    worst_index = (
-        indices[worst] if indices is not None else tuple(int(i) for i in np.unravel_index(worst, x.shape))
-    )
+    worst_index = indices[worst] if indices is not None else tuple(int(i) for i in np.unravel_index(worst, x.shape))
     return GradCheckReport(name, relative_error(a, n), tolerance, int(diff.size), worst_index)

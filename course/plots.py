@@ -38,7 +38,9 @@ def image_grid(
     n = len(images)
     ncols = max(1, min(ncols, n))
     nrows = int(np.ceil(n / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * (1.25 if titles else 1)), squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(size * ncols, size * nrows * (1.25 if titles else 1)), squeeze=False
+    )
     vmin, vmax = (None, None) if normalize_each else (float(images.min()), float(images.max()))
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
@@ -53,7 +55,12 @@ def image_grid(
 
 
 def curves(
-    series: Mapping[str, Sequence[float]], *, xlabel: str = "epoch", ylabel: str = "loss", title: str = "", logy: bool = False
+    series: Mapping[str, Sequence[float]],
+    *,
+    xlabel: str = "epoch",
+    ylabel: str = "loss",
+    title: str = "",
+    logy: bool = False,
 ) -> Figure:
     """Line plot of named series (e.g. training and validation loss) against their index."""
     fig, ax = plt.subplots(figsize=(6, 3.5))

@@ -112,14 +112,16 @@ def fit(
         loss = loss_fn(model(x[idx]), y[idx])
         loss.backward()
         optimizer.step()
-        running += float(loss) * len(idx)
+        running += loss.item() * len(idx)
         seen += len(idx)
         step += 1
         bar.update(1)
         if step % steps_per_epoch == 0:
             record()
             running, seen = 0.0, 0
-            bar.set_postfix(loss=f"{history.train_loss[-1]:.3f}", **({"val_acc": f"{history.val_accuracy[-1]:.3f}"} if val else {}))
+            bar.set_postfix(
+                loss=f"{history.train_loss[-1]:.3f}", **({"val_acc": f"{history.val_accuracy[-1]:.3f}"} if val else {})
+            )
     if not history.steps or history.steps[-1] != step:
         record()
     bar.close()

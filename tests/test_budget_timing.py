@@ -1,0 +1,26 @@
+import pytest
+
+from course import budget, timing
+
+
+def test_budget_shrinks_under_the_grader(monkeypatch):
+    monkeypatch.delenv("COURSE_BUDGET_SCALE", raising=False)
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    assert budget.budget(60) == 60 and not budget.under_grader()
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert budget.budget(60) == pytest.approx(60 * budget.GRADER_SCALE)
+    assert budget.budget(1) == 0.5  # never below the minimum
+    monkeypatch.setenv("COURSE_BUDGET_SCALE", "3")
+    assert budget.budget(60) == 180
+
+
+def test_flops_and_throughput_arithmetic():
+    # one 3x3 conv, 1 -> 1 channel, 2x2 output, batch 1: 4 outputs x 9 multiply-adds x 2
+    assert timing.conv2d_flops(1, 1, 2, 2, 1, 3, 3) == 72
+    assert timing.gflops(2e9, 0.5) == pytest.approx(4.0)
+
+
+def test_best_time_is_positive_and_bounded():
+    calls = []
+    seconds = timing.best_time(lambda: calls.append(1), repeat=3, min_time=0.001)
+    assert seconds > 0 and len(calls) >= 5

@@ -1,0 +1,45 @@
+"""End to end through real nbgrader: release, grade the three sample students, feedback, CSV."""
+
+import csv
+import subprocess
+import sys
+
+import pytest
+
+from autograder import paths
+
+
+@pytest.fixture
+def work(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUTOGRADER_WORK", str(tmp_path / "work"))
+    return tmp_path / "work"
+
+
+def test_demo_grades_every_notebook_as_expected(work):
+    out = subprocess.run(
+        [sys.executable, "-m", "autograder", "demo", "--timeout", "400"],
+        capture_output=True,
+        text=True,
+        cwd=paths.REPO,
+        timeout=3000,
+    )
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert "every sample got the score it should" in out.stdout
+    rows = list(csv.DictReader((work / "grades.csv").open()))
+    assert {r["status"] for r in rows} == {"graded"}
+    assert {r["student"] for r in rows} == {"complete", "untouched", "one_wrong"}
+    feedback = list((work / "feedback").glob("*/*/*.html"))
+    assert len(feedback) == len(rows)
+
+
+def test_workspace_never_overwrites_a_students_work(work, tmp_path):
+    from autograder.release import workspace
+
+    dest = tmp_path / "mywork"
+    copied, kept = workspace(dest)
+    assert copied and not kept
+    mine = copied[0]
+    mine.write_text(mine.read_text().replace("YOUR CODE HERE", "my answer"))
+    copied_again, kept = workspace(dest)
+    assert not copied_again and mine in kept
+    assert "my answer" in mine.read_text()
