@@ -1,12 +1,13 @@
 """Check a source notebook against the grading contract in one kernel, without nbgrader.
 
-The notebook runs top to bottom as the grader would run it (``NBGRADER_EXECUTION`` set, so
-budgets shrink); every test cell must then earn its points. Next, for each exercise in turn,
-the released stub replaces its solution, every test cell runs again, and the solution is put
-back: exactly that exercise's test cell must lose its points. Finally all stubs go in at once
-(the untouched release) and every test cell must score 0. Scores use nbgrader's own rule
-(``determine_grade``). Test cells are self-contained (see :mod:`autograder.lint`), so
-re-running them in the live kernel is the same as grading a notebook broken in one place.
+The notebook runs top to bottom as the grader would run it (the grader's kernel environment:
+``NBGRADER_EXECUTION`` set, so budgets shrink, and one thread); every test cell must then earn
+its points. Next, for each exercise in turn, the released stub replaces its solution, every
+test cell runs again, and the solution is put back: exactly that exercise's test cell must lose
+its points. Finally all stubs go in at once (the untouched release) and every test cell must
+score 0. Scores use nbgrader's own rule (``determine_grade``). Test cells are self-contained
+(see :mod:`autograder.lint`), so re-running them in the live kernel is the same as grading a
+notebook broken in one place.
 """
 
 from __future__ import annotations
@@ -56,8 +57,10 @@ def _score(cell: NotebookNode) -> float:
 
 def check_contract(assignment: Assignment, *, timeout: int = 300) -> ContractReport:
     """Run `assignment`'s source notebook in one kernel and score every test cell in every state."""
+    from autograder.runner import WORKER_ENV
+
     nb = copy.deepcopy(assignment.nb)
-    os.environ.setdefault("NBGRADER_EXECUTION", "autograde")
+    env = {**os.environ, **WORKER_ENV, "NBGRADER_EXECUTION": "autograde"}
     client = NotebookClient(
         nb,
         timeout=timeout,
@@ -81,7 +84,7 @@ def check_contract(assignment: Assignment, *, timeout: int = 300) -> ContractRep
     def score_tests() -> dict[str, float]:
         return {t: _score(run(t)) for t in tests}
 
-    with client.setup_kernel():
+    with client.setup_kernel(env=env):
         for i, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
                 continue

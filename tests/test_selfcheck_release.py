@@ -1,0 +1,75 @@
+"""What a student receives: a self-check that scores visible tests, and a release with no answers."""
+
+import re
+
+import nbformat
+import pytest
+
+from autograder.assignments import all_assignments, find_assignment, nbgrader_meta
+from autograder.paths import REPO
+from course.selfcheck import check_notebook, summary
+
+_SOLUTION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.DOTALL)
+
+
+def test_self_check_scores_the_release_and_the_answers(tmp_path):
+    neuron = find_assignment("01_neuron")
+    release = tmp_path / "release.ipynb"
+    nbformat.write(neuron.released(), release)
+    answered = neuron.released()
+    for cell in answered.cells:
+        if nbgrader_meta(cell).get("solution"):
+            cell.source = neuron.cell(cell.id).source
+    full = tmp_path / "answered.ipynb"
+    nbformat.write(answered, full)
+
+    blank = check_notebook(release, show=False)
+    assert len(blank) == len(neuron.exercises) and not any(r.passed for r in blank)
+    assert all("NotImplementedError" in r.message for r in blank)
+    done = check_notebook(full, show=False)
+    assert all(r.passed for r in done)
+    assert f"{neuron.max_points:g} of {neuron.max_points:g} points" in summary(done)
+
+
+FRAGMENT = 3
+"""Consecutive solution lines that make a fragment."""
+DISTINCTIVE = 80
+"""Characters a fragment needs to count: shorter runs are idioms (`optimizer.step()`...) found anywhere."""
+
+
+def _code_lines(text: str) -> list[str]:
+    """Non-blank, non-comment lines with whitespace normalised."""
+    lines = (" ".join(line.split()) for line in text.splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def _windows(lines: list[str]) -> set[tuple[str, ...]]:
+    return {tuple(lines[i : i + FRAGMENT]) for i in range(len(lines) - FRAGMENT + 1)}
+
+
+def _fragments(source: str) -> set[tuple[str, ...]]:
+    """Distinctive runs of consecutive lines of the solution regions in `source`."""
+    found = set()
+    for block in _SOLUTION.findall(source):
+        found |= {w for w in _windows(_code_lines(block)) if sum(map(len, w)) >= DISTINCTIVE}
+    return found
+
+
+ASSIGNMENTS = all_assignments()
+PUBLIC = [
+    (f"the {a.name} release", c.source)
+    for a in ASSIGNMENTS
+    for c in a.released().cells
+    if not nbgrader_meta(c).get("solution")
+] + [(str(p.relative_to(REPO)), p.read_text()) for p in sorted((REPO / "course").glob("*.py"))]
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=lambda a: a.name)
+def test_no_answer_in_any_release_or_the_course_package(assignment):
+    answers = set()
+    for cell in assignment.nb.cells:
+        if nbgrader_meta(cell).get("solution"):
+            answers |= _fragments(cell.source)
+    for where, text in PUBLIC:
+        leaked = sorted(answers & _windows(_code_lines(text)))
+        assert not leaked, f"{assignment.name}'s solution code is visible in {where}: {leaked[:2]}"
