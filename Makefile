@@ -9,7 +9,7 @@ SUBMISSIONS ?= submissions
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,browser]'
 	@touch $(STAMP)
 
 lab: $(STAMP)  ## open the course in JupyterLab (your work lives in mywork/ and is never overwritten)
