@@ -38,6 +38,7 @@ DEFAULT_TIMEOUT = 300.0
 WORKER_ENV = {
     "OMP_NUM_THREADS": "1",  # one core per worker; the pool supplies the parallelism
     "MKL_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",  # numpy's BLAS threads thrash on many small products
     "PYTHONWARNINGS": "ignore",  # a warning on stderr would zero a passing test cell
     "MPLBACKEND": "Agg",
 }
