@@ -79,7 +79,9 @@ def prepare(folder: Path, assignment: Assignment, dest: Path) -> Preflight:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
-        return Preflight(False, f"{path.name} is not valid JSON (line {err.lineno}, column {err.colno}): the file is damaged", notes)
+        return Preflight(
+            False, f"{path.name} is not valid JSON (line {err.lineno}, column {err.colno}): the file is damaged", notes
+        )
     if not isinstance(data, dict) or not isinstance(data.get("nbformat"), int):
         return Preflight(False, f"{path.name} is JSON but not a Jupyter notebook", notes)
     try:
@@ -97,7 +99,9 @@ def prepare(folder: Path, assignment: Assignment, dest: Path) -> Preflight:
     _dedupe(nb, notes)
     cleaned = nbformat.writes(nb)
     if len(cleaned.encode()) > MAX_CLEAN_BYTES:
-        return Preflight(False, f"{path.name} holds {len(cleaned) / 2**20:.0f} MB of code and text, too large to grade", notes)
+        return Preflight(
+            False, f"{path.name} holds {len(cleaned) / 2**20:.0f} MB of code and text, too large to grade", notes
+        )
     dest.mkdir(parents=True, exist_ok=True)
     for stale in dest.glob("*.ipynb"):
         stale.unlink()

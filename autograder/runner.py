@@ -141,8 +141,14 @@ class _Worker:
 
 _REASONS = [
     (r"TIMEOUT: (.*)", "{0}: an endless loop that ignores interrupts?"),
-    (r"DeadKernelError|Kernel died", "the kernel died while running the notebook (os._exit, a crash, or out of memory)"),
-    (r"CellTimeoutError|UnresponsiveKernelError|Timeout waiting for IOPub", "a cell kept running past the time limit and could not be interrupted"),
+    (
+        r"DeadKernelError|Kernel died",
+        "the kernel died while running the notebook (os._exit, a crash, or out of memory)",
+    ),
+    (
+        r"CellTimeoutError|UnresponsiveKernelError|Timeout waiting for IOPub",
+        "a cell kept running past the time limit and could not be interrupted",
+    ),
     (r"the grading worker died", "the grading process died (out of memory?)"),
 ]
 
@@ -152,7 +158,9 @@ def _reason(error: str) -> str:
         if m := re.search(pattern, error):
             return text.format(*m.groups())
     errors = [line for line in error.splitlines() if "ERROR" in line or "Error" in line]
-    return (errors[-1].strip() if errors else error.strip().splitlines()[-1] if error.strip() else "unknown error")[:300]
+    return (errors[-1].strip() if errors else error.strip().splitlines()[-1] if error.strip() else "unknown error")[
+        :300
+    ]
 
 
 def _sha256(folder: Path) -> str:
@@ -235,7 +243,17 @@ def grade(
                 shutil.copy(folder / "timestamp.txt", paths.submitted() / student / a.name / "timestamp.txt")
             if not check.ok:
                 _forget(student, a)
-                result = Result(student, a.name, a.notebook, "failed", 0.0, a.max_points, check.reason, notes=check.notes, submission_sha256=sha)
+                result = Result(
+                    student,
+                    a.name,
+                    a.notebook,
+                    "failed",
+                    0.0,
+                    a.max_points,
+                    check.reason,
+                    notes=check.notes,
+                    submission_sha256=sha,
+                )
                 result.save()
                 done.append(result)
                 continue
@@ -261,10 +279,32 @@ def grade(
                 seconds = time.perf_counter() - start
                 if answer["success"]:
                     score, cells = _gradebook_scores(student, a)
-                    result = Result(student, a.name, a.notebook, "graded", score, a.max_points, cells=cells, notes=notes, submission_sha256=sha, seconds=seconds)
+                    result = Result(
+                        student,
+                        a.name,
+                        a.notebook,
+                        "graded",
+                        score,
+                        a.max_points,
+                        cells=cells,
+                        notes=notes,
+                        submission_sha256=sha,
+                        seconds=seconds,
+                    )
                 else:
                     _forget(student, a)
-                    result = Result(student, a.name, a.notebook, "failed", 0.0, a.max_points, _reason(answer.get("error", "")), notes=notes, submission_sha256=sha, seconds=seconds)
+                    result = Result(
+                        student,
+                        a.name,
+                        a.notebook,
+                        "failed",
+                        0.0,
+                        a.max_points,
+                        _reason(answer.get("error", "")),
+                        notes=notes,
+                        submission_sha256=sha,
+                        seconds=seconds,
+                    )
                 result.save()
                 with lock:
                     done.append(result)
