@@ -16,6 +16,8 @@ from autograder.runner import Result, load_results
 
 __all__ = ["export_csv", "grade_table", "hidden_test_lines", "write_feedback"]
 
+DISTINCTIVE = 30
+"""Characters a hidden-test line needs before it counts as a leak (`mistakes = {` is found anywhere)."""
 _HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.DOTALL)
 
 
@@ -72,7 +74,7 @@ def hidden_test_lines(assignment: Assignment) -> set[str]:
     for cell in assignment.nb.cells:
         if nbgrader_meta(cell).get("grade"):
             for block in _HIDDEN.findall(cell.source):
-                hidden |= {s for line in block.splitlines() if len(s := " ".join(line.split())) >= 12}
+                hidden |= {s for line in block.splitlines() if len(s := " ".join(line.split())) >= DISTINCTIVE}
     public = {" ".join(line.split()) for cell in assignment.released().cells for line in cell.source.splitlines()}
     return hidden - public
 
