@@ -79,9 +79,10 @@ def hidden_test_lines(assignment: Assignment) -> set[str]:
     return hidden - public
 
 
-def _visible_text(path: Path) -> str:
+def _visible_lines(path: Path) -> set[str]:
+    """The lines a reader of an HTML feedback file sees, whitespace-normalised."""
     text = html.unescape(re.sub(r"<[^>]+>", "", path.read_text(encoding="utf-8", errors="replace")))
-    return " ".join(text.split())
+    return {" ".join(line.split()) for line in text.splitlines()}
 
 
 def write_feedback(results: list[Result] | None = None) -> list[Path]:
@@ -100,7 +101,7 @@ def write_feedback(results: list[Result] | None = None) -> list[Path]:
             f"generate_feedback {r.assignment} {r.student}",
         )
         path = paths.feedback() / r.student / r.assignment / f"{r.notebook}.html"
-        visible = _visible_text(path)
+        visible = _visible_lines(path)
         # A line the student wrote themselves (their solution may match a hidden reference) is no leak.
         submission = nbformat.read(paths.submitted() / r.student / r.assignment / f"{r.notebook}.ipynb", as_version=4)
         own = {" ".join(line.split()) for cell in submission.cells for line in cell.source.splitlines()}
