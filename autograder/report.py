@@ -18,6 +18,7 @@ __all__ = ["export_csv", "grade_table", "hidden_test_lines", "write_feedback"]
 
 DISTINCTIVE = 30
 """Characters a hidden-test line needs before it counts as a leak (`mistakes = {` is found anywhere)."""
+_TRACEBACK_PREFIX = re.compile(r"^(-*>)?\s*\d+\s")
 _HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.DOTALL)
 
 
@@ -82,7 +83,8 @@ def hidden_test_lines(assignment: Assignment) -> set[str]:
 def _visible_lines(path: Path) -> set[str]:
     """The lines a reader of an HTML feedback file sees, whitespace-normalised."""
     text = html.unescape(re.sub(r"<[^>]+>", "", path.read_text(encoding="utf-8", errors="replace")))
-    return {" ".join(line.split()) for line in text.splitlines()}
+    lines = {" ".join(line.split()) for line in text.splitlines()}
+    return lines | {_TRACEBACK_PREFIX.sub("", line) for line in lines}  # "---> 12 code" quotes "code"
 
 
 def write_feedback(results: list[Result] | None = None) -> list[Path]:
