@@ -276,6 +276,9 @@ def grade(
                     return
                 start = time.perf_counter()
                 answer = worker.run({"assignment": a.name, "student": student}, timeout)
+                if not answer["success"] and not answer.get("error", "").startswith("TIMEOUT"):
+                    # once more: a kernel that could not start on a loaded machine is not the student's fault
+                    answer = worker.run({"assignment": a.name, "student": student}, timeout)
                 seconds = time.perf_counter() - start
                 if answer["success"]:
                     score, cells = _gradebook_scores(student, a)
