@@ -33,3 +33,23 @@ def test_accuracy_on_test_digits():
     with torch.no_grad():
         pred = load_digit_classifier()(torch.from_numpy(x)[:, None]).argmax(1).numpy()
     assert np.mean(pred == y) > 0.985
+
+
+def test_unsure_on_images_that_are_not_digits():
+    # trained with non-digits -> uniform target (course.pretrain.non_digits)
+    noise = torch.rand(500, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    blank = torch.zeros(10, 1, 28, 28)
+    with torch.no_grad():
+        for images in (noise, blank):
+            confidence = load_digit_classifier()(images).softmax(dim=1).max(dim=1).values.mean()
+            assert confidence < 0.3
+
+
+def test_non_digits_are_in_range_and_varied():
+    from course.pretrain import non_digits
+
+    x, y = load_mnist("train", limit=500)
+    out = non_digits(torch.from_numpy(x)[:, None], torch.from_numpy(y), 64, torch.Generator().manual_seed(0))
+    assert out.shape == (64, 1, 28, 28)
+    assert float(out.min()) >= 0 and float(out.max()) <= 1
+    assert len({round(float(v), 4) for v in out.mean(dim=(1, 2, 3))}) > 32
