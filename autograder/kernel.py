@@ -1,0 +1,159 @@
+"""nbgrader's Execute step, with its kernels forked inside the worker's sandbox and a cap on output.
+
+The worker installs its :class:`~autograder.sandbox.Sandbox` with :func:`use` and puts
+:class:`SandboxExecute` in place of nbgrader's ``Execute`` (see :mod:`autograder.worker`).
+nbclient then drives an ordinary ipykernel, but the kernel is forked by the sandbox's zygote
+instead of started by jupyter_client: the kernel speaks ZeroMQ over unix sockets (the ``ipc``
+transport, since the sandbox has no network) in the sandbox's ``run/`` folder, and works in
+its ``job/`` folder, which holds a copy of the assignment's files but never a notebook (the
+autograded copy carries the hidden tests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import uuid
+from pathlib import Path
+from typing import Any
+
+from jupyter_client.connect import KernelConnectionInfo
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.provisioning import LocalProvisioner
+from nbformat import NotebookNode
+from nbformat.v4 import new_output
+from nbgrader.preprocessors import Execute
+from traitlets import CaselessStrEnum, Integer
+
+from autograder.sandbox import Sandbox
+
+__all__ = ["SandboxExecute", "SandboxKernelManager", "use"]
+
+_SANDBOX: Sandbox | None = None
+
+
+def use(sandbox: Sandbox | None) -> None:
+    """Make kernels started from now on run in `sandbox`."""
+    global _SANDBOX
+    _SANDBOX = sandbox
+
+
+def _sandbox() -> Sandbox:
+    if _SANDBOX is None:
+        raise RuntimeError("no sandbox installed: call autograder.kernel.use(sandbox) first")
+    return _SANDBOX
+
+
+class SandboxProvisioner(LocalProvisioner):
+    """Launches the kernel through the zygote; signals and exit codes go through it too."""
+
+    sandbox_pid: int | None = None
+
+    @property
+    def has_process(self) -> bool:
+        return self.sandbox_pid is not None
+
+    async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> KernelConnectionInfo:
+        sandbox = _sandbox()
+        km = self.parent
+        if kwargs.get("cwd"):
+            sandbox.stage(Path(kwargs["cwd"]))
+        name = Path(km.connection_file).name
+        info = json.loads(Path(km.connection_file).read_text())
+        Path(km.connection_file).unlink()
+        info["ip"] = sandbox.inside(f"run/{Path(km.ip).name}")
+        sandbox.write(f"run/{name}", json.dumps(info).encode())
+        argv = list(cmd[cmd.index("ipykernel_launcher") + 1 :])
+        argv[argv.index("-f") + 1] = sandbox.inside(f"run/{name}")
+        self.sandbox_pid = sandbox.spawn("kernel", argv, kwargs.get("env") or {}, f"run/{Path(name).stem}.log")
+        self.pid = self.sandbox_pid
+        return self.connection_info
+
+    async def poll(self) -> int | None:
+        if self.sandbox_pid is None:
+            return 0
+        return _sandbox().exit_status(self.sandbox_pid)
+
+    async def wait(self) -> int | None:
+        while (status := await self.poll()) is None:
+            await asyncio.sleep(0.05)
+        self.sandbox_pid = None
+        return status
+
+    async def send_signal(self, signum: int) -> None:
+        if self.sandbox_pid is not None:
+            _sandbox().signal(self.sandbox_pid, signum)
+
+    async def kill(self, restart: bool = False) -> None:
+        await self.send_signal(signal.SIGKILL)
+
+    async def terminate(self, restart: bool = False) -> None:
+        await self.send_signal(signal.SIGTERM)
+
+
+class SandboxKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernels live in the installed sandbox, reached over ipc sockets."""
+
+    transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc")
+
+    async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
+        sandbox = _sandbox()
+        stem = f"k-{uuid.uuid4().hex[:8]}"
+        self.connection_file = sandbox.host(f"run/{stem}.json")
+        self.ip = sandbox.host(f"run/{stem}-ipc")
+        self.kernel_id = self.kernel_id or str(uuid.uuid4())
+        if self.provisioner is None:
+            self.provisioner = SandboxProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self)
+        return await super()._async_pre_start_kernel(**kw)
+
+    def _reconcile_connection_info(self, info: KernelConnectionInfo) -> None:
+        """Nothing: the kernel's copy of the connection file names its sockets as seen inside the sandbox."""
+
+    def cleanup_connection_file(self) -> None:
+        """Nothing: wiping the sandbox removes it (and no path inside the sandbox is trusted)."""
+
+    def cleanup_ipc_files(self) -> None:
+        """Nothing, as for the connection file."""
+
+
+def _size(value: Any) -> int:
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, dict):
+        return sum(_size(v) for v in value.values())
+    if isinstance(value, list):
+        return sum(_size(v) for v in value)
+    return 8
+
+
+class SandboxExecute(Execute):
+    """nbgrader's Execute with sandboxed kernels and at most `max_output_bytes` of output per notebook.
+
+    Output beyond the cap is dropped as it arrives (so a print loop cannot fill the grader's
+    memory), and the cell gets one line on stdout saying so.
+    """
+
+    max_output_bytes = Integer(8 * 2**20, help="Output kept per notebook, in characters.").tag(config=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["kernel_manager_class"] = SandboxKernelManager
+        super().__init__(*args, **kwargs)
+        self._kept = 0
+        self._noted: set[int] = set()
+
+    def preprocess(self, nb: NotebookNode, resources: Any = None, km: Any = None) -> tuple[NotebookNode, Any]:
+        self._kept = 0
+        self._noted = set()
+        return super().preprocess(nb, resources, km)
+
+    def output(self, outs: list[NotebookNode], msg: dict, display_id: str | None, cell_index: int) -> Any:
+        size = _size(msg.get("content", {}))
+        if self._kept + size <= self.max_output_bytes:
+            self._kept += size
+            return super().output(outs, msg, display_id, cell_index)
+        if cell_index not in self._noted:
+            self._noted.add(cell_index)
+            note = f"[output truncated by the grader: more than {self.max_output_bytes} characters in this notebook]\n"
+            outs.append(new_output("stream", name="stdout", text=note))
+        return None

@@ -1,0 +1,301 @@
+"""The warm process inside a grading sandbox: imports the heavy libraries once, then forks.
+
+Started by :class:`autograder.sandbox.Sandbox` (inside bubblewrap, or bare when bwrap is
+missing). It never runs student code itself: it imports numpy, torch, matplotlib and the
+kernel machinery once (4-5 s on the course's machines), then answers JSON-line commands on
+stdin and forks one child per kernel or verification run, which starts in milliseconds with
+those modules already loaded. Each child gets a new session, resource limits, a clean
+environment and no file descriptors of the zygote, and dies with it.
+
+Commands (one JSON object per line, each answered with ``{"id": n, ...}``):
+``spawn`` (kind ``kernel`` or ``verify``, argv, env, cwd) -> ``pid``; ``signal`` (pid, sig);
+``kill_all`` (every other process of the sandbox); ``wipe`` (kill_all, then empty the job and
+run folders; answers the peak number of tasks seen since the last wipe, sampled every 0.25 s,
+which reveals fork bombs). Exits are reported as ``{"event": "exit", "pid": p, "status": s}``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib
+import json
+import os
+import resource
+import select
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+
+_PR_SET_PDEATHSIG = 1
+_PR_SET_DUMPABLE = 4
+_PR_SET_CHILD_SUBREAPER = 36
+_libc = ctypes.CDLL(None, use_errno=True)
+
+_RLIMITS = {
+    "cpu_seconds": resource.RLIMIT_CPU,
+    "memory_bytes": resource.RLIMIT_AS,
+    "processes": resource.RLIMIT_NPROC,
+    "file_bytes": resource.RLIMIT_FSIZE,
+    "open_files": resource.RLIMIT_NOFILE,
+}
+
+
+def _prctl(option: int, value: int) -> None:
+    _libc.prctl(option, value, 0, 0, 0)
+
+
+def _preload(modules: list[str]) -> None:
+    """Import `modules`; a module may define ``zygote_warm()`` to run once after its import."""
+    for name in modules:
+        try:
+            module = importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - a module that fails here fails the same way in the kernel
+            continue
+        if callable(warm := getattr(module, "zygote_warm", None)):
+            warm()
+
+
+def _child(job: dict, limits: dict) -> None:
+    """Runs in the forked child: isolate, limit, then become a kernel or a verifier. Never returns."""
+    status = 1
+    try:
+        os.setsid()
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        _prctl(_PR_SET_DUMPABLE, 1)  # the zygote stays undumpable; the child may be debugged by its own kind
+        signal.set_wakeup_fd(-1)
+        for sig in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
+            signal.signal(sig, signal.SIG_DFL)
+        devnull = os.open(os.devnull, os.O_RDWR)
+        log = os.open(job["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(devnull, 0)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.closerange(3, 65536)
+        for key, value in limits.items():
+            resource.setrlimit(_RLIMITS[key], (value, value))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        os.chdir(job["cwd"])
+        os.environ.clear()
+        os.environ.update(job["env"])
+        if "numpy" in sys.modules:
+            sys.modules["numpy"].random.seed()  # a fresh kernel draws its own seed
+        sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
+        sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
+        if job["kind"] == "kernel":
+            from ipykernel.kernelapp import IPKernelApp
+
+            sys.argv = ["ipykernel_launcher", *job["argv"]]
+            IPKernelApp.launch_instance(argv=job["argv"])
+        else:
+            from autograder.cleanroom import main
+
+            main(job["argv"])
+        status = 0
+    except SystemExit as exc:
+        status = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:  # noqa: BLE001 - report and leave; never fall back into the zygote's loop
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        os._exit(status)
+
+
+class Zygote:
+    """The command loop. `root` holds ``job/`` (the children's working folder) and ``run/``."""
+
+    def __init__(self, root: Path, pid_namespace: bool, limits: dict) -> None:
+        self.root = root
+        self.pid_namespace = pid_namespace
+        self.limits = limits
+        self.children: set[int] = set()
+        self.peak = 0
+        self.out = os.fdopen(os.dup(1), "w", buffering=1)
+
+    def send(self, message: dict) -> None:
+        self.out.write(json.dumps(message) + "\n")
+
+    def spawn(self, job: dict) -> int:
+        pid = os.fork()
+        if pid == 0:
+            _child(job, self.limits)
+        self.children.add(pid)
+        return pid
+
+    def reap(self) -> None:
+        while self.children:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            if pid in self.children:
+                self.children.discard(pid)
+                self.send({"event": "exit", "pid": pid, "status": os.waitstatus_to_exitcode(status)})
+
+    def others(self) -> list[int]:
+        """Every other process of the sandbox."""
+        if self.pid_namespace:
+            return [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, os.getpid())]
+        return _descendants(os.getpid())
+
+    def sample(self) -> None:
+        """Update the peak number of tasks (processes and threads) besides this one."""
+        tasks = 0
+        for pid in self.others():
+            try:
+                tasks += len(os.listdir(f"/proc/{pid}/task"))
+            except OSError:
+                pass
+        self.peak = max(self.peak, tasks)
+
+    def kill_all(self) -> None:
+        """Kill every process of the sandbox except this one.
+
+        In bubblewrap's pid namespace ``kill(-1)`` reaches exactly the sandbox's processes and is
+        atomic with respect to fork; without it, orphans come back to this process (a subreaper)
+        and are killed until none is left.
+        """
+        if self.pid_namespace and os.getpid() < 10:
+            try:
+                os.kill(-1, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        else:
+            for _ in range(200):
+                family = _descendants(os.getpid())
+                if not family:
+                    break
+                for pid in family:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                _drain_zombies()
+        for pid in list(self.children):
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+            self.children.discard(pid)
+            self.send({"event": "exit", "pid": pid, "status": -signal.SIGKILL})
+        _drain_zombies()
+        for _ in range(100):  # orphans linger as zombies until pid 1 reaps them; the next job must not count them
+            if not self.others():
+                break
+            time.sleep(0.05)
+
+    def wipe(self) -> None:
+        """kill_all, then empty the scratch folders (in the sandbox also /dev/shm) and recreate job/ and run/."""
+        self.kill_all()
+        for folder in [self.root] + ([Path("/dev/shm")] if self.pid_namespace else []):
+            for entry in folder.iterdir():
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
+        for name in ("job", "run"):
+            (self.root / name).mkdir(mode=0o700)
+
+    def handle(self, command: dict) -> dict:
+        op = command["op"]
+        if op == "spawn":
+            return {"pid": self.spawn(command["job"])}
+        if op == "signal":
+            if command["pid"] in self.children:
+                try:
+                    os.killpg(command["pid"], command["sig"])
+                except ProcessLookupError:
+                    pass
+            return {}
+        if op == "kill_all":
+            self.sample()
+            self.kill_all()
+            return {}
+        if op == "wipe":
+            self.sample()
+            peak, self.peak = self.peak, 0
+            self.wipe()
+            return {"peak": peak}
+        raise ValueError(f"unknown command {op!r}")
+
+    def loop(self) -> None:
+        wake_r, wake_w = os.pipe()
+        os.set_blocking(wake_w, False)
+        signal.set_wakeup_fd(wake_w)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        buffer = b""
+        while True:
+            ready, _, _ = select.select([0, wake_r], [], [], 0.25)
+            if wake_r in ready:
+                os.read(wake_r, 4096)
+                self.reap()
+            if 0 in ready:
+                data = os.read(0, 65536)
+                if not data:
+                    self.kill_all()
+                    return
+                buffer += data
+                while b"\n" in buffer:
+                    line, buffer = buffer.split(b"\n", 1)
+                    command = json.loads(line)
+                    try:
+                        reply = self.handle(command)
+                    except Exception as err:  # noqa: BLE001 - reported to the worker
+                        reply = {"error": f"{type(err).__name__}: {err}"}
+                    self.send({"id": command["id"], **reply})
+            self.reap()
+            self.sample()
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every descendant of `pid`, read from /proc (this runs without psutil's help by design)."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        parents.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _drain_zombies() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def main() -> None:
+    config = json.loads(sys.argv[1])
+    _prctl(_PR_SET_DUMPABLE, 0)  # sandboxed children of the same user cannot ptrace or read this process
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if not config["pid_namespace"]:
+        _prctl(_PR_SET_CHILD_SUBREAPER, 1)
+    os.environ.update(config["env"])
+    _preload(config["preload"])
+    zygote = Zygote(Path(config["root"]), config["pid_namespace"], config["limits"])
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)  # stray prints of preloaded modules must not corrupt the protocol
+    zygote.wipe()
+    zygote.send({"event": "ready", "pid": os.getpid()})
+    zygote.loop()
+
+
+if __name__ == "__main__":
+    main()
