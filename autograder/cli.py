@@ -46,6 +46,9 @@ def cmd_grade(args: argparse.Namespace) -> int:
         workers=args.workers,
         timeout=args.timeout,
         force=args.force,
+        sandbox=args.sandbox,
+        worker_command=args.worker_command,
+        cell_timeout=args.cell_timeout,
     )
     print(grade_table(results))
     print(f"\n{len(results)} notebooks in {time.perf_counter() - start:.1f} s; results in {paths.results()}")
@@ -122,6 +125,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=2, help="notebooks graded at once (default 2)")
     p.add_argument("--timeout", type=float, default=300, help="wall-clock seconds per notebook (default 300)")
     p.add_argument("--force", action="store_true", help="grade again even if a result is up to date")
+    p.add_argument(
+        "--sandbox",
+        choices=["auto", "bwrap", "rlimits"],
+        default="auto",
+        help="auto (default): bubblewrap if it works here, else resource limits only, with a warning",
+    )
+    p.add_argument("--worker-command", help='worker command line, e.g. "ssh host python -m autograder.worker"')
+    p.add_argument("--cell-timeout", type=float, help="nbgrader's per-cell limit in seconds (default: the config)")
     p.set_defaults(fn=cmd_grade)
 
     p = sub.add_parser("feedback", help="write HTML feedback (hidden tests removed) for graded notebooks")

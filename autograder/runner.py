@@ -2,9 +2,13 @@
 
 For every (student, assignment) the grader writes ``results/<student>/<assignment>.json``
 holding ``graded`` with the score, or ``failed`` with the reason; a failed notebook's rows are
-removed from the gradebook, so no stale partial grade survives. Results are written atomically
-after the gradebook, and a submission whose result matches its file's hash is not graded again,
-so a batch killed half-way resumes where it stopped.
+removed from the gradebook, so no stale partial grade survives. A job's old result is deleted
+before it is graded and the new one written atomically after the gradebook, and a submission
+whose result matches its file's hash is not graded again: a batch killed half-way (workers die
+with the grader) resumes where it stopped, and grading again changes nothing.
+
+Workers are ``python -m autograder.worker`` processes by default; ``worker_command`` replaces
+that command (``ssh host ...``, ``srun ...``), the runner appending ``--slot N --sandbox MODE``.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import json
 import os
 import queue
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -23,25 +28,22 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import psutil
 from tqdm.auto import tqdm
 
 from autograder import paths
 from autograder.assignments import Assignment, all_assignments
 from autograder.preflight import prepare
+from autograder.sandbox import KERNEL_ENV, kill_family, resolve_mode
 
-__all__ = ["DEFAULT_TIMEOUT", "Result", "grade", "load_results"]
+__all__ = ["DEFAULT_TIMEOUT", "DEFAULT_WORKER", "WORKER_ENV", "Result", "grade", "load_results"]
 
 DEFAULT_TIMEOUT = 300.0
-"""Seconds one notebook may take in all (nbgrader's own limit is per cell)."""
+"""Seconds one notebook may take in all, verification included (nbgrader's own limit is per cell)."""
 
-WORKER_ENV = {
-    "OMP_NUM_THREADS": "1",  # one core per worker; the pool supplies the parallelism
-    "MKL_NUM_THREADS": "1",
-    "OPENBLAS_NUM_THREADS": "1",  # numpy's BLAS threads thrash on many small products
-    "PYTHONWARNINGS": "ignore",  # a warning on stderr would zero a passing test cell
-    "MPLBACKEND": "Agg",
-}
+DEFAULT_WORKER = f"{shlex.quote(sys.executable)} -m autograder.worker"
+
+WORKER_ENV = KERNEL_ENV
+"""The environment of grading kernels (one thread, warnings off, Agg); also used by the contract check."""
 
 
 @dataclass
@@ -59,6 +61,10 @@ class Result:
     notes: list[str] = field(default_factory=list)
     submission_sha256: str = ""
     seconds: float = 0.0
+    flags: dict[str, str] = field(default_factory=dict)
+    """Test cells nbgrader passed that failed the clean re-run (scored 0), with the reason."""
+    sandbox: str = ""
+    """How the submission's code was confined: bwrap, or rlimits (resource limits only)."""
 
     @property
     def path(self) -> Path:
@@ -78,17 +84,18 @@ def load_results() -> list[Result]:
 
 
 class _Worker:
-    """One ``python -m autograder.worker`` process, replaced whenever a job overruns or kills it."""
+    """One worker process (`command`), replaced whenever a job overruns or kills it."""
 
-    def __init__(self, log: Path) -> None:
+    def __init__(self, log: Path, command: list[str]) -> None:
         self.log = log
+        self.command = command
         self.proc: subprocess.Popen | None = None
 
     def _start(self) -> None:
         env = {**os.environ, **WORKER_ENV}
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "autograder.worker"],
+            self.command,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.log.open("ab"),
@@ -124,23 +131,19 @@ class _Worker:
         return json.loads(line)
 
     def stop(self) -> None:
-        if self.proc is None:
-            return
-        try:
-            family = psutil.Process(self.proc.pid).children(recursive=True) + [psutil.Process(self.proc.pid)]
-        except psutil.NoSuchProcess:
-            family = []
-        for p in family:
-            try:
-                p.kill()
-            except psutil.NoSuchProcess:
-                pass
-        psutil.wait_procs(family, timeout=5)
-        self.proc = None
+        if self.proc is not None:
+            kill_family(self.proc.pid)
+            self.proc = None
 
+
+_KERNEL_START = r"Kernel died before replying to kernel_info"
+"""nbclient's error for a kernel that died before any cell ran: never the notebook's doing."""
 
 _REASONS = [
+    (_KERNEL_START, "the kernel could not start (a problem of the grading machine, not the notebook): grade again"),
     (r"TIMEOUT: (.*)", "{0}: an endless loop that ignores interrupts?"),
+    (r"PROCESS LIMIT: (.*)", "{0}, up to the process limit (a fork bomb?): not graded"),
+    (r"SANDBOX: (.*)", "{0}"),
     (
         r"DeadKernelError|Kernel died",
         "the kernel died while running the notebook (os._exit, a crash, or out of memory)",
@@ -151,6 +154,11 @@ _REASONS = [
     ),
     (r"the grading worker died", "the grading process died (out of memory?)"),
 ]
+
+
+def _worth_retrying(error: str) -> bool:
+    """Whether a failure may be the grading machine's (no known cause in the notebook): grade once more."""
+    return bool(re.search(_KERNEL_START, error)) or not any(re.search(pattern, error) for pattern, _ in _REASONS)
 
 
 def _reason(error: str) -> str:
@@ -189,13 +197,70 @@ def _forget(student: str, assignment: Assignment) -> None:
             pass
 
 
+def _outcome(student: str, a: Assignment, sha: str, notes: list[str], answer: dict, mode: str) -> Result:
+    """The Result of a worker's answer: gradebook scores and verification flags, or the failure.
+
+    A failure's full log (nbgrader's, or the worker's error) is kept beside the result, as ``.log``.
+    """
+    if not answer["success"]:
+        _forget(student, a)
+        error = answer.get("error", "")
+        result = Result(student, a.name, a.notebook, "failed", 0.0, a.max_points, _reason(error), notes=notes,
+                        submission_sha256=sha, sandbox=answer.get("sandbox", mode))  # fmt: skip
+        result.path.parent.mkdir(parents=True, exist_ok=True)
+        result.path.with_suffix(".log").write_text(error[-50_000:])
+        return result
+    score, cells = _gradebook_scores(student, a)
+    flags = answer.get("flags", {})
+    reason = f"verification set {len(flags)} test(s) to 0: {', '.join(sorted(flags))}" if flags else ""
+    notes = notes + answer.get("notes", []) + [f"{test} scored 0: {why}" for test, why in sorted(flags.items())]
+    result = Result(student, a.name, a.notebook, "graded", score, a.max_points, reason, cells, notes,
+                    submission_sha256=sha, flags=flags, sandbox=answer.get("sandbox", mode))  # fmt: skip
+    result.path.with_suffix(".log").unlink(missing_ok=True)
+    return result
+
+
 def ensure_released(assignments: Iterable[Assignment]) -> None:
-    """Register every assignment in the gradebook (nbgrader's generate_assignment) if it is not yet."""
+    """Register every assignment in the gradebook (nbgrader's generate_assignment) if it is not yet.
+
+    A source notebook changed since its release is released again, so that nbgrader's tests (read
+    from the gradebook) and the verification's (read from the source) are the same.
+    """
     from autograder.release import release
 
-    missing = [a for a in assignments if not (paths.release() / a.name / a.path.name).is_file()]
+    def stale(a: Assignment) -> bool:
+        released = paths.release() / a.name / a.path.name
+        return not released.is_file() or released.stat().st_mtime < a.path.stat().st_mtime
+
+    missing = [a for a in assignments if stale(a)]
     if missing or not paths.gradebook().is_file():
         release(missing or list(assignments))
+
+
+def _typical_seconds() -> dict[str, float]:
+    """Median seconds a graded job of each assignment took so far (from the saved results)."""
+    times: dict[str, list[float]] = {}
+    for p in paths.results().glob("*/*.json"):
+        try:
+            r = json.loads(p.read_text())
+        except (OSError, ValueError):
+            continue
+        if r.get("status") == "graded" and r.get("seconds"):
+            times.setdefault(r["assignment"], []).append(r["seconds"])
+    return {a: sorted(t)[len(t) // 2] for a, t in times.items()}
+
+
+def _commands(
+    count: int, worker_command: str | None, sandbox: str, cell_timeout: float | None
+) -> tuple[list[list[str]], str]:
+    """The command line of each worker slot, and the sandbox mode (``auto``: each worker decides)."""
+    if worker_command is None or sandbox == "rlimits":  # local workers: decide (and warn) here, once
+        sandbox, warning = resolve_mode(sandbox)
+        if warning:
+            print(warning, file=sys.stderr)
+    extra = ["--sandbox", sandbox] + (["--cell-timeout", f"{cell_timeout:g}"] if cell_timeout else [])
+    base = shlex.split(worker_command or DEFAULT_WORKER)
+    return [base + ["--slot", str(slot)] + extra for slot in range(count)], sandbox
 
 
 def grade(
@@ -207,6 +272,9 @@ def grade(
     timeout: float = DEFAULT_TIMEOUT,
     force: bool = False,
     progress: bool = True,
+    sandbox: str = "auto",
+    worker_command: str | None = None,
+    cell_timeout: float | None = None,
 ) -> list[Result]:
     """Grade ``submissions/<student>/<assignment>/<notebook>.ipynb`` and return one Result each.
 
@@ -215,8 +283,11 @@ def grade(
         assignments: only these (default: every assignment in notebooks/).
         students: only these (default: every folder in `submissions`).
         workers: notebooks graded at once (one core each).
-        timeout: wall-clock seconds per notebook.
+        timeout: wall-clock seconds per notebook, verification included.
         force: grade again even when an up-to-date result exists.
+        sandbox: ``auto`` (bwrap if it works here, else rlimits with a warning), ``bwrap`` or ``rlimits``.
+        worker_command: the worker's command line (default: this Python, ``-m autograder.worker``).
+        cell_timeout: nbgrader's per-cell limit in seconds (default: autograder/nbgrader_config.py).
     """
     submissions = submissions.resolve()
     if submissions == paths.submitted().resolve():
@@ -238,6 +309,7 @@ def grade(
             if not force and old.is_file() and json.loads(old.read_text()).get("submission_sha256") == sha:
                 done.append(Result(**json.loads(old.read_text())))
                 continue
+            old.unlink(missing_ok=True)  # from here until the new result is saved, the job counts as not graded
             check = prepare(folder, a, paths.submitted() / student / a.name)
             if (folder / "timestamp.txt").is_file():
                 shutil.copy(folder / "timestamp.txt", paths.submitted() / student / a.name / "timestamp.txt")
@@ -259,15 +331,20 @@ def grade(
                 continue
             pending.append((student, a, sha, check.notes))
 
+    if not pending:
+        return sorted(done, key=lambda r: (r.student, r.assignment))
+    typical = _typical_seconds()  # longest first (unknown ones too), so that no long job starts last
+    pending.sort(key=lambda job: -typical.get(job[1].name, float("inf")))
+    commands, mode = _commands(min(workers, len(pending)), worker_command, sandbox, cell_timeout)
     jobs: queue.Queue = queue.Queue()
     for item in pending:
         jobs.put(item)
     lock = threading.Lock()
-    bar = tqdm(total=len(pending), desc="grading", unit="notebook", disable=not progress or not pending)
+    bar = tqdm(total=len(pending), desc="grading", unit="notebook", disable=not progress)
     log = paths.work() / "grader.log"
 
-    def work() -> None:
-        worker = _Worker(log)
+    def work(command: list[str]) -> None:
+        worker = _Worker(log, command)
         try:
             while True:
                 try:
@@ -276,38 +353,13 @@ def grade(
                     return
                 start = time.perf_counter()
                 answer = worker.run({"assignment": a.name, "student": student}, timeout)
-                if not answer["success"] and not answer.get("error", "").startswith("TIMEOUT"):
-                    # once more: a kernel that could not start on a loaded machine is not the student's fault
+                if not answer["success"] and _worth_retrying(answer.get("error", "")):
+                    # a failure that is not the notebook's (a kernel that could not start on a loaded
+                    # machine) must not cost the student their grade
                     answer = worker.run({"assignment": a.name, "student": student}, timeout)
                 seconds = time.perf_counter() - start
-                if answer["success"]:
-                    score, cells = _gradebook_scores(student, a)
-                    result = Result(
-                        student,
-                        a.name,
-                        a.notebook,
-                        "graded",
-                        score,
-                        a.max_points,
-                        cells=cells,
-                        notes=notes,
-                        submission_sha256=sha,
-                        seconds=seconds,
-                    )
-                else:
-                    _forget(student, a)
-                    result = Result(
-                        student,
-                        a.name,
-                        a.notebook,
-                        "failed",
-                        0.0,
-                        a.max_points,
-                        _reason(answer.get("error", "")),
-                        notes=notes,
-                        submission_sha256=sha,
-                        seconds=seconds,
-                    )
+                result = _outcome(student, a, sha, notes, answer, mode)
+                result.seconds = seconds
                 result.save()
                 with lock:
                     done.append(result)
@@ -315,7 +367,7 @@ def grade(
         finally:
             worker.stop()
 
-    threads = [threading.Thread(target=work) for _ in range(max(1, min(workers, len(pending))))]
+    threads = [threading.Thread(target=work, args=(command,)) for command in commands]
     for t in threads:
         t.start()
     for t in threads:

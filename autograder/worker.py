@@ -1,33 +1,197 @@
 """A long-lived grading worker: reads jobs as JSON lines on stdin, answers one JSON line each.
 
 Job:    {"assignment": "01_neuron", "student": "ada"}
-Answer: {"success": true} or {"success": false, "error": "..."}
+Answer: {"success": true, "flags": {test id: reason}, "notes": [...], "sandbox": "bwrap"}
+        or {"success": false, "error": "...", "sandbox": "bwrap"}
 
-Keeping the process alive saves nbgrader's start-up (about 2 s) per notebook. The parent
-(:mod:`autograder.runner`) owns the wall-clock limit: it kills this process and its kernels
-when a job runs over, and starts a fresh one. Because jobs and answers are plain JSON lines,
-a worker can run anywhere the course and the gradebook are reachable (see the README).
+Per job: nbgrader autograde (API, no CLI start-up) with every kernel forked inside this
+worker's sandbox (:mod:`autograder.sandbox`, :mod:`autograder.kernel`); then the tests nbgrader
+passed are verified in a clean room (:mod:`autograder.verify`) and those that fail it are set
+to 0 in the gradebook; hidden-test text is removed from the autograded notebook's outputs.
+The sandbox is wiped before and after each run, so nothing a submission leaves behind reaches
+the next one.
+
+The parent (:mod:`autograder.runner`) owns the wall-clock limit: it kills this process (and
+so the sandbox) when a job runs over. The worker dies with its parent. Jobs and answers are
+plain JSON lines on stdin/stdout, so the worker can run on another machine that shares the
+course folder and the work folder (``--worker-command "ssh host ..."``; see the README).
 """
 
 from __future__ import annotations
 
+import argparse
+import ctypes
 import json
 import os
+import signal
 import sys
+import traceback
+from pathlib import Path
+
+import nbformat
+
+from autograder import paths
+from autograder.assignments import Assignment, find_assignment
+from autograder.sandbox import MODES, Sandbox, SandboxError, resolve_mode
+
+_PR_SET_PDEATHSIG = 1
 
 
-def main() -> None:
-    protocol = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints must not corrupt the protocol
+def _die_with_parent() -> None:
+    ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() == 1:  # the parent is already gone
+        sys.exit(1)
+
+
+def _pin(slot: int) -> None:
+    """One core per worker: a submission that hogs the CPU slows only its own worker."""
+    cores = sorted(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {cores[slot % len(cores)]})
+
+
+def _configure(cell_timeout: float | None) -> float:
+    """Swap nbgrader's Execute for the sandboxed one; returns the per-cell timeout in force."""
+    from nbgrader.converters import Autograde
+    from nbgrader.preprocessors import Execute
+
+    from autograder.kernel import SandboxExecute
     from autograder.nbgrader_api import api
 
+    config = api().config
+    steps = Autograde.class_traits()["autograde_preprocessors"].default()
+    config.Autograde.autograde_preprocessors = [SandboxExecute if step is Execute else step for step in steps]
+    if cell_timeout:
+        config.Execute.timeout = int(cell_timeout)
+    return float(config.Execute.get("timeout", 60))
+
+
+def _test_scores(assignment: Assignment, student: str) -> dict[str, float]:
+    from nbgrader.api import Gradebook
+
+    from autograder.verify import test_sources
+
+    tests = test_sources(assignment)
+    with Gradebook("sqlite:///" + str(paths.gradebook())) as gb:
+        nb = gb.find_submission_notebook(assignment.notebook, assignment.name, student)
+        return {g.name: float(g.score or 0) for g in nb.grades if g.name in tests}
+
+
+def _zero(assignment: Assignment, student: str, tests: list[str]) -> None:
+    from nbgrader.api import Gradebook
+
+    with Gradebook("sqlite:///" + str(paths.gradebook())) as gb:
+        for test in tests:
+            gb.find_grade(test, assignment.notebook, assignment.name, student).auto_score = 0.0
+        gb.db.commit()
+
+
+def _clean_outputs(path: Path, assignment: Assignment, flags: dict[str, str]) -> None:
+    """Drop output lines that quote hidden tests; tell the student why a verified test scored 0."""
+    from autograder.report import hidden_test_lines
+
+    hidden = hidden_test_lines(assignment)
+    nb = nbformat.read(path, as_version=4)
+
+    def scrub(text: str) -> str:
+        lines = text.splitlines(keepends=True)
+        return "".join(
+            "[a hidden test line was removed]\n" if any(h in " ".join(line.split()) for h in hidden) else line
+            for line in lines
+        )
+
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if "text" in out:
+                out.text = scrub(out.text)
+            if "evalue" in out:
+                out.evalue = scrub(out.evalue)
+                out.traceback = [scrub(t) for t in out.traceback]
+            for key, value in out.get("data", {}).items():
+                if isinstance(value, str) and key.startswith("text/"):
+                    out.data[key] = scrub(value)
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if gid in flags:
+            note = f"[grader] 0 points: this test passed here but failed when re-run cleanly: {flags[gid]}\n"
+            cell.outputs.append(nbformat.v4.new_output("stream", name="stdout", text=note))
+    nbformat.write(nb, path)
+
+
+class Worker:
+    """One sandbox, reused for every job; restarted when it dies."""
+
+    def __init__(self, mode: str, slot: int, cell_timeout: float | None) -> None:
+        self.mode, self.slot = mode, slot
+        self.cell_timeout = _configure(cell_timeout)
+        self.sandbox: Sandbox | None = None
+        self.env = {k: v for k, v in os.environ.items() if k.startswith("COURSE_")} | {
+            "NBGRADER_EXECUTION": "autograde"
+        }
+
+    def _sandbox(self) -> Sandbox:
+        from autograder import kernel
+
+        if self.sandbox is None or not self.sandbox.alive():
+            if self.sandbox is not None:
+                self.sandbox.stop()
+            self.sandbox = Sandbox(self.mode, log=paths.work() / f"sandbox-{self.slot}.log")
+            self.sandbox.start()
+            kernel.use(self.sandbox)
+        return self.sandbox
+
+    def grade(self, assignment_name: str, student: str) -> dict:
+        from autograder.nbgrader_api import api
+        from autograder.verify import verify
+
+        assignment = find_assignment(assignment_name)
+        sandbox = self._sandbox()
+        sandbox.wipe()
+        result = api().autograde(assignment.name, student, force=True, create=True)
+        peak = sandbox.wipe()
+        if peak >= sandbox.limits.processes * 3 // 4:
+            return {"success": False, "error": f"PROCESS LIMIT: the notebook ran {peak} processes and threads at once"}
+        if not result.get("success"):
+            return {"success": False, "error": (result.get("error") or "") + "\n" + (result.get("log") or "")}
+        submitted = nbformat.read(paths.submitted() / student / assignment.name / assignment.path.name, as_version=4)
+        verdicts = verify(
+            sandbox, assignment, submitted, _test_scores(assignment, student), self.cell_timeout, self.env
+        )
+        if verdicts.failed:
+            _zero(assignment, student, sorted(verdicts.failed))
+        _clean_outputs(
+            paths.autograded() / student / assignment.name / assignment.path.name, assignment, verdicts.failed
+        )
+        return {"success": True, "flags": verdicts.failed, "notes": verdicts.notes}
+
+    def run(self, job: dict) -> dict:
+        """Grade one job; the answer names the sandbox mode it ran in."""
+        try:
+            answer = self.grade(job["assignment"], job["student"])
+        except SandboxError as err:
+            if self.sandbox is not None:
+                self.sandbox.stop()
+            error = f"SANDBOX: the sandbox stopped while grading ({err}): killed by the notebook?"
+            answer = {"success": False, "error": error}
+        except Exception:  # noqa: BLE001 - one job's failure must not end the worker
+            answer = {"success": False, "error": traceback.format_exc()}
+        return {**answer, "sandbox": self.mode}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m autograder.worker", description=__doc__.splitlines()[0])
+    parser.add_argument("--slot", type=int, default=0, help="worker number: its core and, as root, its sandbox uid")
+    parser.add_argument("--sandbox", choices=MODES, default="auto")
+    parser.add_argument("--cell-timeout", type=float, help="nbgrader's per-cell timeout (default: the course config)")
+    args = parser.parse_args(argv)
+    _die_with_parent()
+    _pin(args.slot)
+    protocol = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints must not corrupt the protocol
+    mode, warning = resolve_mode(args.sandbox)
+    if warning:
+        print(warning, file=sys.stderr)
+    worker = Worker(mode, args.slot, args.cell_timeout)
     for line in sys.stdin:
-        job = json.loads(line)
-        result = api().autograde(job["assignment"], job["student"], force=True, create=True)
-        answer = {"success": bool(result.get("success"))}
-        if not answer["success"]:
-            answer["error"] = (result.get("error") or "") + "\n" + (result.get("log") or "")
-        protocol.write(json.dumps(answer) + "\n")
+        protocol.write(json.dumps(worker.run(json.loads(line))) + "\n")
 
 
 if __name__ == "__main__":

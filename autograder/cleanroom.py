@@ -1,0 +1,451 @@
+"""The verification run inside the sandbox: the locked cells and the student's answers, then each test alone.
+
+Forked by the zygote with ``argv = [plan]``, a JSON file written by :mod:`autograder.verify`
+(read, then deleted before any student code runs). It is a plain Python process, not an
+IPython kernel, so input transformers, patched kernels and forged execute replies do not
+exist here; the cells arrive already translated from IPython syntax to Python.
+
+1. Main pass: every locked cell (source text from the course, not the submission) and every
+   solution cell (the student's text), in the submission's order, each with a time limit. The
+   values that locked cells bind (``checks``, ``torch_ref``, ...) are remembered.
+2. A fresh fork with one thread (student threads do not survive a fork) puts back every module
+   attribute, class attribute, function code object and locked name that existed before the
+   student's code ran: monkeypatches made while defining answers are undone (and named).
+3. Each test cell runs from that state (see :func:`_tests`). Every ``assert_*`` call of the
+   recorded modules (``course.checks``) is logged with the values it saw, encoded as plain data,
+   and what it concluded; what a test changed in the guarded state is reported too. The
+   grader re-runs those checks on the values in its own process (:mod:`autograder.verify`).
+
+Outputs: ``<out>/<test id>.json`` per test and ``<out>/summary.json``.
+"""
+
+from __future__ import annotations
+
+import base64
+import builtins
+import io
+import itertools
+import json
+import operator
+import os
+import signal
+import sys
+import threading
+import types
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["Guard", "encode", "main", "zygote_warm"]
+
+MAX_ENCODED = 32 * 2**20
+"""Characters of recorded values per test; larger values are not transferred (and fail)."""
+
+_MISSING = object()
+
+
+def _is_guarded_callable(value: Any) -> bool:
+    return callable(value) or isinstance(value, types.ModuleType)
+
+
+class _Snapshot:
+    """The keys and values of one module's or class's ``__dict__`` at one moment."""
+
+    def __init__(self, label: str, owner: Any) -> None:
+        self.label, self.owner = label, owner
+        content = vars(owner)
+        self.keys, self.values = list(content), list(content.values())
+
+    def unchanged(self) -> bool:
+        """Fast check (in C): every remembered value still in place, by identity."""
+        current = vars(self.owner)
+        n = len(self.values)
+        return len(current) >= n and all(map(operator.is_, self.values, itertools.islice(current.values(), n)))
+
+    def differences(self) -> list[tuple[str, Callable[[], None], Any, Any]]:
+        current = vars(self.owner)
+        found = []
+        for key, old in zip(self.keys, self.values, strict=True):
+            new = current.get(key, _MISSING)
+            if new is not old:
+                found.append((f"{self.label}.{key}", _putter(self.owner, key, old), old, new))
+        return found
+
+
+class Guard:
+    """What student code could patch: module attributes, class attributes, function code, locked names.
+
+    Checking takes about 10 ms for numpy, torch and matplotlib: the comparisons run in C, by identity.
+    """
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+        self.dicts: list[_Snapshot] = []
+        self.classes: set[int] = set()
+        self.functions: list[types.FunctionType] = []
+        self.codes: list[Any] = []
+        self.defaults: list[Any] = []
+        self.kwdefaults: list[Any] = []
+        self.names: dict[str, Any] = {}
+
+    def extend(self) -> None:
+        """Remember the state of every module imported since the last call."""
+        for name, module in list(sys.modules.items()):
+            if isinstance(module, types.ModuleType) and name not in self.seen:
+                self.seen.add(name)
+                snapshot = _Snapshot(name, module)
+                self.dicts.append(snapshot)
+                for value in snapshot.values:
+                    self._track(value, name)
+
+    def _track(self, value: Any, module_name: str) -> None:
+        if isinstance(value, types.FunctionType):
+            self._function(value)
+        elif (
+            isinstance(value, type)
+            and value.__flags__ & _HEAPTYPE
+            and vars(value).get("__module__") == module_name
+            and id(value) not in self.classes
+        ):
+            self.classes.add(id(value))
+            snapshot = _Snapshot(f"{module_name}.{value.__qualname__}", value)
+            self.dicts.append(snapshot)
+            for member in snapshot.values:
+                member = member.__func__ if isinstance(member, staticmethod | classmethod) else member
+                if isinstance(member, types.FunctionType):
+                    self._function(member)
+
+    def _function(self, function: types.FunctionType) -> None:
+        self.functions.append(function)
+        self.codes.append(function.__code__)
+        self.defaults.append(function.__defaults__)
+        self.kwdefaults.append(function.__kwdefaults__)
+
+    def remember_names(self, namespace: dict, before: dict[str, int]) -> None:
+        """Remember the names a locked cell bound (`before`: id of each value before the cell)."""
+        for key, value in namespace.items():
+            if before.get(key) != id(value):
+                self.names[key] = value
+
+    def _dicts_unchanged(self) -> bool:
+        """All module and class dictionaries at once, compared in C."""
+        owners = [s.owner for s in self.dicts]
+        lengths = [len(s.values) for s in self.dicts]
+        values = map(operator.methodcaller("values"), map(vars, owners))
+        current = itertools.chain.from_iterable(map(itertools.islice, values, itertools.repeat(0), lengths))
+        remembered = itertools.chain.from_iterable(s.values for s in self.dicts)
+        return all(map(operator.is_, remembered, current)) and all(
+            len(vars(o)) >= n for o, n in zip(owners, lengths, strict=True)
+        )
+
+    def differences(self, namespace: dict) -> list[tuple[str, Callable[[], None], Any, Any]]:
+        """(what, put back, original, current) for every guarded value that is not as remembered."""
+        found = []
+        if not self._dicts_unchanged():
+            found = [d for snapshot in self.dicts if not snapshot.unchanged() for d in snapshot.differences()]
+        for attr, remembered in (
+            ("__code__", self.codes),
+            ("__defaults__", self.defaults),
+            ("__kwdefaults__", self.kwdefaults),
+        ):
+            current = list(map(operator.attrgetter(attr), self.functions))
+            if not all(map(operator.is_, current, remembered)):
+                for function, old, new in zip(self.functions, remembered, current, strict=True):
+                    if new is not old:
+                        what = f"{attr} of {function.__module__}.{function.__qualname__}"
+                        found.append((what, _putter(function, attr, old), old, new))
+        for key, old in self.names.items():
+            new = namespace.get(key, _MISSING)
+            if new is not old:
+                found.append((f"the name {key}", _putter(namespace, key, old), old, new))
+        if sys.gettrace() is not None or sys.getprofile() is not None:
+            found.append(("sys.settrace/setprofile", _untrace, None, None))
+        return found
+
+    def restore(self, namespace: dict) -> tuple[list[str], list[str]]:
+        """Put everything back. Returns (patches that came from the notebook's cells, every guarded change)."""
+        patched, changed = [], []
+        for what, put_back, old, new in self.differences(namespace):
+            if _from_cells(new) or (what.startswith("the name") and _is_guarded_callable(old)) or "__code__" in what:
+                patched.append(what)
+            if what.startswith("sys.") or "__code__" in what or _is_guarded_callable(old) or _is_guarded_callable(new):
+                changed.append(what)
+            put_back()
+        return patched, changed
+
+
+_HEAPTYPE = 1 << 9
+"""Py_TPFLAGS_HEAPTYPE: only classes created at run time can have their attributes changed."""
+
+
+def _putter(owner: Any, key: str, old: Any) -> Callable[[], None]:
+    def put_back() -> None:
+        try:
+            if isinstance(owner, dict):
+                if old is _MISSING:
+                    owner.pop(key, None)
+                else:
+                    owner[key] = old
+            elif isinstance(owner, types.ModuleType):
+                if old is _MISSING:
+                    vars(owner).pop(key, None)
+                else:
+                    vars(owner)[key] = old
+            elif old is _MISSING:
+                delattr(owner, key)
+            else:
+                type.__setattr__(owner, key, old) if isinstance(owner, type) else setattr(owner, key, old)
+        except (TypeError, AttributeError, ValueError):
+            pass
+
+    return put_back
+
+
+def _untrace() -> None:
+    sys.settrace(None)
+    sys.setprofile(None)
+    threading.settrace(None)
+    threading.setprofile(None)
+
+
+def _from_cells(value: Any) -> bool:
+    """True for functions, classes and objects defined by the notebook's cells (module ``__main__``)."""
+    module = (
+        getattr(value, "__module__", None) if isinstance(value, types.FunctionType | type) else type(value).__module__
+    )
+    return module == "__main__"
+
+
+# plain-data encoding of the values a check saw --------------------------------------------------
+
+
+def _npy(array: Any) -> str:
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, np.array(array, order="C"), allow_pickle=False)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def encode(value: Any, budget: list[int]) -> Any:
+    """`value` as JSON-able tagged data; anything else becomes ``{"opaque": type name}``.
+
+    Only exact builtin types, numpy arrays and scalars and torch tensors cross: an object that
+    overrides ``__eq__`` or ``__float__`` arrives as opaque and its check cannot pass.
+    """
+    try:
+        out = _encode(value, budget)
+    except Exception as err:  # noqa: BLE001 - any failure to encode is an opaque value
+        return {"opaque": f"{type(value).__name__} ({type(err).__name__})"}
+    return out
+
+
+def _encode(value: Any, budget: list[int]) -> Any:
+    kind = type(value)
+    torch = sys.modules.get("torch")
+    if value is None or kind in (bool, str):
+        out: Any = value
+    elif kind is int:
+        out = value if abs(value) < 2**53 else {"int": str(value)}
+    elif kind is float:
+        out = value if value == value and abs(value) != float("inf") else {"float": repr(value)}
+    elif kind is complex:
+        out = {"complex": [repr(value.real), repr(value.imag)]}
+    elif kind in (list, tuple) or (torch is not None and kind is torch.Size):
+        items = [_encode(v, budget) for v in value]
+        out = {"list": items} if kind is list else {"tuple": items}
+    elif kind in (set, frozenset):
+        out = {"set": [_encode(v, budget) for v in value]}
+    elif kind is dict:
+        out = {"dict": [[_encode(k, budget), _encode(v, budget)] for k, v in value.items()]}
+    elif torch is not None and isinstance(value, torch.Tensor):
+        out = {"tensor": _npy(value.detach().cpu().numpy())}
+    elif torch is not None and kind is torch.dtype:
+        out = {"torch_dtype": str(value).removeprefix("torch.")}
+    else:
+        import numpy as np
+
+        if isinstance(value, np.ndarray) and value.dtype != object:
+            out = {"ndarray": _npy(np.asarray(value).view(np.ndarray))}
+        elif isinstance(value, np.generic) and not isinstance(value, np.object_):
+            out = {"scalar": _npy(np.asarray(value))}
+        elif isinstance(value, np.dtype) and not value.hasobject:
+            out = {"dtype": value.str}
+        else:
+            return {"opaque": kind.__name__}
+    if isinstance(out, str) or (isinstance(out, dict) and len(out) == 1 and isinstance(next(iter(out.values())), str)):
+        budget[0] -= len(out) if isinstance(out, str) else len(next(iter(out.values())))
+        if budget[0] < 0:
+            return {"opaque": f"{kind.__name__} (too large to transfer)"}
+    return out
+
+
+# running cells ----------------------------------------------------------------------------------
+
+
+class CellTimeout(BaseException):
+    """A cell ran past its time limit (a BaseException, like KeyboardInterrupt, so `except Exception` misses it)."""
+
+
+def _on_alarm(signum: int, frame: Any) -> None:
+    raise CellTimeout()
+
+
+def _run(source: str, filename: str, namespace: dict, timeout: float) -> str:
+    """Execute one cell; '' or the error it raised, in one line."""
+    signal.signal(signal.SIGALRM, _on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, timeout)
+    try:
+        exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - this is the point
+        return ""
+    except CellTimeout:
+        return f"timed out after {timeout:g} s"
+    except BaseException as err:  # noqa: BLE001 - the cell's error is data
+        return f"{type(err).__name__}: {err}"[:300]
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+class _Shell:
+    """Enough of ``get_ipython()`` for translated magics: line magics do nothing, cell magics run their body."""
+
+    def run_line_magic(self, name: str, line: str, *args: Any) -> None:
+        return None
+
+    def run_cell_magic(self, name: str, line: str, cell: str) -> None:
+        if name in ("time", "capture", "timeit"):
+            exec(compile(cell, "<cell magic>", "exec"), sys._getframe(1).f_globals)  # noqa: S102
+
+    def system(self, *args: Any) -> None:
+        return None
+
+    getoutput = system
+
+
+def _write(path: str, data: dict) -> None:
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(data, f)
+    os.replace(tmp, path)
+
+
+def _recorder(name: str, original: Callable, calls: list, budget: list[int]) -> Callable:
+    def record(*args: Any, **kwargs: Any) -> Any:
+        line = next((f.f_lineno for f in _frames() if f.f_code.co_filename == "<test>"), 0)
+        outcome = "error"
+        try:
+            result = original(*args, **kwargs)
+            outcome = "pass"
+            return result
+        except AssertionError:
+            outcome = "fail"
+            raise
+        finally:
+            calls.append(
+                {
+                    "fn": name,
+                    "line": line,
+                    "outcome": outcome,
+                    "args": encode(list(args), budget),
+                    "kwargs": encode(kwargs, budget),
+                }
+            )
+
+    return record
+
+
+def _frames():
+    frame = sys._getframe(2)
+    while frame is not None:
+        yield frame
+        frame = frame.f_back
+
+
+def _run_test(test: dict, plan: dict, namespace: dict, calls: list) -> str:
+    """Run one test with the checks recorded into `calls`; '' or the error that stopped it."""
+    budget = [MAX_ENCODED]
+    replaced: list[tuple[dict, str, Any]] = []
+    for module_name in plan["record"]:
+        module = sys.modules.get(module_name)
+        if module is None:
+            continue
+        for attr, original in list(vars(module).items()):
+            if attr.startswith("assert_") and callable(original):
+                wrapper = _recorder(attr, original, calls, budget)
+                for mapping, key in [(vars(module), attr)] + [
+                    (namespace, k) for k, v in namespace.items() if v is original
+                ]:
+                    replaced.append((mapping, key, original))
+                    mapping[key] = wrapper
+    try:
+        return _run(test["source"], "<test>", namespace, plan["cell_timeout"])
+    finally:
+        for mapping, key, original in replaced:  # the recorders are ours, not changes made by the test
+            mapping[key] = original
+
+
+def _tests(plan: dict, namespace: dict, guard: Guard, out: str) -> None:
+    """Runs in a one-thread fork: undo the patches, then run the tests from that clean state.
+
+    The tests run one after the other and the guarded state is compared once at the end (a
+    comparison costs about 0.1 s). Only if something beyond what the course's own solution
+    changes was changed do they run again, each from restored state and checked on its own,
+    so that the change is pinned on the test that made it (``careful`` plans, used for the
+    course's solution, do only that).
+    """
+    patched, _ = guard.restore(namespace)
+    results = {}
+    changed: list[str] = ["(run each test on its own)"] if plan["careful"] else []
+    if not changed:
+        for test in plan["tests"]:
+            calls: list[dict] = []
+            error = _run_test(test, plan, namespace, calls)
+            results[test["id"]] = {"completed": not error, "error": error, "calls": calls, "changed": []}
+        _, changed = guard.restore(namespace)
+    if not set(changed) <= set(plan["allowed"]):
+        for test in plan["tests"]:
+            calls = []
+            error = _run_test(test, plan, namespace, calls)
+            _, changed = guard.restore(namespace)
+            results[test["id"]] = {"completed": not error, "error": error, "calls": calls, "changed": changed}
+    for test_id, result in results.items():
+        _write(f"{out}/{test_id}.json", result)
+    _write(f"{out}/summary.json", {"patched": patched, "errors": plan.get("errors", {})})
+
+
+def main(argv: list[str]) -> None:
+    """Entry point in the forked child: ``argv = [path of the plan]``."""
+    with open(argv[0]) as f:
+        plan = json.load(f)
+    os.unlink(argv[0])
+    out = plan["out"]
+    os.makedirs(out, exist_ok=True)
+    namespace: dict = {"__name__": "__main__", "__builtins__": builtins, "get_ipython": lambda: _Shell()}
+    from IPython.display import display
+
+    namespace["display"] = display
+    _BASELINE.extend()
+    errors = {}
+    for cell in plan["cells"]:
+        before = {k: id(v) for k, v in namespace.items()}
+        if cell["kind"] == "solution":
+            _BASELINE.extend()
+        if error := _run(cell["source"], f"<cell {cell['id']}>", namespace, plan["cell_timeout"]):
+            errors[cell["id"]] = error
+        if cell["kind"] == "locked":
+            _BASELINE.remember_names(namespace, before)
+    plan["errors"] = errors
+    pid = os.fork()
+    if pid == 0:
+        try:
+            _tests(plan, namespace, _BASELINE, out)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+
+
+_BASELINE = Guard()
+
+
+def zygote_warm() -> None:
+    """Called once by the zygote after its imports: snapshot the libraries before any student code."""
+    _BASELINE.extend()
