@@ -4,7 +4,8 @@ nbgrader aborts a whole batch on duplicated grade ids and fails a student's assi
 renamed or damaged file with messages students cannot act on. Preflight runs first, per
 notebook: it finds the notebook (renamed copies too), decodes it (undecodable bytes are
 replaced), parses and upgrades it, drops outputs (nbgrader recomputes them), removes duplicated
-grade ids, and writes the cleaned notebook where nbgrader expects it.
+grade ids, and writes the cleaned notebook where nbgrader expects it. Code that reaches into the
+grading machinery is named in the notes for review (:mod:`autograder.scan`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import nbformat
 from nbformat.validator import normalize
 
 from autograder.assignments import Assignment, nbgrader_meta
+from autograder.scan import suspicious
 
 __all__ = ["MAX_BYTES", "MAX_CLEAN_BYTES", "Preflight", "prepare"]
 
@@ -97,6 +99,7 @@ def prepare(folder: Path, assignment: Assignment, dest: Path) -> Preflight:
             cell.outputs = []
             cell.execution_count = None
     _dedupe(nb, notes)
+    notes += suspicious(nb)
     cleaned = nbformat.writes(nb)
     if len(cleaned.encode()) > MAX_CLEAN_BYTES:
         return Preflight(
