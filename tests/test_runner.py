@@ -1,0 +1,153 @@
+"""The runner as an instructor uses it: killed mid-batch and resumed, graded again, without bwrap, via a wrapper."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import psutil
+import pytest
+from redteam.corpus import CASES, Context, complete, expected_score, partial, write_case, zeros
+
+from autograder import paths
+from autograder.assignments import find_assignment
+from autograder.runner import Result, _reason, _worth_retrying
+from autograder.sandbox import resolve_mode
+
+NEURON = find_assignment("01_neuron")
+LIMITS = ["--assignment", NEURON.name, "--timeout", "90", "--cell-timeout", "10", "--workers", "2"]
+CLASS = {"ada": complete, "bob": partial, "cy": zeros, "dee": complete}
+RULES = {complete: "full", partial: "full-minus:first", zeros: "zero"}
+
+pytestmark = pytest.mark.xdist_group("grading")
+
+
+def env(work: Path) -> dict[str, str]:
+    return {**os.environ, "AUTOGRADER_WORK": str(work)}
+
+
+def cli(work: Path, *args: str) -> subprocess.CompletedProcess:
+    out = subprocess.run([sys.executable, "-m", "autograder", *args], capture_output=True, text=True, env=env(work),
+                         cwd=paths.REPO)  # fmt: skip
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    return out
+
+
+def results(work: Path) -> dict[str, dict]:
+    return {p.parent.name: json.loads(p.read_text()) for p in (work / "results").glob(f"*/{NEURON.name}.json")}
+
+
+def context(work: Path) -> Context:
+    return Context(NEURON, NEURON.released(), paths.REPO, work, work.parent / "canaries", 9)
+
+
+def write_class(root: Path) -> Path:
+    ctx = context(root / "work")
+    for student, answers in CLASS.items():
+        folder = root / "submissions" / student / NEURON.name
+        folder.mkdir(parents=True)
+        nbformat.write(answers(ctx), folder / NEURON.path.name)
+    return root / "submissions"
+
+
+def gradebook_scores(work: Path) -> dict[str, float]:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{work / 'gradebook.db'}") as gb:
+        return {s.student.id: float(s.score) for s in gb.find_assignment(NEURON.name).submissions}
+
+
+def test_killed_mid_batch_resumes_without_losing_or_duplicating_grades(tmp_path):
+    submissions, work = write_class(tmp_path), tmp_path / "work"
+    grader = subprocess.Popen(
+        [sys.executable, "-m", "autograder", "grade", "--submissions", str(submissions), *LIMITS],
+        env=env(work), cwd=paths.REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 240
+    while len(results(work)) < 2 and grader.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    family = psutil.Process(grader.pid).children(recursive=True)
+    os.killpg(grader.pid, signal.SIGKILL)  # the grader's process group; workers run in their own sessions
+    grader.wait()
+    before = results(work)
+    assert 2 <= len(before) < len(CLASS), "the kill should land mid-batch"
+    gone, alive = psutil.wait_procs(family, timeout=15)
+    assert not alive, f"workers or sandboxes outlived the grader: {[p.pid for p in alive]}"
+
+    cli(work, "grade", "--submissions", str(submissions), *LIMITS)
+    after = results(work)
+    ctx = context(work)
+    for student, answers in CLASS.items():
+        assert after[student]["status"] == "graded"
+        assert after[student]["score"] == expected_score(RULES[answers], ctx), student
+    for student, r in before.items():  # graded before the kill: kept, not graded again
+        assert after[student] == r
+    assert gradebook_scores(work) == {s: r["score"] for s, r in after.items()}
+    cli(work, "export", "--to", str(work / "grades.csv"))
+    rows = list(csv.DictReader((work / "grades.csv").open()))
+    assert sorted(r["student"] for r in rows) == sorted(CLASS)
+    assert {r["student"]: float(r["score"]) for r in rows} == gradebook_scores(work)
+
+    again = cli(work, "grade", "--submissions", str(submissions), *LIMITS)  # up to date: nothing graded again
+    assert results(work) == after and "grading" not in again.stderr
+    cli(work, "grade", "--submissions", str(submissions), *LIMITS, "--force", "--student", "ada", "bob")
+    regraded = results(work)
+    assert {s: r["cells"] for s, r in regraded.items()} == {s: r["cells"] for s, r in after.items()}
+    assert gradebook_scores(work) == {s: r["score"] for s, r in regraded.items()}
+
+
+def test_without_bwrap_it_warns_and_still_grades_and_verifies(tmp_path):
+    """Resource limits only (--sandbox rlimits), through a wrapper command as ssh or srun would be."""
+    ctx = context(tmp_path / "work")
+    names = ("honest_complete", "patch_checks", "memory_bomb", "os_exit", "huge_output")
+    chosen = [c for c in CASES if c.name in names]
+    for case in chosen:
+        write_case(case, tmp_path / "submissions", ctx)
+    worker = f"env AUTOGRADER_VIA_WRAPPER=1 {sys.executable} -m autograder.worker"
+    out = cli(ctx.work, "grade", "--submissions", str(tmp_path / "submissions"), *LIMITS, "--sandbox", "rlimits",
+              "--worker-command", worker)  # fmt: skip
+    assert "WARNING" in out.stderr and "resource limits only" in out.stderr
+    got = results(ctx.work)
+    for case in chosen:
+        assert (got[case.name]["status"], got[case.name]["score"]) == (case.status, expected_score(case.rule, ctx))
+        assert got[case.name]["sandbox"] == "rlimits"
+
+
+def test_a_missing_bwrap_degrades_with_a_warning(monkeypatch):
+    from autograder import sandbox
+
+    sandbox.bwrap_problem.cache_clear()
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
+    try:
+        mode, warning = resolve_mode("auto")
+        assert mode == "rlimits" and "bubblewrap" in warning and "WITHOUT a sandbox" in warning
+        with pytest.raises(sandbox.SandboxError):
+            resolve_mode("bwrap")
+    finally:
+        sandbox.bwrap_problem.cache_clear()
+
+
+def test_failure_reasons_are_worded_for_instructors():
+    assert "endless loop" in _reason("TIMEOUT: the notebook ran longer than 60 s in all")
+    assert "kernel died" in _reason("nbclient.exceptions.DeadKernelError: Kernel died")
+    assert "fork bomb" in _reason("PROCESS LIMIT: the notebook ran 127 processes and threads at once")
+    assert "could not start" in _reason("RuntimeError: Kernel died before replying to kernel_info")
+
+
+def test_only_failures_that_are_not_the_notebooks_are_graded_again():
+    assert _worth_retrying("RuntimeError: Kernel died before replying to kernel_info")
+    assert _worth_retrying("zmq.error.ZMQError: Address already in use")
+    assert not _worth_retrying("nbclient.exceptions.DeadKernelError: Kernel died")
+    assert not _worth_retrying("TIMEOUT: the notebook ran longer than 60 s in all")
+
+
+def test_results_written_before_these_fields_still_load(tmp_path):
+    old = {"student": "a", "assignment": "x", "notebook": "n", "status": "graded", "score": 1.0, "max_score": 2.0}
+    assert Result(**old).flags == {} and Result(**old).sandbox == ""
