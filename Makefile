@@ -18,6 +18,7 @@ lab: $(STAMP)  ## open the course in JupyterLab (your work lives in mywork/ and 
 
 test: $(STAMP)  ## lint and run the whole test suite
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m autograder lint
 	$(BIN)/pytest -n 2 --dist loadgroup
 

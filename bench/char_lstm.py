@@ -121,7 +121,7 @@ def main() -> None:
         if line is None:
             print(f"budget {seconds:g} s: the run failed\n{proc.stderr[-2000:]}")
             continue
-        r = json.loads(line[len("RESULT "):])
+        r = json.loads(line[len("RESULT ") :])
         print(f"\nbudget {r['budget']:.0f} s, {r['threads']} torch thread(s)")
         print(f"{'train s':>8} {'val nats/char':>14} {'bits/char':>10}")
         for s, v in zip(r["seconds"], r["val"], strict=True):

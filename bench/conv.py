@@ -105,9 +105,11 @@ def run(threads: int, quick: bool, rounds: int, min_time: float, loop_budget: fl
     loops, im2col, im2col_strided = ns["conv_forward_loops"], ns["im2col"], ns["im2col_strided"]
     conv_forward_im2col = ns["conv_forward_im2col"]
 
-    print(f"\n=== {threads} thread(s): numpy {np.__version__}, torch {torch.__version__} "
-          f"(torch.get_num_threads() = {torch.get_num_threads()}), float32, CPU, "
-          f"clock: {'process CPU time' if clock == 'cpu' else 'wall time'} ===")
+    print(
+        f"\n=== {threads} thread(s): numpy {np.__version__}, torch {torch.__version__} "
+        f"(torch.get_num_threads() = {torch.get_num_threads()}), float32, CPU, "
+        f"clock: {'process CPU time' if clock == 'cpu' else 'wall time'} ==="
+    )
     rows = []
     rng = np.random.default_rng(0)
     for name, n, (c, h, w_), f, k, s, p in LAYERS:
@@ -134,7 +136,8 @@ def run(threads: int, quick: bool, rounds: int, min_time: float, loop_budget: fl
         fns = {
             "im2col (loop)": lambda x=x, w=w, b=b, s=s, p=p: conv_forward_im2col(x, w, b, s, p, im2col_fn=im2col),
             "im2col (strided)": lambda x=x, w=w, b=b, s=s, p=p: conv_forward_im2col(
-                x, w, b, s, p, im2col_fn=im2col_strided),
+                x, w, b, s, p, im2col_fn=im2col_strided
+            ),
             "torch": torch_conv,
         }
         best = best_of_rounds(fns, rounds, min_time)
@@ -154,16 +157,22 @@ def run(threads: int, quick: bool, rounds: int, min_time: float, loop_budget: fl
             loops(x, w, b, s, p)
             measured_full = CLOCK() - start
         best["loops"] = measured_full if measured_full is not None else estimate
-        rows.append((name, n, (c, h, w_), f, k, s, p, (ho, wo), flops, best, estimate, measured_full,
-                     loop_note, errors))
-        print(f"  done {name:15s} N={n:<3d} x {(n, c, h, w_)} w {(f, c, k, k)} stride {s} pad {p} -> "
-              f"{(n, f, ho, wo)}; max rel. error vs torch: "
-              + ", ".join(f"{key} {val:.1e}" for key, val in errors.items()), flush=True)
+        rows.append(
+            (name, n, (c, h, w_), f, k, s, p, (ho, wo), flops, best, estimate, measured_full, loop_note, errors)
+        )
+        print(
+            f"  done {name:15s} N={n:<3d} x {(n, c, h, w_)} w {(f, c, k, k)} stride {s} pad {p} -> "
+            f"{(n, f, ho, wo)}; max rel. error vs torch: "
+            + ", ".join(f"{key} {val:.1e}" for key, val in errors.items()),
+            flush=True,
+        )
 
     print()
-    header = (f"{'layer':15s} {'N':>3s} {'input CxHxW':>12s} {'filters':>12s} {'s/p':>4s} {'GFLOP':>7s} | "
-              f"{'loops':>13s} {'im2col(loop)':>12s} {'im2col(strd)':>12s} {'torch':>8s} | "
-              f"{'strd/torch':>10s} {'loop/torch':>10s} {'strd/loops':>10s}")
+    header = (
+        f"{'layer':15s} {'N':>3s} {'input CxHxW':>12s} {'filters':>12s} {'s/p':>4s} {'GFLOP':>7s} | "
+        f"{'loops':>13s} {'im2col(loop)':>12s} {'im2col(strd)':>12s} {'torch':>8s} | "
+        f"{'strd/torch':>10s} {'loop/torch':>10s} {'strd/loops':>10s}"
+    )
     print("GFLOP/s (higher is better); ratios are throughput ratios measured in this run")
     print(header)
     print("-" * len(header))
@@ -176,22 +185,30 @@ def run(threads: int, quick: bool, rounds: int, min_time: float, loop_budget: fl
         if name.startswith("VGG"):
             vgg_ratios.append(strd_torch)
         loop_speedups.append(strd_loops)
-        print(f"{name:15s} {n:3d} {f'{c}x{h}x{w_}':>12s} {f'{f}x{c}x{k}x{k}':>12s} {f'{s}/{p}':>4s} "
-              f"{flops / 1e9:7.3f} | {g['loops']:8.4f}{est:5s} {g['im2col (loop)']:12.2f} "
-              f"{g['im2col (strided)']:12.2f} {g['torch']:8.2f} | {strd_torch:10.2f} "
-              f"{g['im2col (loop)'] / g['torch']:10.2f} {strd_loops:10.0f}")
+        print(
+            f"{name:15s} {n:3d} {f'{c}x{h}x{w_}':>12s} {f'{f}x{c}x{k}x{k}':>12s} {f'{s}/{p}':>4s} "
+            f"{flops / 1e9:7.3f} | {g['loops']:8.4f}{est:5s} {g['im2col (loop)']:12.2f} "
+            f"{g['im2col (strided)']:12.2f} {g['torch']:8.2f} | {strd_torch:10.2f} "
+            f"{g['im2col (loop)'] / g['torch']:10.2f} {strd_loops:10.0f}"
+        )
     for name, *_, flops, _best, estimate, measured_full, note, _ in rows:
         if measured_full is not None:
-            print(f"\nloops on {name}: measured in full {gflops(flops, measured_full):.4f} GFLOP/s, "
-                  f"estimate ({note}) {gflops(flops, estimate):.4f} GFLOP/s")
+            print(
+                f"\nloops on {name}: measured in full {gflops(flops, measured_full):.4f} GFLOP/s, "
+                f"estimate ({note}) {gflops(flops, estimate):.4f} GFLOP/s"
+            )
     print("loops 'est.' rows: timed on 1 image and a few filters, scaled by N x F (see the note above)")
 
     ok_torch = min(vgg_ratios) >= 1 / 3
     ok_loops = min(loop_speedups) >= 100
-    print(f"\ntarget 1: strided im2col >= 1/3 of torch on the VGG layers: "
-          f"{'MET' if ok_torch else 'MISSED'} (ratios {', '.join(f'{r:.2f}' for r in vgg_ratios)})")
-    print(f"target 2: strided im2col >= 100x the loop version on every layer: "
-          f"{'MET' if ok_loops else 'MISSED'} (smallest speed-up {min(loop_speedups):.0f}x)")
+    print(
+        f"\ntarget 1: strided im2col >= 1/3 of torch on the VGG layers: "
+        f"{'MET' if ok_torch else 'MISSED'} (ratios {', '.join(f'{r:.2f}' for r in vgg_ratios)})"
+    )
+    print(
+        f"target 2: strided im2col >= 100x the loop version on every layer: "
+        f"{'MET' if ok_loops else 'MISSED'} (smallest speed-up {min(loop_speedups):.0f}x)"
+    )
     if not quick:
         variants(np, torch, ns, rounds, min_time)
     return 0
@@ -225,15 +242,19 @@ def variants(np, torch, ns, rounds: int, min_time: float) -> None:
     xt, wt = torch.from_numpy(x32), torch.from_numpy(w32)
     fns = {
         "notebook: im2col_strided + matmul, float32": lambda: conv_forward_im2col(
-            x32, w32, b32, s, p, im2col_fn=im2col_strided),
+            x32, w32, b32, s, p, im2col_fn=im2col_strided
+        ),
         "notebook: im2col_strided + matmul, float64": lambda: conv_forward_im2col(
-            x64, w64, b64, s, p, im2col_fn=im2col_strided),
+            x64, w64, b64, s, p, im2col_fn=im2col_strided
+        ),
         "im2col_strided only (no matmul), float32": lambda: im2col_strided(x32, k, k, s, p),
         "per-image X_col, batched matmul, float32": lambda: per_image_matmul(x32, w32),
         "np.tensordot on the strided view, float32": lambda: np.tensordot(
-            windows(x32), w32, axes=([1, 4, 5], [1, 2, 3])),
+            windows(x32), w32, axes=([1, 4, 5], [1, 2, 3])
+        ),
         "np.einsum(optimize=True) on the view, float32": lambda: np.einsum(
-            "ncyxij,fcij->nfyx", windows(x32), w32, optimize=True),
+            "ncyxij,fcij->nfyx", windows(x32), w32, optimize=True
+        ),
         "torch conv2d, float32": lambda: torch.nn.functional.conv2d(xt, wt, stride=s, padding=p),
     }
     ref = per_image_matmul(x64, w64)
@@ -249,8 +270,10 @@ def variants(np, torch, ns, rounds: int, min_time: float) -> None:
     with torch.no_grad():
         best = best_of_rounds(fns, rounds, min_time)
     t_torch = best["torch conv2d, float32"]
-    print(f"\nvariants on {name}, N={n}, {c}x{h}x{w_}, {f} filters {k}x{k}, "
-          f"{flops / 1e9:.1f} GFLOP (same run, same turns)")
+    print(
+        f"\nvariants on {name}, N={n}, {c}x{h}x{w_}, {f} filters {k}x{k}, "
+        f"{flops / 1e9:.1f} GFLOP (same run, same turns)"
+    )
     for label, sec in best.items():
         rate = f"{gflops(flops, sec):8.2f} GFLOP/s" if "only" not in label else " " * 16
         print(f"  {label:48s} {sec * 1e3:9.1f} ms {rate}  time/torch {sec / t_torch:5.2f}")
@@ -262,19 +285,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="batches / 4, 2 rounds: a smoke test")
     parser.add_argument("--rounds", type=int, default=None, help="turns per implementation (default 4)")
     parser.add_argument("--min-time", type=float, default=0.25, help="seconds per measurement")
-    parser.add_argument("--clock", choices=["auto", "cpu", "wall"], default="auto",
-                        help="auto: process CPU time with 1 thread (robust on a shared machine), "
-                        "wall time with more")
-    parser.add_argument("--loop-budget", type=float, default=1.0,
-                        help="seconds for the loop version's estimate on each layer")
+    parser.add_argument(
+        "--clock",
+        choices=["auto", "cpu", "wall"],
+        default="auto",
+        help="auto: process CPU time with 1 thread (robust on a shared machine), wall time with more",
+    )
+    parser.add_argument(
+        "--loop-budget", type=float, default=1.0, help="seconds for the loop version's estimate on each layer"
+    )
     args = parser.parse_args(argv)
     rounds = args.rounds or (2 if args.quick else 4)
     if args.threads == "both":
         status = 0
         for threads in (1, 2):
-            cmd = [sys.executable, __file__, "--threads", str(threads), "--rounds", str(rounds),
-                   "--min-time", str(args.min_time), "--loop-budget", str(args.loop_budget),
-                   "--clock", args.clock]
+            cmd = [
+                sys.executable,
+                __file__,
+                "--threads",
+                str(threads),
+                "--rounds",
+                str(rounds),
+                "--min-time",
+                str(args.min_time),
+                "--loop-budget",
+                str(args.loop_budget),
+                "--clock",
+                args.clock,
+            ]
             status |= subprocess.run(cmd + (["--quick"] if args.quick else []), cwd=REPO).returncode
         return status
     return run(int(args.threads), args.quick, rounds, args.min_time, args.loop_budget, args.clock)

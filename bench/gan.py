@@ -96,8 +96,9 @@ def run_notebook(seconds: float) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=float, nargs="+", default=[25, 60, 180],
-                        help="training seconds per GAN (default: 25 60 180)")
+    parser.add_argument(
+        "--seconds", type=float, nargs="+", default=[25, 60, 180], help="training seconds per GAN (default: 25 60 180)"
+    )
     parser.add_argument("--child", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
@@ -105,24 +106,29 @@ def main() -> None:
         return
 
     print(f"notebook: {NOTEBOOK.relative_to(REPO)}; {SAMPLES} samples per GAN scored by course.sample_score")
-    header = (f"{'GAN_SECONDS':>11} | {'GAN':<17} | {'wall s':>6} | {'CPU s':>6} | {'steps':>6} | "
-              f"{'epochs':>6} | {'confidence':>10} | {'coverage':>8} | {'cond. acc.':>10}")
+    header = (
+        f"{'GAN_SECONDS':>11} | {'GAN':<17} | {'wall s':>6} | {'CPU s':>6} | {'steps':>6} | "
+        f"{'epochs':>6} | {'confidence':>10} | {'coverage':>8} | {'cond. acc.':>10}"
+    )
     print(header)
     print("-" * len(header))
     for seconds in args.seconds:
-        proc = subprocess.run([sys.executable, __file__, "--child", str(seconds)], cwd=REPO,
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, __file__, "--child", str(seconds)], cwd=REPO, capture_output=True, text=True
+        )
         lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
         if proc.returncode != 0 or not lines:
             print(f"{seconds:>11g} | failed: {proc.stderr.strip().splitlines()[-1:]}")
             continue
-        r = json.loads(lines[-1][len("RESULT "):])
+        r = json.loads(lines[-1][len("RESULT ") :])
         for key, name in [("dcgan", "DCGAN"), ("cgan", "conditional DCGAN")]:
             m = r[key]
             acc = m["conditional_accuracy"]
-            print(f"{r['budget']:>11.0f} | {name:<17} | {m['seconds']:>6.0f} | {m['cpu_seconds']:>6.0f} | "
-                  f"{m['steps']:>6} | {m['epochs']:>6.2f} | {m['confidence']:>10.3f} | {m['coverage']:>8.3f} | "
-                  + (f"{acc:>10.1%}" if acc is not None else f"{'':>10}"))
+            print(
+                f"{r['budget']:>11.0f} | {name:<17} | {m['seconds']:>6.0f} | {m['cpu_seconds']:>6.0f} | "
+                f"{m['steps']:>6} | {m['epochs']:>6.2f} | {m['confidence']:>10.3f} | {m['coverage']:>8.3f} | "
+                + (f"{acc:>10.1%}" if acc is not None else f"{'':>10}")
+            )
         print(f"{'':>11} | whole notebook: {r['notebook_seconds']:.0f} s")
 
 

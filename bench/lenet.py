@@ -60,15 +60,29 @@ def train_once(nb: dict, seconds: float, threads: int, data) -> dict:
     nb["decay_with_the_clock"](optimizer, seconds)
     with nb["threads"](threads):
         cpu = time.process_time()
-        history = nb["fit"](model, (x_train, y_train), optimizer=optimizer, epochs=10_000, seconds=seconds,
-                            batch_size=nb["BATCH_SIZE"], progress=False)
+        history = nb["fit"](
+            model,
+            (x_train, y_train),
+            optimizer=optimizer,
+            epochs=10_000,
+            seconds=seconds,
+            batch_size=nb["BATCH_SIZE"],
+            progress=False,
+        )
         cpu = time.process_time() - cpu
         _, accuracy = nb["evaluate"](model, x_test, y_test)
     wall = history.seconds[-1]
     steps = history.steps[-1]
-    return {"budget": seconds, "steps": steps, "epochs": history.epochs_done, "wall": wall, "cpu": cpu,
-            "steps_per_s": steps / wall, "images_per_cpu_s": steps * nb["BATCH_SIZE"] / max(cpu, 1e-9),
-            "accuracy": accuracy}
+    return {
+        "budget": seconds,
+        "steps": steps,
+        "epochs": history.epochs_done,
+        "wall": wall,
+        "cpu": cpu,
+        "steps_per_s": steps / wall,
+        "images_per_cpu_s": steps * nb["BATCH_SIZE"] / max(cpu, 1e-9),
+        "accuracy": accuracy,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -85,30 +99,43 @@ def main(argv: list[str] | None = None) -> None:
     data = (x_train, y_train, x_test, y_test)
     import torch
 
-    print(f"modern LeNet-5 (notebook recipe: Adam lr {nb['LEARNING_RATE']:g} decayed linearly to 0 over the budget, "
-          f"batch {nb['BATCH_SIZE']}), {len(x_train):,} training digits, {len(x_test):,} test digits")
-    print(f"torch {torch.__version__}, {args.threads} thread(s), {os.cpu_count()} CPUs, "
-          f"load average before: {os.getloadavg()[0]:.2f}")
-    header = f"{'budget s':>8} {'wall s':>7} {'CPU s':>7} {'CPU/wall':>8} {'steps':>6} {'steps/s':>8} " \
-             f"{'img/CPU-s':>9} {'epochs':>7} {'test acc %':>10}"
+    print(
+        f"modern LeNet-5 (notebook recipe: Adam lr {nb['LEARNING_RATE']:g} decayed linearly to 0 over the budget, "
+        f"batch {nb['BATCH_SIZE']}), {len(x_train):,} training digits, {len(x_test):,} test digits"
+    )
+    print(
+        f"torch {torch.__version__}, {args.threads} thread(s), {os.cpu_count()} CPUs, "
+        f"load average before: {os.getloadavg()[0]:.2f}"
+    )
+    header = (
+        f"{'budget s':>8} {'wall s':>7} {'CPU s':>7} {'CPU/wall':>8} {'steps':>6} {'steps/s':>8} "
+        f"{'img/CPU-s':>9} {'epochs':>7} {'test acc %':>10}"
+    )
     print(header)
     print("-" * len(header))
     rows = []
     for seconds in budgets:
         r = train_once(nb, seconds, args.threads, data)
         rows.append(r)
-        print(f"{r['budget']:>8g} {r['wall']:>7.1f} {r['cpu']:>7.1f} {r['cpu'] / r['wall']:>8.2f} {r['steps']:>6} "
-              f"{r['steps_per_s']:>8.1f} {r['images_per_cpu_s']:>9.0f} {r['epochs']:>7.1f} "
-              f"{100 * r['accuracy']:>10.2f}", flush=True)
+        print(
+            f"{r['budget']:>8g} {r['wall']:>7.1f} {r['cpu']:>7.1f} {r['cpu'] / r['wall']:>8.2f} {r['steps']:>6} "
+            f"{r['steps_per_s']:>8.1f} {r['images_per_cpu_s']:>9.0f} {r['epochs']:>7.1f} "
+            f"{100 * r['accuracy']:>10.2f}",
+            flush=True,
+        )
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     starved = [r["budget"] for r in rows if r["cpu"] / r["wall"] < 0.8 * args.threads]
     if starved:
-        print(f"note: CPU/wall below {0.8 * args.threads:.1f} for budgets {starved}: other processes took cores, "
-              "so those wall-clock figures understate this machine.")
+        print(
+            f"note: CPU/wall below {0.8 * args.threads:.1f} for budgets {starved}: other processes took cores, "
+            "so those wall-clock figures understate this machine."
+        )
     full = [r for r in rows if r["budget"] >= 60]
     if full:
-        print(f"target: >= 98.5 % test accuracy within 60 s on 2 threads: "
-              f"{'met' if full[0]['accuracy'] >= 0.985 else 'NOT met'} ({100 * full[0]['accuracy']:.2f} %)")
+        print(
+            f"target: >= 98.5 % test accuracy within 60 s on 2 threads: "
+            f"{'met' if full[0]['accuracy'] >= 0.985 else 'NOT met'} ({100 * full[0]['accuracy']:.2f} %)"
+        )
 
 
 if __name__ == "__main__":

@@ -158,18 +158,16 @@ _PANELS = (("i", "input gate", "viridis"), ("f", "forget gate", "viridis"), ("o"
 def _static_figure(trace: GateTrace, labels: list[str], units: np.ndarray, title: str | None) -> Figure:
     t_len = trace.c.shape[0]
     panel = min(2.2, 0.7 + 0.045 * len(units))
-    fig, axes = plt.subplots(
-        4, 1, figsize=(min(14.0, 3.0 + 0.22 * t_len), 0.9 + 4 * panel), sharex=True, squeeze=False
-    )
+    fig, axes = plt.subplots(4, 1, figsize=(min(14.0, 3.0 + 0.22 * t_len), 0.9 + 4 * panel), sharex=True, squeeze=False)
     axes = axes[:, 0]
     for ax, (key, name, cmap) in zip(axes, _PANELS, strict=False):
-        im = ax.imshow(getattr(trace, key)[:, units].T, aspect="auto", cmap=cmap, vmin=0.0, vmax=1.0,
-                       interpolation="nearest")
+        im = ax.imshow(
+            getattr(trace, key)[:, units].T, aspect="auto", cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest"
+        )
         ax.set_ylabel(f"{name}\nunit")
         fig.colorbar(im, ax=ax, pad=0.01)
     lim = float(np.abs(trace.c[:, units]).max()) or 1.0
-    im = axes[3].imshow(trace.c[:, units].T, aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim,
-                        interpolation="nearest")
+    im = axes[3].imshow(trace.c[:, units].T, aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
     axes[3].set_ylabel("cell state\nunit")
     fig.colorbar(im, ax=axes[3], pad=0.01)
     for ax in axes:
@@ -199,8 +197,9 @@ def lstm_gate_widget(trace: GateTrace, labels: Sequence[str] | None = None, unit
         with out:
             out.clear_output(wait=True)
             fig, axes = plt.subplots(1, 4, figsize=(12, 2.6), sharey=True)
-            for ax, (key, name) in zip(axes, (("i", "input"), ("f", "forget"), ("o", "output"), ("c", "cell")),
-                                       strict=True):
+            for ax, (key, name) in zip(
+                axes, (("i", "input"), ("f", "forget"), ("o", "output"), ("c", "cell")), strict=True
+            ):
                 values = getattr(trace, key)[t, units]
                 ax.barh(range(len(units)), values, color="tab:red" if key == "c" else "tab:blue")
                 ax.set_title(name)

@@ -60,14 +60,14 @@ def non_digits(x: torch.Tensor, y: torch.Tensor, n: int, generator: torch.Genera
     Constant grey levels; uniform or sparse noise; Gaussian blobs; the average of two training
     digits of different classes; training digits with their pixels shuffled.
     """
+
     def rand(*shape: int) -> torch.Tensor:
         return torch.rand(*shape, generator=generator)
 
     kind = torch.randint(0, 5, (n,), generator=generator)
     level = rand(n, 1, 1, 1)
     constant = level.expand(n, 1, 28, 28)
-    noise = torch.where(rand(n, 1, 1, 1) < 0.5, rand(n, 1, 28, 28) * level,
-                        (rand(n, 1, 28, 28) < level * 0.3).float())
+    noise = torch.where(rand(n, 1, 1, 1) < 0.5, rand(n, 1, 28, 28) * level, (rand(n, 1, 28, 28) < level * 0.3).float())
     grid = torch.arange(28.0)
     cy, cx = 6 + 16 * rand(n, 1, 1, 1), 6 + 16 * rand(n, 1, 1, 1)
     width = 2 + 8 * rand(n, 1, 1, 1)
@@ -86,10 +86,7 @@ def non_digits(x: torch.Tensor, y: torch.Tensor, n: int, generator: torch.Genera
 def accuracy(model: DigitClassifier, x: torch.Tensor, y: torch.Tensor) -> float:
     """Fraction of (x (N, 1, 28, 28), y (N,)) classified correctly, in eval mode."""
     model.eval()
-    correct = sum(
-        int((model(x[i : i + 1000]).argmax(1) == y[i : i + 1000]).sum())
-        for i in range(0, len(x), 1000)
-    )
+    correct = sum(int((model(x[i : i + 1000]).argmax(1) == y[i : i + 1000]).sum()) for i in range(0, len(x), 1000))
     return correct / len(x)
 
 
@@ -106,9 +103,7 @@ def train(epochs: int = 6) -> tuple[DigitClassifier, float]:
     model = DigitClassifier()
     steps_per_epoch = -(-len(x) // BATCH)
     optimizer = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=1e-4)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=LR, total_steps=epochs * steps_per_epoch
-    )
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=LR, total_steps=epochs * steps_per_epoch)
     bar = tqdm(total=epochs * steps_per_epoch, desc="digit classifier", unit="batch")
     for epoch in range(epochs):
         model.train()

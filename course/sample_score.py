@@ -75,8 +75,7 @@ class SampleScore:
         seen = int((self.counts > 0).sum())
         parts = [
             f"confidence {self.confidence:.3f}",
-            f"coverage {self.coverage:.3f} "
-            f"({10 ** self.coverage:.1f} effective digits, {seen} of 10 seen)",
+            f"coverage {self.coverage:.3f} ({10**self.coverage:.1f} effective digits, {seen} of 10 seen)",
         ]
         if self.conditional_accuracy is not None:
             parts.append(f"conditional accuracy {self.conditional_accuracy:.1%}")
@@ -94,17 +93,13 @@ def _as_batch(images: np.ndarray | torch.Tensor) -> torch.Tensor:
     if x.ndim == 3:
         x = x[:, None]
     if x.ndim != 4 or tuple(x.shape[1:]) != (1, 28, 28):
-        raise ValueError(
-            f"images must have shape (N, 1, 28, 28) or (N, 28, 28), got {tuple(images.shape)}"
-        )
+        raise ValueError(f"images must have shape (N, 1, 28, 28) or (N, 28, 28), got {tuple(images.shape)}")
     if len(x) == 0:
         raise ValueError("images is empty: there is nothing to score")
     lo, hi = float(x.min()), float(x.max())
     if not (math.isfinite(lo) and math.isfinite(hi)) or lo < _RANGE[0] or hi > _RANGE[1]:
         hint = " (a tanh generator gives [-1, 1]: pass (x + 1) / 2)" if lo < _RANGE[0] else ""
-        raise ValueError(
-            f"pixel values must lie in [0, 1], got values in [{lo:.3g}, {hi:.3g}]{hint}"
-        )
+        raise ValueError(f"pixel values must lie in [0, 1], got values in [{lo:.3g}, {hi:.3g}]{hint}")
     return x
 
 
