@@ -43,6 +43,7 @@ __all__ = [
     "bwrap_problem",
     "kill_family",
     "resolve_mode",
+    "tasks_of",
 ]
 
 MODES = ("auto", "bwrap", "rlimits")
@@ -105,7 +106,7 @@ class Limits:
     memory_bytes: int = 4 * 2**30
     """Address space of one process (RLIMIT_AS); torch alone maps about 1 GB."""
     processes: int = 128
-    """Processes and threads of the sandbox's user (RLIMIT_NPROC): stops fork bombs."""
+    """Processes and threads student code may add (RLIMIT_NPROC, see :func:`tasks_of`): stops fork bombs."""
     file_bytes: int = 256 * 2**20
     """Largest file a process may write (RLIMIT_FSIZE)."""
     open_files: int = 1024
@@ -113,8 +114,26 @@ class Limits:
     tmp_bytes: int = 512 * 2**20
     """Size of the private /tmp and of /dev/shm: all a submission can write (bwrap mode)."""
 
-    def rlimits(self) -> dict[str, int]:
-        return {k: v for k, v in asdict(self).items() if k != "tmp_bytes"}
+    def rlimits(self, uid: int) -> dict[str, int]:
+        """The setrlimit values for processes running as `uid`."""
+        limits = {k: v for k, v in asdict(self).items() if k != "tmp_bytes"}
+        limits["processes"] += tasks_of(uid)
+        return limits
+
+
+def tasks_of(uid: int) -> int:
+    """Processes and threads whose real uid is `uid`, machine-wide.
+
+    RLIMIT_NPROC caps exactly this count, sandbox or not, so a limit of 128 for a grader run by
+    an instructor whose desktop already holds 300 threads would stop every kernel from starting;
+    the limit is therefore this count plus :attr:`Limits.processes`. As root each sandbox has a
+    uid of its own, which holds no task yet.
+    """
+    count = 0
+    for p in psutil.process_iter(["uids", "num_threads"]):
+        if p.info["uids"] is not None and p.info["uids"].real == uid:
+            count += p.info["num_threads"] or 1
+    return count
 
 
 def kill_family(pid: int) -> None:
@@ -279,7 +298,7 @@ class Sandbox:
         config = {
             "root": root,
             "pid_namespace": self.mode == "bwrap",
-            "limits": self.limits.rlimits(),
+            "limits": self.limits.rlimits(os.getuid() if self.uid is None else self.uid),
             "preload": list(PRELOAD),
             "env": self.child_env({}),
         }
