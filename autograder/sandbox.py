@@ -173,12 +173,20 @@ def _readable() -> list[Path]:
     return [p for p in dict.fromkeys(found) if p.is_dir() and not str(p).startswith("/usr/")]
 
 
+SCRATCH = ("/tmp", "/dev/shm")
+"""The sandbox's private, writable folders."""
+
+
 def _bwrap_argv(limits: Limits) -> list[str]:
     args = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
     args += ["--die-with-parent", "--new-session", "--hostname", "sandbox"]
     args += _system_binds() + ["--proc", "/proc", "--dev", "/dev"]
+    # The only writable places, size-limited (memory-backed); mounted before the course folders so
+    # that a course living under /tmp is bound on top of the private /tmp, not hidden by it.
+    for scratch in SCRATCH:
+        args += ["--perms", "1777", "--size", str(limits.tmp_bytes), "--tmpfs", scratch]
     bound: list[Path] = []
-    made: set[Path] = set()
+    made: set[Path] = {Path(scratch) for scratch in SCRATCH}
     for path in sorted(_readable(), key=lambda p: len(p.parts)):
         for parent in reversed(path.parents):  # "/" first; bwrap would create missing ones mode 0700
             if parent == Path("/") or parent in made or any(parent == b or b in parent.parents for b in bound):
@@ -190,8 +198,6 @@ def _bwrap_argv(limits: Limits) -> list[str]:
     for hidden in {paths.REPO / "autograder" / "work", paths.work()}:
         if hidden.is_dir() and any(b in hidden.parents for b in bound):
             args += ["--tmpfs", str(hidden)]  # the gradebook and submissions, if under a readable folder
-    for scratch in ("/tmp", "/dev/shm"):  # the only writable places, each size-limited (memory-backed)
-        args += ["--perms", "1777", "--size", str(limits.tmp_bytes), "--tmpfs", scratch]
     args += ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", "/tmp"]
     if os.geteuid() == 0:
         args += ["--"]
@@ -299,6 +305,7 @@ class Sandbox:
             "root": root,
             "pid_namespace": self.mode == "bwrap",
             "limits": self.limits.rlimits(os.getuid() if self.uid is None else self.uid),
+            "mounts": [str(p) for p in _readable() if self.mode == "bwrap" and Path(root) in p.parents],
             "preload": list(PRELOAD),
             "env": self.child_env({}),
         }

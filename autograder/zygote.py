@@ -106,8 +106,9 @@ def _child(job: dict, limits: dict) -> None:
 class Zygote:
     """The command loop. `root` holds ``job/`` (the children's working folder) and ``run/``."""
 
-    def __init__(self, root: Path, pid_namespace: bool, limits: dict) -> None:
+    def __init__(self, root: Path, pid_namespace: bool, limits: dict, mounts: list[Path]) -> None:
         self.root = root
+        self.mounts = mounts
         self.pid_namespace = pid_namespace
         self.limits = limits
         self.children: set[int] = set()
@@ -192,11 +193,7 @@ class Zygote:
         """kill_all, then empty the scratch folders (in the sandbox also /dev/shm) and recreate job/ and run/."""
         self.kill_all()
         for folder in [self.root] + ([Path("/dev/shm")] if self.pid_namespace else []):
-            for entry in folder.iterdir():
-                if entry.is_dir() and not entry.is_symlink():
-                    shutil.rmtree(entry, ignore_errors=True)
-                else:
-                    entry.unlink(missing_ok=True)
+            _empty(folder, self.mounts)
         for name in ("job", "run"):
             (self.root / name).mkdir(mode=0o700)
 
@@ -271,6 +268,20 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
+def _empty(folder: Path, keep: list[Path]) -> None:
+    """Delete everything in `folder` but the read-only mounts `keep` (a course that lives under /tmp)."""
+    for entry in folder.iterdir():
+        if entry in keep:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            if any(entry in k.parents for k in keep):
+                _empty(entry, keep)
+            else:
+                shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+
+
 def _drain_zombies() -> None:
     while True:
         try:
@@ -289,7 +300,9 @@ def main() -> None:
         _prctl(_PR_SET_CHILD_SUBREAPER, 1)
     os.environ.update(config["env"])
     _preload(config["preload"])
-    zygote = Zygote(Path(config["root"]), config["pid_namespace"], config["limits"])
+    zygote = Zygote(
+        Path(config["root"]), config["pid_namespace"], config["limits"], [Path(m) for m in config["mounts"]]
+    )
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)  # stray prints of preloaded modules must not corrupt the protocol
     zygote.wipe()
