@@ -53,13 +53,18 @@ class Assignment:
         return next(c for c in self.nb.cells if c.get("id") == cell_id)
 
     @cached_property
+    def test_cells(self) -> dict[str, NotebookNode]:
+        """Test cell id -> the test cell (hidden tests included), in notebook order."""
+        return {
+            m["grade_id"]: c
+            for c in self.nb.cells
+            if c.cell_type == "code" and (m := nbgrader_meta(c)).get("grade") and not m.get("solution")
+        }
+
+    @cached_property
     def exercises(self) -> tuple[Exercise, ...]:
         """Solution cells paired with the test cell named ``<solution id>_test``."""
-        tests = {
-            m["grade_id"]: float(m["points"])
-            for c in self.nb.cells
-            if (m := nbgrader_meta(c)).get("grade") and not m.get("solution")
-        }
+        tests = {test_id: float(nbgrader_meta(c)["points"]) for test_id, c in self.test_cells.items()}
         found = []
         for c in self.nb.cells:
             m = nbgrader_meta(c)

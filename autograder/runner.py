@@ -197,16 +197,21 @@ def _forget(student: str, assignment: Assignment) -> None:
             pass
 
 
+def _failed(student: str, a: Assignment, sha: str, reason: str, notes: list[str], sandbox: str = "") -> Result:
+    """A failed Result (score 0); the submission's rows leave the gradebook, so no stale grade survives."""
+    _forget(student, a)
+    return Result(student, a.name, a.notebook, "failed", 0.0, a.max_points, reason, notes=notes,
+                  submission_sha256=sha, sandbox=sandbox)  # fmt: skip
+
+
 def _outcome(student: str, a: Assignment, sha: str, notes: list[str], answer: dict, mode: str) -> Result:
     """The Result of a worker's answer: gradebook scores and verification flags, or the failure.
 
     A failure's full log (nbgrader's, or the worker's error) is kept beside the result, as ``.log``.
     """
     if not answer["success"]:
-        _forget(student, a)
         error = answer.get("error", "")
-        result = Result(student, a.name, a.notebook, "failed", 0.0, a.max_points, _reason(error), notes=notes,
-                        submission_sha256=sha, sandbox=answer.get("sandbox", mode))  # fmt: skip
+        result = _failed(student, a, sha, _reason(error), notes, answer.get("sandbox", mode))
         result.path.parent.mkdir(parents=True, exist_ok=True)
         result.path.with_suffix(".log").write_text(error[-50_000:])
         return result
@@ -306,26 +311,15 @@ def grade(
                 continue
             sha = _sha256(folder)
             old = Result(student, a.name, a.notebook, "", 0, 0).path
-            if not force and old.is_file() and json.loads(old.read_text()).get("submission_sha256") == sha:
-                done.append(Result(**json.loads(old.read_text())))
+            if not force and old.is_file() and (kept := json.loads(old.read_text())).get("submission_sha256") == sha:
+                done.append(Result(**kept))
                 continue
             old.unlink(missing_ok=True)  # from here until the new result is saved, the job counts as not graded
             check = prepare(folder, a, paths.submitted() / student / a.name)
             if (folder / "timestamp.txt").is_file():
                 shutil.copy(folder / "timestamp.txt", paths.submitted() / student / a.name / "timestamp.txt")
             if not check.ok:
-                _forget(student, a)
-                result = Result(
-                    student,
-                    a.name,
-                    a.notebook,
-                    "failed",
-                    0.0,
-                    a.max_points,
-                    check.reason,
-                    notes=check.notes,
-                    submission_sha256=sha,
-                )
+                result = _failed(student, a, sha, check.reason, check.notes)
                 result.save()
                 done.append(result)
                 continue

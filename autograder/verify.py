@@ -36,7 +36,7 @@ from autograder import paths
 from autograder.assignments import Assignment, nbgrader_meta
 from autograder.sandbox import Sandbox
 
-__all__ = ["RECORDED", "Reference", "Verdicts", "reference", "test_sources", "verify"]
+__all__ = ["RECORDED", "Reference", "Verdicts", "reference", "verify"]
 
 RECORDED = ("course.checks",)
 """Modules whose ``assert_*`` calls are recorded in the clean room and re-checked here."""
@@ -72,15 +72,6 @@ def _locked_or_solution(assignment: Assignment) -> dict[str, tuple[str, Notebook
     return found
 
 
-def test_sources(assignment: Assignment) -> dict[str, str]:
-    """Test cell id -> source (hidden tests included) of the source notebook."""
-    return {
-        m["grade_id"]: cell.source
-        for cell in assignment.nb.cells
-        if cell.cell_type == "code" and (m := nbgrader_meta(cell)).get("grade") and not m.get("solution")
-    }
-
-
 def _plan(
     assignment: Assignment,
     submission: NotebookNode,
@@ -98,10 +89,9 @@ def _plan(
         kind, source_cell = known[gid]
         text = source_cell.source if kind == "locked" else cell.source
         cells.append({"id": gid, "kind": kind, "source": _transform(text)})
-    sources = test_sources(assignment)
     return {
         "cells": cells,
-        "tests": [{"id": t, "source": _transform(sources[t])} for t in tests],
+        "tests": [{"id": t, "source": _transform(assignment.test_cells[t].source)} for t in tests],
         "record": list(RECORDED),
         "cell_timeout": cell_timeout,
         "allowed": allowed or [],
@@ -268,7 +258,7 @@ def reference(sandbox: Sandbox, assignment: Assignment, cell_timeout: float, env
         data = json.loads(cache.read_text())
         ref = Reference({t: _TestReference(**v) for t, v in data.items()})
     else:
-        tests = list(test_sources(assignment))
+        tests = list(assignment.test_cells)
         records, _ = _run(sandbox, _plan(assignment, assignment.nb, tests, cell_timeout), env)
         ref = Reference({})
         for test in tests:

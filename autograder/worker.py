@@ -68,9 +68,7 @@ def _configure(cell_timeout: float | None) -> float:
 def _test_scores(assignment: Assignment, student: str) -> dict[str, float]:
     from nbgrader.api import Gradebook
 
-    from autograder.verify import test_sources
-
-    tests = test_sources(assignment)
+    tests = assignment.test_cells
     with Gradebook("sqlite:///" + str(paths.gradebook())) as gb:
         nb = gb.find_submission_notebook(assignment.notebook, assignment.name, student)
         return {g.name: float(g.score or 0) for g in nb.grades if g.name in tests}

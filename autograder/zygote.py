@@ -126,7 +126,11 @@ class Zygote:
         return pid
 
     def reap(self) -> None:
-        while self.children:
+        """Collect every exited child; report the exits of those this zygote spawned.
+
+        Orphans adopted as subreaper (no pid namespace) are collected too, without a report.
+        """
+        while True:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
@@ -175,7 +179,7 @@ class Zygote:
                         os.kill(pid, signal.SIGKILL)
                     except ProcessLookupError:
                         pass
-                _drain_zombies()
+                self.reap()
         for pid in list(self.children):
             try:
                 os.waitpid(pid, 0)
@@ -183,7 +187,7 @@ class Zygote:
                 pass
             self.children.discard(pid)
             self.send({"event": "exit", "pid": pid, "status": -signal.SIGKILL})
-        _drain_zombies()
+        self.reap()
         for _ in range(100):  # orphans linger as zombies until pid 1 reaps them; the next job must not count them
             if not self.others():
                 break
@@ -280,16 +284,6 @@ def _empty(folder: Path, keep: list[Path]) -> None:
                 shutil.rmtree(entry, ignore_errors=True)
         else:
             entry.unlink(missing_ok=True)
-
-
-def _drain_zombies() -> None:
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
 
 
 def main() -> None:
