@@ -1,12 +1,14 @@
-"""Time budgets for demonstrations that train: full length for a learner, short under the grader.
+"""Amounts of work for demonstrations that train or search: full for a learner, small under the grader.
 
-A notebook writes ``TRAIN_SECONDS = budget(60)``: a learner gets 60 s and may raise it; when the
-notebook runs under nbgrader (``NBGRADER_EXECUTION`` is set to ``autograde`` or ``validate``)
-or under the course's tests, the budget shrinks so grading stays fast. Graded tests never
-depend on how long anything trained.
+A notebook writes ``STEPS = budget(600)``: a learner's run does 600 steps (or epochs, samples,
+whatever the unit the notebook names) and may raise it; under nbgrader (``NBGRADER_EXECUTION``
+is set to ``autograde`` or ``validate``) the same demonstration does a small fixed share of that
+work, so grading stays fast. Budgets count work, never seconds: a seeded demonstration prints the
+same figures on a busy machine as on an idle one, only later. Graded tests never depend on how
+long anything trained.
 
-``COURSE_BUDGET_SCALE`` (a float) overrides the factor, e.g. ``COURSE_BUDGET_SCALE=3`` for
-the longer runs the benchmarks report.
+``COURSE_BUDGET_SCALE`` (a float) overrides the factor, e.g. ``COURSE_BUDGET_SCALE=3`` for the
+longer runs the benchmarks report.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ def budget_scale() -> float:
     return GRADER_SCALE if under_grader() else 1.0
 
 
-def budget(seconds: float, *, minimum: float = 0.5) -> float:
-    """Seconds a demonstration may run: ``seconds * budget_scale()``, never below `minimum`."""
-    return max(minimum, seconds * budget_scale())
+def budget(amount: int, *, minimum: int = 1) -> int:
+    """Units of work a demonstration does: ``round(amount * budget_scale())``, never below `minimum`.
+
+    >>> budget(600)            # 600 for a learner, 30 under the grader
+    """
+    return max(minimum, round(amount * budget_scale()))

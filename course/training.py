@@ -1,10 +1,11 @@
-"""A plain PyTorch training loop with a progress bar, a time budget and a history.
+"""A plain PyTorch training loop with a progress bar, a fixed amount of work and a history.
 
->>> history = fit(model, (x_train, y_train), seconds=budget(60), val=(x_val, y_val))
+>>> history = fit(model, (x_train, y_train), epochs=budget(3), val=(x_val, y_val))
 >>> history.val_accuracy[-1]
 
-The loop stops at whichever comes first, `epochs` or `seconds`; it always finishes the
-current mini-batch and evaluates once at the end, so a short budget still gives a result.
+The loop does exactly ``epochs`` passes over the data (fractional passes end mid-epoch) and
+evaluates after each epoch and once at the end. It is seeded, so the same call prints the same
+figures on any machine; only the time (shown in the bar with an ETA) depends on the machine.
 """
 
 from __future__ import annotations
@@ -58,7 +59,6 @@ def fit(
     optimizer: torch.optim.Optimizer | None = None,
     loss_fn: Loss | None = None,
     epochs: float = 10,
-    seconds: float | None = None,
     batch_size: int = 64,
     val: tuple[torch.Tensor, torch.Tensor] | None = None,
     seed: int = 0,
@@ -73,7 +73,6 @@ def fit(
         optimizer: defaults to Adam with learning rate 1e-3.
         loss_fn: defaults to cross-entropy on logits.
         epochs: passes over the data (may be fractional).
-        seconds: wall-clock budget; the loop stops once it is spent.
         val: held-out (x, y) evaluated after each epoch and at the end.
         seed: shuffling seed.
         progress: show a tqdm bar (works in JupyterLab and terminals).
@@ -102,8 +101,6 @@ def fit(
     bar = tqdm(total=total, desc=desc, unit="batch", disable=not progress, leave=True)
     order = torch.randperm(n, generator=generator)
     while step < total:
-        if seconds is not None and time.perf_counter() - start > seconds:
-            break
         pos = (step % steps_per_epoch) * batch_size
         if pos == 0 and step:
             order = torch.randperm(n, generator=generator)

@@ -6,10 +6,10 @@ from course import budget, timing
 def test_budget_shrinks_under_the_grader(monkeypatch):
     monkeypatch.delenv("COURSE_BUDGET_SCALE", raising=False)
     monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
-    assert budget.budget(60) == 60 and not budget.under_grader()
+    assert budget.budget(600) == 600 and not budget.under_grader()
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
-    assert budget.budget(60) == pytest.approx(60 * budget.GRADER_SCALE)
-    assert budget.budget(1) == 0.5  # never below the minimum
+    assert budget.budget(600) == round(600 * budget.GRADER_SCALE) and isinstance(budget.budget(600), int)
+    assert budget.budget(3) == 1 and budget.budget(3, minimum=2) == 2  # never below the minimum
     monkeypatch.setenv("COURSE_BUDGET_SCALE", "3")
     assert budget.budget(60) == 180
 

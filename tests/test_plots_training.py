@@ -1,3 +1,4 @@
+import pytest
 import numpy as np
 import torch
 from matplotlib.figure import Figure
@@ -33,10 +34,16 @@ def test_fit_learns_separable_data_and_records_history():
     assert history.epochs_done == 3
 
 
-def test_fit_stops_when_the_time_budget_is_spent():
+def test_fit_does_a_fixed_seeded_amount_of_work():
     x, y = _blobs()
-    history = training.fit(torch.nn.Linear(2, 2), (x, y), epochs=100, seconds=0.0, progress=False)
-    assert history.steps == [0] and history.epochs_done == 0
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(1)
+        model = torch.nn.Linear(2, 2)
+        runs.append(training.fit(model, (x, y), epochs=2.5, batch_size=32, val=(x, y), progress=False))
+    first, second = runs
+    assert first.steps[-1] == int(2.5 * -(-len(x) // 32)) and first.epochs_done == pytest.approx(2.5, abs=0.05)
+    assert first.train_loss == second.train_loss and first.val_accuracy == second.val_accuracy
 
 
 def test_evaluate_and_predict_shapes():
