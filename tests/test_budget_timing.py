@@ -24,3 +24,18 @@ def test_best_time_is_positive_and_bounded():
     calls = []
     seconds = timing.best_time(lambda: calls.append(1), repeat=3, min_time=0.001)
     assert seconds > 0 and len(calls) >= 5
+
+
+def test_results_print_and_collect(tmp_path, monkeypatch, capsys):
+    from course.results import read_results, result
+
+    target = tmp_path / "results.jsonl"
+    monkeypatch.setenv("COURSE_RESULTS_FILE", str(target))
+    assert result("test accuracy", 0.9871, "{:.2%}") == 0.9871
+    result("loss", 1.5)
+    result("loss", 1.25)
+    assert capsys.readouterr().out == "test accuracy: 98.71%\nloss: 1.5\nloss: 1.25\n"
+    assert read_results(target) == {"test accuracy": 0.9871, "loss": 1.25}
+    monkeypatch.delenv("COURSE_RESULTS_FILE")
+    result("unrecorded", 1.0)
+    assert "unrecorded" not in read_results(target)
