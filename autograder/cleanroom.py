@@ -283,7 +283,7 @@ def _encode(value: Any, budget: list[int]) -> Any:
 
 
 class CellTimeout(BaseException):
-    """A cell ran past its time limit (a BaseException, like KeyboardInterrupt, so `except Exception` misses it)."""
+    """A cell ran past its CPU-time limit (a BaseException, like KeyboardInterrupt, so `except Exception` misses it)."""
 
 
 def _on_alarm(signum: int, frame: Any) -> None:
@@ -291,18 +291,18 @@ def _on_alarm(signum: int, frame: Any) -> None:
 
 
 def _run(source: str, filename: str, namespace: dict, timeout: float) -> str:
-    """Execute one cell; '' or the error it raised, in one line."""
-    signal.signal(signal.SIGALRM, _on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, timeout)
+    """Execute one cell with `timeout` seconds of CPU time (this process's, all threads); '' or its error."""
+    signal.signal(signal.SIGPROF, _on_alarm)
+    signal.setitimer(signal.ITIMER_PROF, timeout)
     try:
         exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - this is the point
         return ""
     except CellTimeout:
-        return f"timed out after {timeout:g} s"
+        return f"used more than {timeout:g} s of CPU time"
     except BaseException as err:  # noqa: BLE001 - the cell's error is data
         return f"{type(err).__name__}: {err}"[:300]
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.setitimer(signal.ITIMER_PROF, 0)
 
 
 class _Shell:

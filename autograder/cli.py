@@ -44,7 +44,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         assignments=_assignments(args.assignment),
         students=args.student,
         workers=args.workers,
-        timeout=args.timeout,
+        cpu_limit=args.cpu_limit,
         force=args.force,
         sandbox=args.sandbox,
         worker_command=args.worker_command,
@@ -90,7 +90,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     samples = make_samples(samples_dir())
     print(f"released every notebook and wrote sample submissions to {samples}")
-    results = grade(samples, workers=args.workers, timeout=args.timeout, force=True)
+    results = grade(samples, workers=args.workers, cpu_limit=args.cpu_limit, force=True)
     print(grade_table(results))
     feedback = write_feedback(results)
     csv_path = export_csv(paths.work() / "grades.csv")
@@ -123,7 +123,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--assignment", nargs="*")
     p.add_argument("--student", nargs="*")
     p.add_argument("--workers", type=int, default=2, help="notebooks graded at once (default 2)")
-    p.add_argument("--timeout", type=float, default=300, help="wall-clock seconds per notebook (default 300)")
+    p.add_argument(
+        "--cpu-limit",
+        "--timeout",
+        type=float,
+        default=300,
+        help="CPU seconds the processes of one notebook may use, clean re-run included (default 300); "
+        "the wall-clock backstop is 10 times that",
+    )
     p.add_argument("--force", action="store_true", help="grade again even if a result is up to date")
     p.add_argument(
         "--sandbox",
@@ -132,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         help="auto (default): bubblewrap if it works here, else resource limits only, with a warning",
     )
     p.add_argument("--worker-command", help='worker command line, e.g. "ssh host python -m autograder.worker"')
-    p.add_argument("--cell-timeout", type=float, help="nbgrader's per-cell limit in seconds (default: the config)")
+    p.add_argument("--cell-timeout", type=float, help="CPU seconds per cell (default: nbgrader's Execute.timeout)")
     p.set_defaults(fn=cmd_grade)
 
     p = sub.add_parser("feedback", help="write HTML feedback (hidden tests removed) for graded notebooks")
@@ -148,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("demo", help="release, grade three sample students, print the grade table")
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--timeout", type=float, default=300)
+    p.add_argument("--cpu-limit", "--timeout", type=float, default=300, help="CPU seconds per notebook")
     p.set_defaults(fn=cmd_demo)
 
     args = parser.parse_args(argv)

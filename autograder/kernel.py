@@ -7,6 +7,13 @@ instead of started by jupyter_client: the kernel speaks ZeroMQ over unix sockets
 transport, since the sandbox has no network) in the sandbox's ``run/`` folder, and works in
 its ``job/`` folder, which holds a copy of the assignment's files but never a notebook (the
 autograded copy carries the hidden tests).
+
+Limits count CPU time, never wall time: nbgrader's per-cell ``Execute.timeout`` is read as CPU
+seconds of the sandbox's processes while the cell runs. A watchdog interrupts a cell that spends
+more (its test then fails, as under nbgrader's own limit) and kills the kernel if the cell
+ignores the interrupt for as long again. The wall clock is only a backstop, ``wall_factor`` times
+the limit: a cell that reaches it is recorded with the CPU time it used and the time it waited
+for a core, so the worker can tell a busy machine (grade again) from a notebook that sleeps.
 """
 
 from __future__ import annotations
@@ -14,23 +21,63 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
+from nbclient.util import ensure_async
 from nbformat import NotebookNode
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import CaselessStrEnum, Integer
 
-from autograder.sandbox import Sandbox
+from autograder.sandbox import WALL_FACTOR, Sandbox
 
-__all__ = ["SandboxExecute", "SandboxKernelManager", "use"]
+__all__ = ["Overrun", "SandboxExecute", "SandboxKernelManager", "take_overruns", "use"]
 
 _SANDBOX: Sandbox | None = None
+
+
+@dataclass
+class Overrun:
+    """A cell that reached a limit: ``cpu`` (interrupted), ``cpu-ignored`` (killed) or ``wall`` (backstop)."""
+
+    cell_index: int
+    kind: str
+    cpu: float
+    """CPU seconds the sandbox's processes used during the cell."""
+    queued: float
+    """Seconds they were ready to run but waited for a core (the machine's load)."""
+    wall: float
+
+    def describe(self, limit: float) -> str:
+        """One line for the student: which cell, which limit, what it used."""
+        cell = f"cell {self.cell_index + 1}"
+        if self.kind == "wall":
+            return (f"{cell} ran {self.wall:.0f} s of wall time using {self.cpu:.1f} s of CPU time "
+                    f"and waiting {self.queued:.1f} s for a core")  # fmt: skip
+        ignored = " and ignored the interrupt" if self.kind == "cpu-ignored" else ""
+        return f"{cell} used more than {limit:g} s of CPU time (the per-cell limit){ignored}"
+
+    @property
+    def machine_busy(self) -> bool:
+        """A wall-clock overrun spent mostly running or waiting for a core, not sleeping: the machine's doing."""
+        return self.kind == "wall" and self.cpu + self.queued >= 0.5 * self.wall
+
+
+_OVERRUNS: list[Overrun] = []
+
+
+def take_overruns() -> list[Overrun]:
+    """The overruns recorded since the last call (one grading job's), oldest first."""
+    found = list(_OVERRUNS)
+    _OVERRUNS.clear()
+    return found
 
 
 def use(sandbox: Sandbox | None) -> None:
@@ -128,13 +175,17 @@ def _size(value: Any) -> int:
 
 
 class SandboxExecute(Execute):
-    """nbgrader's Execute with sandboxed kernels and at most `max_output_bytes` of output per notebook.
+    """nbgrader's Execute with sandboxed kernels, CPU-time cell limits and at most `max_output_bytes` of output.
 
+    ``timeout`` (nbgrader's ``Execute.timeout``) is CPU seconds per cell; the wall-clock limit
+    nbclient enforces becomes ``wall_factor`` times that, a backstop (see the module's docstring).
     Output beyond the cap is dropped as it arrives (so a print loop cannot fill the grader's
     memory), and the cell gets one line on stdout saying so.
     """
 
     max_output_bytes = Integer(8 * 2**20, help="Output kept per notebook, in characters.").tag(config=True)
+    wall_factor = Integer(WALL_FACTOR, help="Wall-clock backstop per cell, in CPU limits.").tag(config=True)
+    poll_seconds = 0.25
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["kernel_manager_class"] = SandboxKernelManager
@@ -146,6 +197,52 @@ class SandboxExecute(Execute):
         self._kept = 0
         self._noted = set()
         return super().preprocess(nb, resources, km)
+
+    def _get_timeout(self, cell: NotebookNode | None) -> int | None:
+        cpu_limit = super()._get_timeout(cell)
+        return cpu_limit * self.wall_factor if cpu_limit else None
+
+    async def async_execute_cell(self, cell: NotebookNode, cell_index: int, *args: Any, **kwargs: Any) -> NotebookNode:
+        limit = super()._get_timeout(cell)
+        if cell.cell_type != "code" or not limit:
+            return await super().async_execute_cell(cell, cell_index, *args, **kwargs)
+        self._cell_start = (*await asyncio.to_thread(_sandbox().usage), time.monotonic())
+        watchdog = asyncio.ensure_future(self._watch_cpu(cell_index, limit))
+        try:
+            return await super().async_execute_cell(cell, cell_index, *args, **kwargs)
+        finally:
+            watchdog.cancel()
+            for overrun in _OVERRUNS:
+                if overrun.cell_index == cell_index and overrun.kind != "wall":
+                    note = f"[grader] interrupted: {overrun.describe(limit)}\n"
+                    cell.outputs.append(new_output("stream", name="stdout", text=note))
+
+    async def _cell_usage(self, cell_index: int, kind: str) -> Overrun:
+        cpu0, queued0, wall0 = self._cell_start
+        cpu, queued = await asyncio.to_thread(_sandbox().usage)
+        return Overrun(cell_index, kind, cpu - cpu0, max(0.0, queued - queued0), time.monotonic() - wall0)
+
+    async def _watch_cpu(self, cell_index: int, limit: float) -> None:
+        """Interrupt the cell once it used `limit` CPU seconds; kill the kernel at twice that."""
+        interrupted: Overrun | None = None
+        while True:
+            await asyncio.sleep(self.poll_seconds)
+            usage = await self._cell_usage(cell_index, "cpu")
+            if interrupted is None and usage.cpu > limit:
+                interrupted = usage
+                _OVERRUNS.append(interrupted)
+                await ensure_async(self.km.interrupt_kernel())
+            elif interrupted is not None and usage.cpu > 2 * limit:
+                interrupted.kind = "cpu-ignored"
+                await asyncio.to_thread(_sandbox().kill_all)
+                return
+
+    async def _async_handle_timeout(self, timeout: int, cell: NotebookNode | None = None) -> None | dict[str, Any]:
+        """The wall-clock backstop: record what the cell used, then stop the notebook (the worker decides why)."""
+        index = self.nb.cells.index(cell) if cell is not None else -1
+        _OVERRUNS.append(await self._cell_usage(index, "wall"))
+        await asyncio.to_thread(_sandbox().kill_all)
+        return await super()._async_handle_timeout(timeout, cell)
 
     def output(self, outs: list[NotebookNode], msg: dict, display_id: str | None, cell_index: int) -> Any:
         size = _size(msg.get("content", {}))

@@ -12,7 +12,7 @@ import nbformat
 from autograder import paths
 from autograder.assignments import Assignment, all_assignments, nbgrader_meta
 from autograder.nbgrader_api import api, checked
-from autograder.runner import Result, load_results
+from autograder.runner import NOT_GRADED, Result, load_results
 
 __all__ = ["export_csv", "grade_table", "hidden_test_lines", "write_feedback"]
 
@@ -39,11 +39,16 @@ def grade_table(results: list[Result]) -> str:
                 continue
             score += r.score
             top += r.max_score
-            cells.append(f"{'FAILED':>10}" if r.status == "failed" else f"{r.score:>4g}/{r.max_score:<5g}")
+            shown = {"failed": "FAILED", NOT_GRADED: "RETRY"}.get(r.status, f"{r.score:>4g}/{r.max_score:<5g}")
+            cells.append(f"{shown:>10}")
         lines.append(f"{s:<{width}}  " + "  ".join(cells) + f"  {score:>6g}/{top:<6g}")
     failures = [r for r in results if r.status == "failed"]
     if failures:
-        lines += ["", "Not graded (scored 0):"] + [f"  {r.student} / {r.assignment}: {r.reason}" for r in failures]
+        lines += ["", "Failed (scored 0):"] + [f"  {r.student} / {r.assignment}: {r.reason}" for r in failures]
+    machine = [r for r in results if r.status == NOT_GRADED]
+    if machine:
+        lines += ["", "Not graded, the machine's fault (run grade again):"]
+        lines += [f"  {r.student} / {r.assignment}: {r.reason}" for r in machine]
     notes = [(r, n) for r in results for n in r.notes]
     if notes:
         lines += ["", "Notes:"] + [f"  {r.student} / {r.assignment}: {n}" for r, n in notes]

@@ -1,11 +1,21 @@
-"""Grade a folder of submissions: preflight, parallel workers, a wall-clock limit, one status each.
+"""Grade a folder of submissions: preflight, parallel workers, CPU-time limits, one status each.
 
 For every (student, assignment) the grader writes ``results/<student>/<assignment>.json``
-holding ``graded`` with the score, or ``failed`` with the reason; a failed notebook's rows are
-removed from the gradebook, so no stale partial grade survives. A job's old result is deleted
-before it is graded and the new one written atomically after the gradebook, and a submission
-whose result matches its file's hash is not graded again: a batch killed half-way (workers die
-with the grader) resumes where it stopped, and grading again changes nothing.
+holding ``graded`` with the score, ``failed`` with the reason (the notebook's doing: its rows are
+removed from the gradebook, so no stale partial grade survives), or ``not graded`` when the
+machine failed it (a busy machine, a kernel or sandbox that could not start): such a job is
+retried at the end of the batch, and if it fails again its result asks to grade again, keeps the
+gradebook as it was and is graded anew by the next run, without ``--force``.
+
+Limits that can cost points count the CPU time of the submission's processes (the worker
+enforces them, see :mod:`autograder.worker`); the runner holds only a wall-clock backstop per
+job, ``WALL_FACTOR`` times the CPU limit, for a worker that hangs, and it never counts the time a
+worker waits to start (a Slurm queue): a job's clock starts once its worker said it is ready.
+
+A job's old result is deleted before it is graded and the new one written atomically after the
+gradebook, and a submission whose result matches its file's hash is not graded again: a batch
+killed half-way (workers die with the grader) resumes where it stopped, and grading again
+changes nothing.
 
 Workers are ``python -m autograder.worker`` processes by default; ``worker_command`` replaces
 that command (``ssh host ...``, ``srun ...``), the runner appending ``--slot N --sandbox MODE``.
@@ -33,12 +43,16 @@ from tqdm.auto import tqdm
 from autograder import paths
 from autograder.assignments import Assignment, all_assignments
 from autograder.preflight import prepare
-from autograder.sandbox import KERNEL_ENV, kill_family, resolve_mode
+from autograder.sandbox import KERNEL_ENV, WALL_FACTOR, kill_family, resolve_mode
+from autograder.worker import DEFAULT_CPU_LIMIT
 
-__all__ = ["DEFAULT_TIMEOUT", "DEFAULT_WORKER", "WORKER_ENV", "Result", "grade", "load_results"]
+__all__ = ["DEFAULT_CPU_LIMIT", "DEFAULT_WORKER", "NOT_GRADED", "WORKER_ENV", "Result", "grade", "load_results"]
 
-DEFAULT_TIMEOUT = 300.0
-"""Seconds one notebook may take in all, verification included (nbgrader's own limit is per cell)."""
+NOT_GRADED = "not graded"
+"""The status of a job the machine failed (not the notebook): grade again."""
+
+ATTEMPTS = 3
+"""Tries per job when the machine fails it; later tries wait until the rest of the batch is done."""
 
 DEFAULT_WORKER = f"{shlex.quote(sys.executable)} -m autograder.worker"
 
@@ -53,7 +67,7 @@ class Result:
     student: str
     assignment: str
     notebook: str
-    status: str  # "graded" or "failed"
+    status: str  # "graded", "failed" or NOT_GRADED
     score: float
     max_score: float
     reason: str = ""
@@ -61,6 +75,9 @@ class Result:
     notes: list[str] = field(default_factory=list)
     submission_sha256: str = ""
     seconds: float = 0.0
+    """Wall seconds the job took (for scheduling; never used to decide a grade)."""
+    cpu_seconds: float = 0.0
+    """CPU seconds the submission's processes used."""
     flags: dict[str, str] = field(default_factory=dict)
     """Test cells nbgrader passed that failed the clean re-run (scored 0), with the reason."""
     sandbox: str = ""
@@ -92,6 +109,7 @@ class _Worker:
         self.proc: subprocess.Popen | None = None
 
     def _start(self) -> None:
+        """Start the worker and wait, however long its start is queued (srun), until it is ready."""
         env = {**os.environ, **WORKER_ENV}
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.proc = subprocess.Popen(
@@ -112,22 +130,29 @@ class _Worker:
             self.lines.put(None)
 
         threading.Thread(target=read, daemon=True).start()
+        line = self.lines.get()
+        if line is None or json.loads(line).get("event") != "ready":
+            self.stop()
+            raise OSError(f"the grading worker did not start: {self.command[0]} ... (see {self.log})")
 
-    def run(self, job: dict, timeout: float) -> dict:
-        if self.proc is None or self.proc.poll() is not None:
-            self._start()
+    def run(self, job: dict, backstop: float) -> dict:
+        """The worker's answer to `job`; a hung or dead worker is the machine's failure (``retry``)."""
         try:
+            if self.proc is None or self.proc.poll() is not None:
+                self._start()
             self.proc.stdin.write(json.dumps(job) + "\n")
             self.proc.stdin.flush()
-            line = self.lines.get(timeout=timeout)
+            line = self.lines.get(timeout=backstop)
         except queue.Empty:
             self.stop()
-            return {"success": False, "error": f"TIMEOUT: the notebook ran longer than {timeout:.0f} s in all"}
-        except BrokenPipeError:
-            line = None
+            error = f"HUNG: the grading worker gave no answer within {backstop:.0f} s of wall time"
+            return {"success": False, "retry": True, "error": error}
+        except OSError as err:
+            self.stop()
+            return {"success": False, "retry": True, "error": f"the grading worker died or did not start ({err})"}
         if line is None:
             self.stop()
-            return {"success": False, "error": "the grading worker died"}
+            return {"success": False, "retry": True, "error": "the grading worker died"}
         return json.loads(line)
 
     def stop(self) -> None:
@@ -141,7 +166,10 @@ _KERNEL_START = r"Kernel died before replying to kernel_info"
 
 _REASONS = [
     (_KERNEL_START, "the kernel could not start (a problem of the grading machine, not the notebook): grade again"),
-    (r"TIMEOUT: (.*)", "{0}: an endless loop that ignores interrupts?"),
+    (r"BUSY: (.*)", "the machine was too busy: {0}; not the notebook's fault: grade again"),
+    (r"HUNG: (.*)", "{0} (a problem of the grading machine): grade again"),
+    (r"CPU LIMIT: (.*)", "{0}: an endless loop?"),
+    (r"WAITED: (.*)", "{0}: it sleeps, or waits for something that never comes"),
     (r"PROCESS LIMIT: (.*)", "{0}, up to the process limit (a fork bomb?): not graded"),
     (r"SANDBOX: (.*)", "{0}"),
     (
@@ -156,9 +184,13 @@ _REASONS = [
 ]
 
 
-def _worth_retrying(error: str) -> bool:
-    """Whether a failure may be the grading machine's (no known cause in the notebook): grade once more."""
-    return bool(re.search(_KERNEL_START, error)) or not any(re.search(pattern, error) for pattern, _ in _REASONS)
+def _machine_failed(answer: dict) -> bool:
+    """Whether a failure may be the grading machine's (or has no known cause in the notebook): grade again."""
+    if answer["success"]:
+        return False
+    error = answer.get("error", "")
+    known = any(re.search(pattern, error) for pattern, _ in _REASONS)
+    return bool(answer.get("retry")) or bool(re.search(_KERNEL_START, error)) or not known
 
 
 def _reason(error: str) -> str:
@@ -208,7 +240,16 @@ def _outcome(student: str, a: Assignment, sha: str, notes: list[str], answer: di
     """The Result of a worker's answer: gradebook scores and verification flags, or the failure.
 
     A failure's full log (nbgrader's, or the worker's error) is kept beside the result, as ``.log``.
+    A failure of the machine is NOT_GRADED: the gradebook keeps what it had and no hash is kept,
+    so the next run grades the submission again.
     """
+    if _machine_failed(answer):
+        error = answer.get("error", "")
+        result = Result(student, a.name, a.notebook, NOT_GRADED, 0.0, a.max_points, _reason(error), notes=notes,
+                        sandbox=answer.get("sandbox", mode))  # fmt: skip
+        result.path.parent.mkdir(parents=True, exist_ok=True)
+        result.path.with_suffix(".log").write_text(error[-50_000:])
+        return result
     if not answer["success"]:
         error = answer.get("error", "")
         result = _failed(student, a, sha, _reason(error), notes, answer.get("sandbox", mode))
@@ -256,14 +297,15 @@ def _typical_seconds() -> dict[str, float]:
 
 
 def _commands(
-    count: int, worker_command: str | None, sandbox: str, cell_timeout: float | None
+    count: int, worker_command: str | None, sandbox: str, cell_timeout: float | None, cpu_limit: float
 ) -> tuple[list[list[str]], str]:
     """The command line of each worker slot, and the sandbox mode (``auto``: each worker decides)."""
     if worker_command is None or sandbox == "rlimits":  # local workers: decide (and warn) here, once
         sandbox, warning = resolve_mode(sandbox)
         if warning:
             print(warning, file=sys.stderr)
-    extra = ["--sandbox", sandbox] + (["--cell-timeout", f"{cell_timeout:g}"] if cell_timeout else [])
+    extra = ["--sandbox", sandbox, "--cpu-limit", f"{cpu_limit:g}"]
+    extra += ["--cell-timeout", f"{cell_timeout:g}"] if cell_timeout else []
     base = shlex.split(worker_command or DEFAULT_WORKER)
     return [base + ["--slot", str(slot)] + extra for slot in range(count)], sandbox
 
@@ -274,7 +316,7 @@ def grade(
     assignments: list[Assignment] | None = None,
     students: list[str] | None = None,
     workers: int = 2,
-    timeout: float = DEFAULT_TIMEOUT,
+    cpu_limit: float = DEFAULT_CPU_LIMIT,
     force: bool = False,
     progress: bool = True,
     sandbox: str = "auto",
@@ -288,11 +330,11 @@ def grade(
         assignments: only these (default: every assignment in notebooks/).
         students: only these (default: every folder in `submissions`).
         workers: notebooks graded at once (one core each).
-        timeout: wall-clock seconds per notebook, verification included.
+        cpu_limit: CPU seconds the processes of one notebook may use, the clean re-run included.
         force: grade again even when an up-to-date result exists.
         sandbox: ``auto`` (bwrap if it works here, else rlimits with a warning), ``bwrap`` or ``rlimits``.
         worker_command: the worker's command line (default: this Python, ``-m autograder.worker``).
-        cell_timeout: nbgrader's per-cell limit in seconds (default: autograder/nbgrader_config.py).
+        cell_timeout: CPU seconds per cell (default: nbgrader's Execute.timeout in autograder/nbgrader_config.py).
     """
     submissions = submissions.resolve()
     if submissions == paths.submitted().resolve():
@@ -329,10 +371,12 @@ def grade(
         return sorted(done, key=lambda r: (r.student, r.assignment))
     typical = _typical_seconds()  # longest first (unknown ones too), so that no long job starts last
     pending.sort(key=lambda job: -typical.get(job[1].name, float("inf")))
-    commands, mode = _commands(min(workers, len(pending)), worker_command, sandbox, cell_timeout)
+    commands, mode = _commands(min(workers, len(pending)), worker_command, sandbox, cell_timeout, cpu_limit)
+    backstop = WALL_FACTOR * cpu_limit
     jobs: queue.Queue = queue.Queue()
     for item in pending:
-        jobs.put(item)
+        jobs.put((*item, 1))
+    retries: list = []  # jobs the machine failed, graded again once the queue is empty
     lock = threading.Lock()
     bar = tqdm(total=len(pending), desc="grading", unit="notebook", disable=not progress)
     log = paths.work() / "grader.log"
@@ -342,18 +386,21 @@ def grade(
         try:
             while True:
                 try:
-                    student, a, sha, notes = jobs.get_nowait()
+                    student, a, sha, notes, attempt = jobs.get_nowait()
                 except queue.Empty:
-                    return
+                    with lock:
+                        if not retries:
+                            return
+                        student, a, sha, notes, attempt = retries.pop(0)
                 start = time.perf_counter()
-                answer = worker.run({"assignment": a.name, "student": student}, timeout)
-                if not answer["success"] and _worth_retrying(answer.get("error", "")):
-                    # a failure that is not the notebook's (a kernel that could not start on a loaded
-                    # machine) must not cost the student their grade
-                    answer = worker.run({"assignment": a.name, "student": student}, timeout)
-                seconds = time.perf_counter() - start
+                answer = worker.run({"assignment": a.name, "student": student}, backstop)
+                if _machine_failed(answer) and attempt < ATTEMPTS:
+                    with lock:  # not the notebook's failure: never kept as its result; try again later
+                        retries.append((student, a, sha, notes, attempt + 1))
+                    continue
                 result = _outcome(student, a, sha, notes, answer, mode)
-                result.seconds = seconds
+                result.seconds = time.perf_counter() - start
+                result.cpu_seconds = answer.get("cpu", 0.0)
                 result.save()
                 with lock:
                     done.append(result)

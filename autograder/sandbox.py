@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
@@ -36,6 +37,7 @@ from autograder import paths
 __all__ = [
     "KERNEL_ENV",
     "MODES",
+    "MachineBusy",
     "PRELOAD",
     "Limits",
     "Sandbox",
@@ -152,6 +154,14 @@ def kill_family(pid: int) -> None:
 
 class SandboxError(RuntimeError):
     """The sandbox or its zygote stopped answering."""
+
+
+class MachineBusy(RuntimeError):
+    """A wall-clock backstop passed while student code mostly ran or waited for a core: grade again later."""
+
+
+WALL_FACTOR = 10
+"""Wall-clock backstops are this many times the CPU limit they back up."""
 
 
 def _system_binds() -> list[str]:
@@ -426,6 +436,36 @@ class Sandbox:
         with self._lock:
             self._changed.wait_for(lambda: pid in self._exits or self._dead(), timeout)
         return self.exit_status(pid)
+
+    def usage(self) -> tuple[float, float]:
+        """(CPU seconds used by the sandbox's processes since it started, seconds they waited for a core).
+
+        Both only grow (the second while processes live); limits compare differences over a cell or a job.
+        """
+        reply = self._call("usage")
+        return float(reply["cpu"]), float(reply["queued"])
+
+    def wait_cpu(self, pid: int, cpu_seconds: float) -> int | None:
+        """Wait for `pid` to exit while the sandbox's processes use at most `cpu_seconds` more CPU time.
+
+        Returns its exit code, or None when the CPU time ran out first or when the wall-clock backstop
+        (:data:`WALL_FACTOR` times `cpu_seconds`) passed while the processes mostly slept.
+
+        Raises:
+            MachineBusy: the backstop passed while they mostly ran or waited for a core.
+        """
+        cpu0, queued0 = self.usage()
+        start = time.monotonic()
+        while (status := self.wait(pid, 0.5)) is None:
+            cpu, queued = self.usage()
+            wall = time.monotonic() - start
+            if cpu - cpu0 > cpu_seconds:
+                return None
+            if wall > WALL_FACTOR * cpu_seconds:
+                if (cpu - cpu0) + (queued - queued0) >= 0.5 * wall:
+                    raise MachineBusy(f"{wall:.0f} s of wall time for {cpu - cpu0:.1f} s of CPU time")
+                return None
+        return status
 
     def kill_all(self) -> None:
         """Kill every process in the sandbox except the zygote."""

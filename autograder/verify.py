@@ -105,8 +105,7 @@ def _run(sandbox: Sandbox, plan: dict, env: dict[str, str]) -> tuple[dict[str, d
     plan = {**plan, "out": sandbox.inside("run/verify")}
     sandbox.write("run/plan.json", json.dumps(plan).encode())
     pid = sandbox.spawn("verify", [sandbox.inside("run/plan.json")], env, "run/verify.log")
-    budget = (len(plan["cells"]) + len(plan["tests"]) + 2) * (plan["cell_timeout"] + 5)
-    sandbox.wait(pid, budget)
+    sandbox.wait_cpu(pid, (len(plan["cells"]) + len(plan["tests"]) + 2) * (plan["cell_timeout"] + 5))
     sandbox.kill_all()  # the run itself if it overran, and whatever the student's code left behind
     records = {t["id"]: _loads(sandbox.read(f"run/verify/{t['id']}.json", MAX_RESULT_BYTES)) for t in plan["tests"]}
     return records, _loads(sandbox.read("run/verify/summary.json", MAX_RESULT_BYTES)) or {}

@@ -1,8 +1,11 @@
 """A long-lived grading worker: reads jobs as JSON lines on stdin, answers one JSON line each.
 
+At start: {"event": "ready"} (under Slurm, once the job step has left the queue)
 Job:    {"assignment": "01_neuron", "student": "ada"}
-Answer: {"success": true, "flags": {test id: reason}, "notes": [...], "sandbox": "bwrap"}
-        or {"success": false, "error": "...", "sandbox": "bwrap"}
+Answer: {"success": true, "flags": {test id: reason}, "notes": [...], "sandbox": "bwrap", "cpu": s}
+        or {"success": false, "error": "...", "retry": bool, "sandbox": "bwrap", "cpu": s}
+``retry`` marks a failure of the machine, not of the notebook (the runner grades it again later);
+``cpu`` is the CPU time the submission's processes used.
 
 Per job: nbgrader autograde (API, no CLI start-up) with every kernel forked inside this
 worker's sandbox (:mod:`autograder.sandbox`, :mod:`autograder.kernel`); then the tests nbgrader
@@ -11,8 +14,10 @@ to 0 in the gradebook; hidden-test text is removed from the autograded notebook'
 The sandbox is wiped before and after each run, so nothing a submission leaves behind reaches
 the next one.
 
-The parent (:mod:`autograder.runner`) owns the wall-clock limit: it kills this process (and
-so the sandbox) when a job runs over. The worker dies with its parent. Jobs and answers are
+Limits count the CPU time of the submission's processes: per cell (:mod:`autograder.kernel`)
+and per job (``--cpu-limit``, watched here, the clean room included). The parent
+(:mod:`autograder.runner`) only holds a wall-clock backstop: it kills this process (and so the
+sandbox) when a job hangs. The worker dies with its parent. Jobs and answers are
 plain JSON lines on stdin/stdout, so the worker can run on another machine that shares the
 course folder and the work folder (``--worker-command "ssh host ..."``; see the README).
 """
@@ -25,6 +30,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import traceback
 from pathlib import Path
 
@@ -32,7 +38,10 @@ import nbformat
 
 from autograder import paths
 from autograder.assignments import Assignment, find_assignment
-from autograder.sandbox import MODES, Sandbox, SandboxError, resolve_mode
+from autograder.sandbox import MODES, MachineBusy, Sandbox, SandboxError, resolve_mode
+
+DEFAULT_CPU_LIMIT = 300.0
+"""CPU seconds one notebook's processes may use in all, the clean re-run included."""
 
 _PR_SET_PDEATHSIG = 1
 
@@ -117,9 +126,10 @@ def _clean_outputs(path: Path, assignment: Assignment, flags: dict[str, str]) ->
 class Worker:
     """One sandbox, reused for every job; restarted when it dies."""
 
-    def __init__(self, mode: str, slot: int, cell_timeout: float | None) -> None:
+    def __init__(self, mode: str, slot: int, cell_timeout: float | None, cpu_limit: float = DEFAULT_CPU_LIMIT) -> None:
         self.mode, self.slot = mode, slot
         self.cell_timeout = _configure(cell_timeout)
+        self.cpu_limit = cpu_limit
         self.sandbox: Sandbox | None = None
         self.env = {k: v for k, v in os.environ.items() if k.startswith("COURSE_")} | {
             "NBGRADER_EXECUTION": "autograde"
@@ -137,16 +147,26 @@ class Worker:
         return self.sandbox
 
     def grade(self, assignment_name: str, student: str) -> dict:
+        from autograder.kernel import take_overruns
         from autograder.nbgrader_api import api
         from autograder.verify import verify
 
         assignment = find_assignment(assignment_name)
         sandbox = self._sandbox()
         sandbox.wipe()
+        take_overruns()
         result = api().autograde(assignment.name, student, force=True, create=True)
         peak = sandbox.wipe()
         if peak >= sandbox.limits.processes * 3 // 4:
             return {"success": False, "error": f"PROCESS LIMIT: the notebook ran {peak} processes and threads at once"}
+        for overrun in take_overruns():
+            what = overrun.describe(self.cell_timeout)
+            if overrun.machine_busy:
+                return {"success": False, "retry": True, "error": f"BUSY: {what}"}
+            if overrun.kind == "wall":
+                return {"success": False, "error": f"WAITED: {what}"}
+            if overrun.kind == "cpu-ignored":
+                return {"success": False, "error": f"CPU LIMIT: {what}"}
         if not result.get("success"):
             return {"success": False, "error": (result.get("error") or "") + "\n" + (result.get("log") or "")}
         submitted = nbformat.read(paths.submitted() / student / assignment.name / assignment.path.name, as_version=4)
@@ -161,9 +181,31 @@ class Worker:
         return {"success": True, "flags": verdicts.failed, "notes": verdicts.notes}
 
     def run(self, job: dict) -> dict:
-        """Grade one job; the answer names the sandbox mode it ran in."""
+        """Grade one job within the CPU limit; the answer names the sandbox mode and the CPU time used."""
+        try:
+            sandbox = self._sandbox()
+            start = sandbox.usage()[0]
+        except SandboxError as err:
+            return {"success": False, "retry": True, "error": f"SANDBOX: the sandbox could not start ({err})",
+                    "sandbox": self.mode, "cpu": 0.0}  # fmt: skip
+        over = threading.Event()
+        done = threading.Event()
+
+        def watch() -> None:  # the job's CPU limit: stop everything the submission runs once it is spent
+            while not done.wait(0.5):
+                try:
+                    if sandbox.usage()[0] - start > self.cpu_limit:
+                        over.set()
+                        sandbox.kill_all()
+                except SandboxError:
+                    return
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
         try:
             answer = self.grade(job["assignment"], job["student"])
+        except MachineBusy as busy:
+            answer = {"success": False, "retry": True, "error": f"BUSY: the clean re-run took {busy}"}
         except SandboxError as err:
             if self.sandbox is not None:
                 self.sandbox.stop()
@@ -171,14 +213,25 @@ class Worker:
             answer = {"success": False, "error": error}
         except Exception:  # noqa: BLE001 - one job's failure must not end the worker
             answer = {"success": False, "error": traceback.format_exc()}
-        return {**answer, "sandbox": self.mode}
+        finally:
+            done.set()
+            watcher.join()
+        if over.is_set():
+            error = f"CPU LIMIT: the notebook used more than {self.cpu_limit:g} s of CPU time"
+            answer = {"success": False, "error": error}
+        try:
+            cpu = sandbox.usage()[0] - start
+        except SandboxError:  # the sandbox died with the job; its CPU time went with it
+            cpu = 0.0
+        return {**answer, "sandbox": self.mode, "cpu": cpu}
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m autograder.worker", description=__doc__.splitlines()[0])
     parser.add_argument("--slot", type=int, default=0, help="worker number: its core and, as root, its sandbox uid")
     parser.add_argument("--sandbox", choices=MODES, default="auto")
-    parser.add_argument("--cell-timeout", type=float, help="nbgrader's per-cell timeout (default: the course config)")
+    parser.add_argument("--cell-timeout", type=float, help="CPU seconds per cell (default: the course config)")
+    parser.add_argument("--cpu-limit", type=float, default=DEFAULT_CPU_LIMIT, help="CPU seconds per notebook")
     args = parser.parse_args(argv)
     _die_with_parent()
     _pin(args.slot)
@@ -187,7 +240,8 @@ def main(argv: list[str] | None = None) -> None:
     mode, warning = resolve_mode(args.sandbox)
     if warning:
         print(warning, file=sys.stderr)
-    worker = Worker(mode, args.slot, args.cell_timeout)
+    worker = Worker(mode, args.slot, args.cell_timeout, args.cpu_limit)
+    protocol.write(json.dumps({"event": "ready"}) + "\n")
     for line in sys.stdin:
         protocol.write(json.dumps(worker.run(json.loads(line))) + "\n")
 

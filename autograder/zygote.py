@@ -11,7 +11,14 @@ Commands (one JSON object per line, each answered with ``{"id": n, ...}``):
 ``spawn`` (kind ``kernel`` or ``verify``, argv, env, cwd) -> ``pid``; ``signal`` (pid, sig);
 ``kill_all`` (every other process of the sandbox); ``wipe`` (kill_all, then empty the job and
 run folders; answers the peak number of tasks seen since the last wipe, sampled every 0.25 s,
-which reveals fork bombs). Exits are reported as ``{"event": "exit", "pid": p, "status": s}``.
+which reveals fork bombs); ``usage`` (-> ``cpu``: CPU seconds that every process of the sandbox
+has used since the zygote started, the dead ones included, and ``queued``: seconds the live
+ones spent ready to run but waiting for a core, i.e. how busy the machine is). Exits are
+reported as ``{"event": "exit", "pid": p, "status": s}``.
+
+CPU time is what the grader's limits count (never wall time): the zygote is a subreaper, so every
+process of the sandbox that exits is reaped here (``wait4``) and its CPU time, with that of the
+children it waited for, is added to a running total; live processes are read from ``/proc``.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ _PR_SET_PDEATHSIG = 1
 _PR_SET_DUMPABLE = 4
 _PR_SET_CHILD_SUBREAPER = 36
 _libc = ctypes.CDLL(None, use_errno=True)
+_TICKS = os.sysconf("SC_CLK_TCK")
 
 _RLIMITS = {
     "cpu_seconds": resource.RLIMIT_CPU,
@@ -113,6 +121,7 @@ class Zygote:
         self.limits = limits
         self.children: set[int] = set()
         self.peak = 0
+        self.cpu_of_dead = 0.0
         self.out = os.fdopen(os.dup(1), "w", buffering=1)
 
     def send(self, message: dict) -> None:
@@ -128,15 +137,17 @@ class Zygote:
     def reap(self) -> None:
         """Collect every exited child; report the exits of those this zygote spawned.
 
-        Orphans adopted as subreaper (no pid namespace) are collected too, without a report.
+        Orphans adopted as subreaper are collected too, without a report; the CPU time of every
+        process collected here is added to :attr:`cpu_of_dead`.
         """
         while True:
             try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
+                pid, status, usage = os.wait4(-1, os.WNOHANG)
             except ChildProcessError:
                 return
             if pid == 0:
                 return
+            self.cpu_of_dead += usage.ru_utime + usage.ru_stime
             if pid in self.children:
                 self.children.discard(pid)
                 self.send({"event": "exit", "pid": pid, "status": os.waitstatus_to_exitcode(status)})
@@ -156,6 +167,23 @@ class Zygote:
             except OSError:
                 pass
         self.peak = max(self.peak, tasks)
+
+    def usage(self) -> dict[str, float]:
+        """CPU seconds of every process since the zygote started; seconds live ones waited for a core."""
+        cpu, queued = self.cpu_of_dead, 0.0
+        for pid in self.others():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                tasks = os.listdir(f"/proc/{pid}/task")
+            except OSError:
+                continue
+            cpu += sum(int(f) for f in fields[11:15]) / _TICKS  # utime, stime, cutime, cstime
+            for task in tasks:
+                try:
+                    queued += int(Path(f"/proc/{pid}/task/{task}/schedstat").read_text().split()[1]) / 1e9
+                except (OSError, IndexError, ValueError):
+                    pass
+        return {"cpu": cpu, "queued": queued}
 
     def kill_all(self) -> None:
         """Kill every process of the sandbox except this one.
@@ -182,13 +210,15 @@ class Zygote:
                 self.reap()
         for pid in list(self.children):
             try:
-                os.waitpid(pid, 0)
+                _, _, usage = os.wait4(pid, 0)
+                self.cpu_of_dead += usage.ru_utime + usage.ru_stime
             except ChildProcessError:
                 pass
             self.children.discard(pid)
             self.send({"event": "exit", "pid": pid, "status": -signal.SIGKILL})
         self.reap()
-        for _ in range(100):  # orphans linger as zombies until pid 1 reaps them; the next job must not count them
+        for _ in range(100):  # orphans linger as zombies until reaped; the next job must not count them
+            self.reap()
             if not self.others():
                 break
             time.sleep(0.05)
@@ -216,6 +246,8 @@ class Zygote:
             self.sample()
             self.kill_all()
             return {}
+        if op == "usage":
+            return self.usage()
         if op == "wipe":
             self.sample()
             peak, self.peak = self.peak, 0
@@ -290,8 +322,7 @@ def main() -> None:
     config = json.loads(sys.argv[1])
     _prctl(_PR_SET_DUMPABLE, 0)  # sandboxed children of the same user cannot ptrace or read this process
     _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if not config["pid_namespace"]:
-        _prctl(_PR_SET_CHILD_SUBREAPER, 1)
+    _prctl(_PR_SET_CHILD_SUBREAPER, 1)  # orphans come back here: reaped, and their CPU time counted
     os.environ.update(config["env"])
     _preload(config["preload"])
     zygote = Zygote(

@@ -18,7 +18,7 @@ from redteam.corpus import CASES, Context, complete, expected_score, partial, wr
 
 from autograder import paths
 from autograder.assignments import find_assignment
-from autograder.runner import Result, _reason, _worth_retrying
+from autograder.runner import Result, _machine_failed, _reason
 from autograder.sandbox import resolve_mode
 
 NEURON = find_assignment("01_neuron")
@@ -135,17 +135,26 @@ def test_a_missing_bwrap_degrades_with_a_warning(monkeypatch):
 
 
 def test_failure_reasons_are_worded_for_instructors():
-    assert "endless loop" in _reason("TIMEOUT: the notebook ran longer than 60 s in all")
+    assert "endless loop" in _reason("CPU LIMIT: cell 3 used more than 60 s of CPU time and ignored the interrupt")
+    assert "sleeps" in _reason("WAITED: cell 3 ran 600 s of wall time using 0.1 s of CPU time and waiting 0.0 s")
+    assert "too busy" in _reason("BUSY: cell 3 ran 600 s of wall time using 20 s of CPU time and waiting 500 s")
     assert "kernel died" in _reason("nbclient.exceptions.DeadKernelError: Kernel died")
     assert "fork bomb" in _reason("PROCESS LIMIT: the notebook ran 127 processes and threads at once")
     assert "could not start" in _reason("RuntimeError: Kernel died before replying to kernel_info")
 
 
 def test_only_failures_that_are_not_the_notebooks_are_graded_again():
-    assert _worth_retrying("RuntimeError: Kernel died before replying to kernel_info")
-    assert _worth_retrying("zmq.error.ZMQError: Address already in use")
-    assert not _worth_retrying("nbclient.exceptions.DeadKernelError: Kernel died")
-    assert not _worth_retrying("TIMEOUT: the notebook ran longer than 60 s in all")
+    def failed(error: str, **extra) -> dict:
+        return {"success": False, "error": error, **extra}
+
+    assert _machine_failed(failed("RuntimeError: Kernel died before replying to kernel_info"))
+    assert _machine_failed(failed("zmq.error.ZMQError: Address already in use"))
+    assert _machine_failed(failed("BUSY: the clean re-run took 900 s", retry=True))
+    assert _machine_failed(failed("HUNG: the grading worker gave no answer", retry=True))
+    assert not _machine_failed(failed("nbclient.exceptions.DeadKernelError: Kernel died"))
+    assert not _machine_failed(failed("CPU LIMIT: the notebook used more than 60 s of CPU time"))
+    assert not _machine_failed(failed("WAITED: cell 2 ran 50 s of wall time using 0.0 s of CPU time"))
+    assert not _machine_failed({"success": True})
 
 
 def test_results_written_before_these_fields_still_load(tmp_path):
