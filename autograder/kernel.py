@@ -30,7 +30,7 @@ from typing import Any
 from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
-from nbclient.util import ensure_async
+from nbclient.util import ensure_async, run_sync
 from nbformat import NotebookNode
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
@@ -216,6 +216,8 @@ class SandboxExecute(Execute):
                 if overrun.cell_index == cell_index and overrun.kind != "wall":
                     note = f"[grader] interrupted: {overrun.describe(limit)}\n"
                     cell.outputs.append(new_output("stream", name="stdout", text=note))
+
+    execute_cell = run_sync(async_execute_cell)  # nbclient binds its own at class creation
 
     async def _cell_usage(self, cell_index: int, kind: str) -> Overrun:
         cpu0, queued0, wall0 = self._cell_start

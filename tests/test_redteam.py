@@ -2,8 +2,10 @@
 
 Each case must get its rule's score and status; honest students must get in the batch exactly
 what they get alone; no feedback file may show hidden-test text; nothing may be written
-outside the sandbox or read over the network. Small limits (5 s per cell, 60 s per notebook)
-keep the whole batch to a few minutes on 2 cores. A results table is printed (``pytest -s``).
+outside the sandbox or read over the network. Small limits (5 CPU seconds per cell, 60 per
+notebook) keep the whole batch to a few minutes on 2 cores. The batch is graded with two CPU
+hogs running beside it and the honest students alone on an idle machine: limits count CPU time,
+so the grades are the same. A results table is printed (``pytest -s``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from conftest import CpuHogs
 from redteam.corpus import CASES, Context, expected_score, write_case
 
 from autograder import paths
@@ -88,7 +91,12 @@ def batch(tmp_path_factory):
         if case.name in HONEST:
             write_case(case, root / "alone", ctx)
     cli(root / "solo", "grade", "--submissions", str(root / "alone"), "--assignment", NEURON.name, *LIMITS)
-    graded = cli(ctx.work, "grade", "--submissions", str(root / "submissions"), "--assignment", NEURON.name, *LIMITS)
+    hogs = CpuHogs(2)
+    try:
+        graded = cli(ctx.work, "grade", "--submissions", str(root / "submissions"), "--assignment", NEURON.name,
+                     *LIMITS)  # fmt: skip
+    finally:
+        hogs.stop()
     return ctx, server, root, graded.stdout
 
 
@@ -110,6 +118,14 @@ def test_every_case_gets_its_rule(batch):
         print(f"{name:<{width}}  {want:<28}  {have:<12}  {verdict:<7}  {reason[:110]}")
     assert not wrong, f"wrong score or status: {wrong}"
     assert len(got) == len(CASES)
+
+
+def test_reasons_say_what_happened(batch):
+    ctx, _, _, _ = batch
+    got = results(ctx.work)
+    assert "sleeps" in got["sleeps_forever"]["reason"], got["sleeps_forever"]["reason"]
+    assert "CPU time" in got["loop_ignores_interrupt"]["reason"], got["loop_ignores_interrupt"]["reason"]
+    assert not [name for name, r in got.items() if "grade again" in r["reason"]], "no failure may be the machine's"
 
 
 def test_honest_students_get_what_they_get_alone(batch):

@@ -482,6 +482,8 @@ def _cases() -> list[Case]:
         Case("loop_ignores_interrupt", "ignores SIGINT, then loops forever",
              _added("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"),
              "failed", "zero"),
+        Case("sleeps_forever", "right answers, then a cell that sleeps", _added("import time\ntime.sleep(10**6)"),
+             "failed", "zero"),
         Case("memory_bomb", "allocates until the memory limit stops it",
              _added("hog = [bytearray(2**27) for _ in range(10**6)]"), "graded", "full"),
         Case("fork_bomb", "forks until the process limit stops it", _added(_FORK_BOMB), "failed", "zero",
