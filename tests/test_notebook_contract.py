@@ -1,4 +1,7 @@
-"""Every source notebook runs, and its tests grade exactly as the contract says (see autograder.contract)."""
+"""Every source notebook runs, and its tests grade exactly as the contract says (see autograder.contract).
+
+The contract is checked beside two CPU hogs: a grade must not depend on how busy the machine is.
+"""
 
 import pytest
 
@@ -15,7 +18,7 @@ def test_lint(assignment):
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=[a.name for a in ASSIGNMENTS])
-def test_contract(assignment):
+def test_contract(assignment, cpu_hogs):
     report = check_contract(assignment)
     assert report.violations(assignment) == []
     assert set(report.broken) == {ex.solution_id for ex in assignment.exercises}
