@@ -1,0 +1,136 @@
+"""By hand means by hand: run a student's function and fail if it calls what the exercise forbids.
+
+An exercise that asks for a convolution written by hand cannot be passed by calling
+``torch.nn.functional.conv2d``. Its test cell calls the student's function through
+:func:`by_hand`, naming what the function must not call::
+
+    out = by_hand(conv_forward, x, w, b, forbidden=["torch.nn.functional.conv2d", "numpy.convolve"])
+
+The rule holds at run time, not by reading the text: a profiler hook watches every call the
+function makes while it runs, so aliases (``from torch.nn.functional import conv2d as c``),
+``getattr``, ``importlib``, methods reached through an object (``x.unfold(...)`` for
+``"torch.Tensor.unfold"``) and wrapped Python functions are all the same call to it. Forbidding
+``"torch.Tensor.backward"`` catches autograd used for a backward pass.
+
+A forbidden call raises :class:`ForbiddenCall`, an ``AssertionError`` whose message names the
+function, what it called and what the exercise asks::
+
+    ForbiddenCall: conv_forward calls torch.nn.functional.conv2d; this exercise asks you to write it yourself.
+
+Entries of `forbidden` are dotted names (resolved when the check runs) or the objects themselves
+(e.g. a reference function defined in the notebook). Names that do not resolve here (a library
+that is not installed) are skipped.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import sys
+import threading
+import types
+from collections.abc import Callable, Iterable
+from typing import Any
+
+__all__ = ["ALWAYS", "ForbiddenCall", "by_hand", "resolve"]
+
+
+class ForbiddenCall(AssertionError):
+    """The function called something its exercise asks the student to write."""
+
+
+def resolve(name: str) -> Any | None:
+    """The object a dotted name such as ``"torch.Tensor.unfold"`` refers to, or None if it does not resolve."""
+    parts = name.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj: Any = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        try:
+            for attr in parts[cut:]:
+                obj = getattr(obj, attr)
+        except AttributeError:
+            return None
+        return obj
+    return None
+
+
+ALWAYS = ("sys.setprofile", "sys.settrace", "threading.setprofile", "threading.settrace")
+"""Forbidden in every exercise: they would switch the watch off."""
+
+
+class _Watch:
+    """What to recognise: Python code objects, builtin objects, and methods by (class, name)."""
+
+    def __init__(self, forbidden: Iterable[Any]) -> None:
+        self.codes: dict[types.CodeType, str] = {}
+        self.objects: dict[int, str] = {}
+        self.methods: dict[str, list[tuple[type, str]]] = {}
+        for entry in [*forbidden, *ALWAYS]:
+            label = entry if isinstance(entry, str) else getattr(entry, "__qualname__", repr(entry))
+            obj = resolve(entry) if isinstance(entry, str) else entry
+            if obj is not None:
+                self._add(obj, label)
+
+    def _add(self, obj: Any, label: str) -> None:
+        if isinstance(obj, type):  # a class: constructing or calling it runs its methods
+            for member in ("__init__", "__call__", "forward", "apply"):
+                if member in vars(obj):
+                    self._add(vars(obj)[member], label)
+            return
+        if isinstance(obj, (staticmethod, classmethod)):
+            obj = obj.__func__
+        self.objects[id(obj)] = label
+        target = inspect.unwrap(obj) if callable(obj) else obj
+        code = getattr(target, "__code__", None)
+        if isinstance(code, types.CodeType):
+            self.codes[code] = label
+        owner = getattr(obj, "__objclass__", None)  # a method descriptor such as torch.Tensor.unfold
+        if isinstance(owner, type):
+            self.methods.setdefault(obj.__name__, []).append((owner, label))
+
+    def match(self, frame: types.FrameType, event: str, arg: Any) -> str | None:
+        if event == "call":
+            return self.codes.get(frame.f_code)
+        if event != "c_call":
+            return None
+        if (label := self.objects.get(id(arg))) is not None:
+            return label
+        owner = getattr(arg, "__self__", None)
+        for cls, label in self.methods.get(getattr(arg, "__name__", ""), ()):
+            if isinstance(owner, cls):
+                return label
+        return None
+
+
+def by_hand(fn: Callable[..., Any], *args: Any, forbidden: Iterable[Any], **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)``, failing with :class:`ForbiddenCall` if it calls anything in `forbidden`.
+
+    Calls made by threads the function starts are watched too. The check is exact: a call made
+    outside the function (in the test itself) is not counted.
+    """
+    watch = _Watch(forbidden)
+    name = getattr(fn, "__name__", "this function")
+    found: list[str] = []
+
+    watching = [True]
+
+    def hook(frame: types.FrameType, event: str, arg: Any) -> None:
+        if watching[0] and not found and (label := watch.match(frame, event, arg)) is not None:
+            found.append(label)
+            raise ForbiddenCall(f"{name} calls {label}; this exercise asks you to write it yourself.")
+
+    previous = sys.getprofile()
+    previous_threads = threading.getprofile()
+    threading.setprofile(hook)
+    sys.setprofile(hook)
+    try:
+        result = fn(*args, **kwargs)
+    finally:
+        watching[0] = False
+        sys.setprofile(previous)
+        threading.setprofile(previous_threads)
+    if found:  # raised inside a C call and swallowed by the student's code: still a forbidden call
+        raise ForbiddenCall(f"{name} calls {found[0]}; this exercise asks you to write it yourself.")
+    return result

@@ -1,0 +1,95 @@
+"""course.byhand catches a forbidden call however it is reached, and nothing else."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import threading
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch.nn.functional import conv2d as renamed_conv2d
+
+from course.byhand import ForbiddenCall, by_hand, resolve
+
+X = torch.randn(1, 1, 5, 5)
+W = torch.randn(1, 1, 3, 3)
+
+
+def _swallowing(call):
+    """Calls `call` and hides any error it raises."""
+    try:
+        call()
+    except Exception:  # noqa: BLE001 - the point: a student's try/except must not hide the call
+        pass
+    return 0
+
+
+def _in_a_thread(call):
+    t = threading.Thread(target=call)
+    t.start()
+    t.join()
+
+
+def _reference_sum(values):
+    return sum(values)
+
+
+CAUGHT = {
+    "direct": (lambda: F.conv2d(X, W), "torch.nn.functional.conv2d"),
+    "alias": (lambda: renamed_conv2d(X, W), "torch.nn.functional.conv2d"),
+    "getattr and importlib": (
+        lambda: getattr(importlib.import_module("torch.nn." + "functional"), "conv" + "2d")(X, W),
+        "torch.nn.functional.conv2d",
+    ),
+    "tensor method": (lambda: X.unfold(2, 3, 1), "torch.Tensor.unfold"),
+    "unbound method": (lambda: torch.Tensor.unfold(X, 2, 3, 1), "torch.Tensor.unfold"),
+    "numpy python function": (lambda: np.convolve([1, 2, 3], [1, -1]), "numpy.convolve"),
+    "autograd backward": (lambda: (X.clone().requires_grad_() * 2).sum().backward(), "torch.Tensor.backward"),
+    "autograd grad": (lambda: torch.autograd.grad((X.clone().requires_grad_() ** 2).sum(), []), "torch.autograd.grad"),
+    "a module class": (lambda: torch.nn.Conv2d(1, 1, 3)(X), "torch.nn.Conv2d"),
+    "python wrapper": (lambda: F.max_pool2d(X, 2), "torch.nn.functional.max_pool2d"),
+    "hidden by try/except": (lambda: _swallowing(lambda: F.conv2d(X, W)), "torch.nn.functional.conv2d"),
+    "in a thread it starts": (lambda: _in_a_thread(lambda: F.conv2d(X, W)), "torch.nn.functional.conv2d"),
+    "switching the watch off": (lambda: sys.setprofile(None), "torch.nn.functional.conv2d"),
+    "a reference object": (lambda: _reference_sum([1, 2]), _reference_sum),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CAUGHT))
+def test_forbidden_calls_are_caught_however_reached(case):
+    call, forbidden = CAUGHT[case]
+
+    def conv_forward():
+        return call()
+
+    with pytest.raises(ForbiddenCall, match=r"^conv_forward calls .*; this exercise asks you to write it yourself\."):
+        by_hand(conv_forward, forbidden=[forbidden])
+    assert sys.getprofile() is None
+
+
+def test_honest_code_passes_and_returns_its_value():
+    def conv_by_loops(x, w):
+        out = np.zeros((3, 3))
+        for i in range(3):
+            for j in range(3):
+                out[i, j] = (x[i : i + 3, j : j + 3] * w).sum()
+        return out
+
+    x, w = np.arange(25.0).reshape(5, 5), np.ones((3, 3))
+    forbidden = ["torch.nn.functional.conv2d", "numpy.convolve", "torch.Tensor.unfold", "scipy.signal.convolve2d"]
+    assert by_hand(conv_by_loops, x, w, forbidden=forbidden)[0, 0] == x[:3, :3].sum()
+    assert sys.getprofile() is None
+
+
+def test_calls_outside_the_function_do_not_count():
+    F.conv2d(X, W)
+    assert by_hand(lambda: 1, forbidden=["torch.nn.functional.conv2d"]) == 1
+
+
+def test_names_resolve_to_objects_or_none():
+    assert resolve("torch.Tensor.unfold") is torch.Tensor.unfold
+    assert resolve("numpy.lib.stride_tricks.as_strided") is np.lib.stride_tricks.as_strided
+    assert resolve("no_such_package.thing") is None and resolve("numpy.no_such_function") is None
