@@ -64,7 +64,7 @@ class _Watch:
     """What to recognise: Python code objects, builtin objects, and methods by (class, name)."""
 
     def __init__(self, forbidden: Iterable[Any]) -> None:
-        self.codes: dict[types.CodeType, str] = {}
+        self.codes: dict[int, str] = {}
         self.objects: dict[int, str] = {}
         self.methods: dict[str, list[tuple[type, str]]] = {}
         for entry in [*forbidden, *ALWAYS]:
@@ -85,14 +85,14 @@ class _Watch:
         target = inspect.unwrap(obj) if callable(obj) else obj
         code = getattr(target, "__code__", None)
         if isinstance(code, types.CodeType):
-            self.codes[code] = label
+            self.codes[id(code)] = label
         owner = getattr(obj, "__objclass__", None)  # a method descriptor such as torch.Tensor.unfold
         if isinstance(owner, type):
             self.methods.setdefault(obj.__name__, []).append((owner, label))
 
     def match(self, frame: types.FrameType, event: str, arg: Any) -> str | None:
         if event == "call":
-            return self.codes.get(frame.f_code)
+            return self.codes.get(id(frame.f_code))
         if event != "c_call":
             return None
         if (label := self.objects.get(id(arg))) is not None:
