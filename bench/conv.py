@@ -11,22 +11,24 @@ notebooks/04_im2col/im2col.ipynb (the cells `setup`, `conv-reference`, `conv_for
 and `conv_forward`) and executed, so the benchmark measures exactly the notebook's code. All
 layers run in float32 on the CPU. GFLOP/s count 2 operations per multiply-add (bias ignored).
 
-Timing: each implementation is calibrated to run at least `--min-time` seconds per measurement,
-then the implementations take turns for `--rounds` rounds and each keeps its best round, so that
-load from other processes on a shared machine hits all of them alike; the ratios to torch come
-from the same run. With one thread the clock is the process's CPU time (time.process_time), which
-other processes on a shared machine barely disturb; with more threads it is wall time, so those
-numbers are only meaningful on an otherwise idle machine.
+Timing does a fixed amount of work, whatever the clock says: each measurement repeats a call
+until it has done at least `--min-gflop` GFLOP (a count fixed by the layer's size, the same for
+every implementation), and the implementations take turns for `--rounds` rounds, each keeping
+its best round, so that load from other processes on a shared machine hits all of them alike;
+the ratios to torch come from the same run. With one thread the clock is the process's CPU time
+(time.process_time), which other processes on a shared machine barely disturb; with more threads
+it is wall time, so those numbers are only meaningful on an otherwise idle machine.
 
 The four-loop version would take minutes on the large layers: there it is timed on one image and
-a few filters and scaled up by the number of (image, filter) pairs; those rows say `est.` (for
-LeNet C1 the loops are also measured in full, and both numbers are printed to show how good the
-estimate is).
+as many filters as give about `--loop-outputs` output values, and scaled up by the number of
+(image, filter) pairs; those rows say `est.` (for LeNet C1 the loops are also measured in full,
+and both numbers are printed to show how good the estimate is).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import subprocess
 import sys
@@ -67,26 +69,27 @@ def load_notebook_code() -> dict:
 CLOCK = time.perf_counter  # set by run(): process CPU time when single-threaded
 
 
-def best_of_rounds(fns: dict, rounds: int, min_time: float) -> dict:
-    """{name: fn} -> {name: best seconds per call}; the functions take turns round by round."""
-    numbers = {}
-    for name, fn in fns.items():
+def calls_for(flops: float, min_gflop: float) -> int:
+    """Calls per measurement: enough to do at least `min_gflop` GFLOP of work, at least one."""
+    return max(1, math.ceil(min_gflop * 1e9 / flops))
+
+
+def best_of_rounds(fns: dict, rounds: int, calls: int) -> dict:
+    """{name: fn} -> {name: best seconds per call}; one warm-up call each, then the functions take
+    turns round by round, `calls` calls per turn: a fixed amount of work, however long it takes."""
+    for fn in fns.values():
         fn()  # warm-up
-        start = CLOCK()
-        fn()
-        once = CLOCK() - start
-        numbers[name] = max(1, int(min_time / max(once, 1e-9)))
     best = dict.fromkeys(fns, float("inf"))
     for _ in range(rounds):
         for name, fn in fns.items():
             start = CLOCK()
-            for _ in range(numbers[name]):
+            for _ in range(calls):
                 fn()
-            best[name] = min(best[name], (CLOCK() - start) / numbers[name])
+            best[name] = min(best[name], (CLOCK() - start) / calls)
     return best
 
 
-def run(threads: int, quick: bool, rounds: int, min_time: float, loop_budget: float, clock: str) -> int:
+def run(threads: int, quick: bool, rounds: int, min_gflop: float, loop_outputs: int, clock: str) -> int:
     global CLOCK
     if clock == "auto":
         clock = "cpu" if threads == 1 else "wall"
@@ -140,13 +143,10 @@ def run(threads: int, quick: bool, rounds: int, min_time: float, loop_budget: fl
             ),
             "torch": torch_conv,
         }
-        best = best_of_rounds(fns, rounds, min_time)
+        best = best_of_rounds(fns, rounds, calls_for(flops, min_gflop))
 
-        # The loop version: one image and as many filters as fit in `loop_budget` seconds, scaled up.
-        start = CLOCK()
-        loops(x[:1], w[:1], b[:1], s, p)
-        per_pair = CLOCK() - start
-        n_filters = int(min(f, max(1, loop_budget / max(per_pair, 1e-9))))
+        # The loop version: one image and the filters that give about `loop_outputs` values, scaled up.
+        n_filters = min(f, max(1, loop_outputs // (ho * wo)))
         start = CLOCK()
         loops(x[:1], w[:n_filters], b[:n_filters], s, p)
         estimate = (CLOCK() - start) / n_filters * n * f
@@ -210,11 +210,11 @@ def run(threads: int, quick: bool, rounds: int, min_time: float, loop_budget: fl
         f"{'MET' if ok_loops else 'MISSED'} (smallest speed-up {min(loop_speedups):.0f}x)"
     )
     if not quick:
-        variants(np, torch, ns, rounds, min_time)
+        variants(np, torch, ns, rounds, min_gflop)
     return 0
 
 
-def variants(np, torch, ns, rounds: int, min_time: float) -> None:
+def variants(np, torch, ns, rounds: int, min_gflop: float) -> None:
     """What else was tried on one VGG layer: dtype, and einsum / tensordot on the strided view."""
     from numpy.lib.stride_tricks import sliding_window_view
 
@@ -268,7 +268,7 @@ def variants(np, torch, ns, rounds: int, min_time: float) -> None:
         if err > 1e-4:
             print(f"variant {label} disagrees with the reference (relative error {err:.1e})")
     with torch.no_grad():
-        best = best_of_rounds(fns, rounds, min_time)
+        best = best_of_rounds(fns, rounds, calls_for(flops, min_gflop))
     t_torch = best["torch conv2d, float32"]
     print(
         f"\nvariants on {name}, N={n}, {c}x{h}x{w_}, {f} filters {k}x{k}, "
@@ -284,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", default="both", help="1, 2, ... or 'both' (1 then 2; default)")
     parser.add_argument("--quick", action="store_true", help="batches / 4, 2 rounds: a smoke test")
     parser.add_argument("--rounds", type=int, default=None, help="turns per implementation (default 4)")
-    parser.add_argument("--min-time", type=float, default=0.25, help="seconds per measurement")
+    parser.add_argument("--min-gflop", type=float, default=0.5, help="work per measurement, in GFLOP")
     parser.add_argument(
         "--clock",
         choices=["auto", "cpu", "wall"],
@@ -292,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
         help="auto: process CPU time with 1 thread (robust on a shared machine), wall time with more",
     )
     parser.add_argument(
-        "--loop-budget", type=float, default=1.0, help="seconds for the loop version's estimate on each layer"
+        "--loop-outputs", type=int, default=20_000, help="output values the loop version's estimate computes"
     )
     args = parser.parse_args(argv)
     rounds = args.rounds or (2 if args.quick else 4)
@@ -306,16 +306,16 @@ def main(argv: list[str] | None = None) -> int:
                 str(threads),
                 "--rounds",
                 str(rounds),
-                "--min-time",
-                str(args.min_time),
-                "--loop-budget",
-                str(args.loop_budget),
+                "--min-gflop",
+                str(args.min_gflop),
+                "--loop-outputs",
+                str(args.loop_outputs),
                 "--clock",
                 args.clock,
             ]
             status |= subprocess.run(cmd + (["--quick"] if args.quick else []), cwd=REPO).returncode
         return status
-    return run(int(args.threads), args.quick, rounds, args.min_time, args.loop_budget, args.clock)
+    return run(int(args.threads), args.quick, rounds, args.min_gflop, args.loop_outputs, args.clock)
 
 
 if __name__ == "__main__":
