@@ -7,6 +7,7 @@ by its test cell ``<solution id>_test``.
 
 from __future__ import annotations
 
+import ast
 import copy
 from dataclasses import dataclass
 from functools import cached_property
@@ -17,7 +18,15 @@ from nbformat import NotebookNode
 
 from autograder import paths
 
-__all__ = ["Assignment", "Exercise", "all_assignments", "find_assignment", "nbgrader_meta", "stub_source"]
+__all__ = [
+    "Assignment",
+    "Exercise",
+    "all_assignments",
+    "declared_forbidden",
+    "find_assignment",
+    "nbgrader_meta",
+    "stub_source",
+]
 
 
 def nbgrader_meta(cell: NotebookNode) -> dict:
@@ -32,6 +41,36 @@ class Exercise:
     solution_id: str
     test_id: str
     points: float
+    forbidden: tuple[str, ...] | None = None
+    """What the exercise must not call, from its test cell's ``forbidden = [...]`` (None: not declared).
+
+    Dotted names (``"torch.nn.functional.conv2d"``) name library or course functions; bare names
+    (``"conv_reference"``) name functions of the notebook. Test cells call the student's code
+    through ``course.byhand.by_hand(..., forbidden=forbidden)``."""
+
+
+def declared_forbidden(test_source: str) -> tuple[str, ...] | None:
+    """The entries of the top-level ``forbidden = [...]`` of a test cell (strings or names), or None."""
+    try:
+        tree = ast.parse(test_source)
+    except SyntaxError:
+        return None
+    for node in tree.body:
+        if (
+            isinstance(node, ast.Assign)
+            and [getattr(t, "id", None) for t in node.targets] == ["forbidden"]
+            and isinstance(node.value, ast.List | ast.Tuple)
+        ):
+            entries = []
+            for element in node.value.elts:
+                if isinstance(element, ast.Constant) and isinstance(element.value, str):
+                    entries.append(element.value)
+                elif isinstance(element, ast.Name):
+                    entries.append(element.id)
+                else:
+                    return None
+            return tuple(entries)
+    return None
 
 
 @dataclass(frozen=True)
@@ -70,7 +109,9 @@ class Assignment:
             m = nbgrader_meta(c)
             if m.get("solution") and not m.get("grade"):
                 test_id = m["grade_id"] + "_test"
-                found.append(Exercise(m["grade_id"], test_id, tests.get(test_id, 0.0)))
+                test = self.test_cells.get(test_id)
+                forbidden = declared_forbidden(test.source) if test is not None else None
+                found.append(Exercise(m["grade_id"], test_id, tests.get(test_id, 0.0), forbidden))
         return tuple(found)
 
     @property

@@ -5,21 +5,31 @@ The notebook runs top to bottom as the grader would run it (the grader's kernel 
 its points. Next, for each exercise in turn, the released stub replaces its solution, every
 test cell runs again, and the solution is put back: exactly that exercise's test cell must lose
 its points. Finally all stubs go in at once (the untouched release) and every test cell must
-score 0. Scores use nbgrader's own rule (``determine_grade``). Test cells are self-contained
+score 0. Scores use nbgrader's own rule (``determine_grade``).
+
+By hand means by hand: for each exercise, its functions are replaced by ones that hand their
+arguments to something else, and its test cell must score 0: each entry of its ``forbidden``
+list (and the test's error must name the call), and every function or class that the locked
+cells put in scope (a reference the notebook gives, a course helper it imports) - no list to
+maintain by hand. Test cells are self-contained
 (see :mod:`autograder.lint`), so re-running them in the live kernel is the same as grading a
 notebook broken in one place.
 """
 
 from __future__ import annotations
 
+import ast
 import copy
+import json
 import os
 from dataclasses import dataclass, field
 
+import nbformat
 from nbclient import NotebookClient
 from nbformat import NotebookNode
 
-from autograder.assignments import Assignment, stub_source
+from autograder.assignments import Assignment, Exercise, nbgrader_meta, stub_source
+from autograder.lint import defined_names, python_tree
 
 __all__ = ["ContractReport", "check_contract"]
 
@@ -31,6 +41,8 @@ class ContractReport:
     source: dict[str, float] = field(default_factory=dict)
     broken: dict[str, dict[str, float]] = field(default_factory=dict)
     release: dict[str, float] = field(default_factory=dict)
+    shortcuts: dict[str, dict[str, tuple[float, bool]]] = field(default_factory=dict)
+    """Solution id -> what its functions called instead -> (own test's score, the error names the call)."""
     errors: list[str] = field(default_factory=list)
 
     def violations(self, assignment: Assignment) -> list[str]:
@@ -46,7 +58,34 @@ class ContractReport:
                 if not own and s != points[t]:
                     out.append(f"{t}: lost points when {solution_id} was stubbed (tests must be independent)")
         out += [f"{t}: {s:g} points on the untouched release" for t, s in self.release.items() if s != 0]
+        declared = {ex.solution_id: ex.forbidden or () for ex in assignment.exercises}
+        for solution_id, calls in self.shortcuts.items():
+            for call, (s, named) in calls.items():
+                if s != 0:
+                    out.append(f"{solution_id}_test: {s:g} points for an answer that only calls {call}")
+                elif call in declared[solution_id] and not named:
+                    out.append(f"{solution_id}_test: fails an answer that calls {call} without naming the call")
         return out
+
+
+def _delegating(solution: str, target: str) -> str | None:
+    """The solution cell's functions, each replaced by one that hands its arguments to `target`."""
+    tree = python_tree(solution)
+    names = [n.name for n in (tree.body if tree else []) if isinstance(n, ast.FunctionDef)]
+    if not names:
+        return None
+    return "".join(f"def {n}(*args, **kwargs):\n    return {target}(*args, **kwargs)\n\n" for n in names)
+
+
+def _target(entry: str) -> str:
+    """A Python expression for a forbidden entry: a notebook name as is, a dotted name resolved at run time."""
+    return f"__import__('course.byhand', fromlist=['resolve']).resolve({entry!r})" if "." in entry else entry
+
+
+def _shortcuts(exercise: Exercise, in_scope: list[str]) -> dict[str, str]:
+    """What to call instead of writing the exercise -> the Python expression that calls it."""
+    calls = {entry: _target(entry) for entry in exercise.forbidden or ()}
+    return calls | {name: name for name in in_scope if name not in calls}
 
 
 def _score(cell: NotebookNode) -> float:
@@ -84,6 +123,40 @@ def check_contract(assignment: Assignment, *, timeout: int = 300) -> ContractRep
     def score_tests() -> dict[str, float]:
         return {t: _score(run(t)) for t in tests}
 
+    def in_scope(before: str) -> list[str]:
+        """Functions and classes of the notebook or the course package bound by the locked cells before `before`."""
+        names: set[str] = set()
+        for cell in pristine[: index[before]]:
+            m = nbgrader_meta(cell)
+            if (
+                cell.cell_type == "code"
+                and m.get("locked")
+                and not m.get("grade")
+                and (tree := python_tree(cell.source))
+            ):
+                names |= defined_names(tree)
+        probe = nbformat.v4.new_code_cell(
+            f"import json as _j, types as _t\nprint(_j.dumps(sorted(n for n in {sorted(names)!r} "
+            "if callable(_v := globals().get(n)) and not isinstance(_v, _t.ModuleType) "
+            "and str(getattr(_v, '__module__', '')).split('.')[0] in ('course', '__main__'))))"
+        )
+        client.execute_cell(probe, len(nb.cells) - 1)
+        text = "".join(o.get("text", "") for o in probe.outputs if o.output_type == "stream")
+        return json.loads(text.strip().splitlines()[-1]) if text.strip() else []
+
+    def try_shortcuts(ex: Exercise) -> dict[str, tuple[float, bool]]:
+        solution = pristine[index[ex.solution_id]].source
+        found = {}
+        for call, target in _shortcuts(ex, in_scope(ex.solution_id)).items():
+            if (source := _delegating(solution, target)) is None:
+                continue
+            run(ex.solution_id, source)
+            cell = run(ex.test_id)
+            errors = " ".join(f"{o.ename}: {o.evalue}" for o in cell.outputs if o.output_type == "error")
+            found[call] = (_score(cell), "ForbiddenCall" in errors and f"calls {call}" in errors)
+        run(ex.solution_id)
+        return found
+
     with client.setup_kernel(env=env):
         for i, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
@@ -97,6 +170,8 @@ def check_contract(assignment: Assignment, *, timeout: int = 300) -> ContractRep
             run(ex.solution_id, stub_source(pristine[index[ex.solution_id]].source))
             report.broken[ex.solution_id] = score_tests()
             run(ex.solution_id)
+        for ex in assignment.exercises:
+            report.shortcuts[ex.solution_id] = try_shortcuts(ex)
         for ex in assignment.exercises:
             run(ex.solution_id, stub_source(pristine[index[ex.solution_id]].source))
         report.release = score_tests()

@@ -19,13 +19,13 @@ from nbformat import NotebookNode
 
 from autograder.assignments import Assignment, nbgrader_meta
 
-__all__ = ["lint_assignment"]
+__all__ = ["defined_names", "lint_assignment", "python_tree"]
 
 _TERMS_HEADER = re.compile(r"^\s*\|\s*English\s*\|\s*中文\s*\|", re.MULTILINE)
 _BUILTINS = set(dir(builtins)) | {"get_ipython", "display", "__name__"}
 
 
-def _python(source: str) -> ast.Module | None:
+def python_tree(source: str) -> ast.Module | None:
     from IPython.core.inputtransformer2 import TransformerManager
 
     try:
@@ -34,7 +34,7 @@ def _python(source: str) -> ast.Module | None:
         return None
 
 
-def _defined(tree: ast.AST) -> set[str]:
+def defined_names(tree: ast.AST) -> set[str]:
     """Names a cell binds anywhere: assignments, defs, classes, imports, loop and with targets, args."""
     names: set[str] = set()
     for node in ast.walk(tree):
@@ -116,8 +116,8 @@ def _lint_exercises(assignment: Assignment, cells: list[NotebookNode], problem) 
     locked_names: set[str] = set()
     for cell in cells:
         m = nbgrader_meta(cell)
-        if cell.cell_type == "code" and m.get("locked") and not m.get("grade") and (tree := _python(cell.source)):
-            locked_names |= _defined(tree)
+        if cell.cell_type == "code" and m.get("locked") and not m.get("grade") and (tree := python_tree(cell.source)):
+            locked_names |= defined_names(tree)
     position = {c.get("id"): i for i, c in enumerate(cells)}
     exercises = assignment.exercises
     if not exercises:
@@ -129,12 +129,12 @@ def _lint_exercises(assignment: Assignment, cells: list[NotebookNode], problem) 
         nxt = exercises[i + 1].solution_id if i + 1 < len(exercises) else None
         if position[ex.test_id] < position[ex.solution_id] or (nxt and position[ex.test_id] > position[nxt]):
             problem(ex.test_id, "the test cell must come after its solution cell and before the next exercise")
-        solution_tree = _python(cells[position[ex.solution_id]].source)
-        test_tree = _python(cells[position[ex.test_id]].source)
+        solution_tree = python_tree(cells[position[ex.solution_id]].source)
+        test_tree = python_tree(cells[position[ex.test_id]].source)
         if solution_tree is None or test_tree is None:
             problem(ex.test_id, "the exercise or its test is not valid Python")
             continue
-        allowed = locked_names | _defined(solution_tree) | _defined(test_tree) | _BUILTINS
+        allowed = locked_names | defined_names(solution_tree) | defined_names(test_tree) | _BUILTINS
         foreign = sorted(_used(test_tree) - allowed)
         if foreign:
             problem(ex.test_id, f"uses names defined outside locked cells and its own exercise: {', '.join(foreign)}")
