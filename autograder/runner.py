@@ -258,7 +258,10 @@ def _outcome(student: str, a: Assignment, sha: str, notes: list[str], answer: di
         return result
     score, cells = _gradebook_scores(student, a)
     flags = answer.get("flags", {})
-    reason = f"verification set {len(flags)} test(s) to 0: {', '.join(sorted(flags))}" if flags else ""
+    by_hand = answer.get("by_hand", {})
+    reasons = [f"verification set {len(flags)} test(s) to 0: {', '.join(sorted(flags))}"] if flags else []
+    reasons += [f"{test} scored 0: {why}" for test, why in sorted(by_hand.items())]
+    reason = "; ".join(reasons)
     notes = notes + answer.get("notes", []) + [f"{test} scored 0: {why}" for test, why in sorted(flags.items())]
     result = Result(student, a.name, a.notebook, "graded", score, a.max_points, reason, cells, notes,
                     submission_sha256=sha, flags=flags, sandbox=answer.get("sandbox", mode))  # fmt: skip

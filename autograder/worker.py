@@ -2,7 +2,8 @@
 
 At start: {"event": "ready"} (under Slurm, once the job step has left the queue)
 Job:    {"assignment": "01_neuron", "student": "ada"}
-Answer: {"success": true, "flags": {test id: reason}, "notes": [...], "sandbox": "bwrap", "cpu": s}
+Answer: {"success": true, "flags": {test id: reason}, "notes": [...], "by_hand": {test id: message},
+         "sandbox": "bwrap", "cpu": s}
         or {"success": false, "error": "...", "retry": bool, "sandbox": "bwrap", "cpu": s}
 ``retry`` marks a failure of the machine, not of the notebook (the runner grades it again later);
 ``cpu`` is the CPU time the submission's processes used.
@@ -123,6 +124,17 @@ def _clean_outputs(path: Path, assignment: Assignment, flags: dict[str, str]) ->
     nbformat.write(nb, path)
 
 
+def _forbidden_calls(path: Path) -> dict[str, str]:
+    """Test cell id -> the ForbiddenCall message it failed with (an exercise not written by hand)."""
+    found = {}
+    for cell in nbformat.read(path, as_version=4).cells:
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        for out in cell.get("outputs", []):
+            if gid and out.get("output_type") == "error" and out.get("ename") == "ForbiddenCall":
+                found[gid] = str(out.get("evalue", ""))[:300]
+    return found
+
+
 class Worker:
     """One sandbox, reused for every job; restarted when it dies."""
 
@@ -175,10 +187,14 @@ class Worker:
         )
         if verdicts.failed:
             _zero(assignment, student, sorted(verdicts.failed))
-        _clean_outputs(
-            paths.autograded() / student / assignment.name / assignment.path.name, assignment, verdicts.failed
-        )
-        return {"success": True, "flags": verdicts.failed, "notes": verdicts.notes}
+        autograded = paths.autograded() / student / assignment.name / assignment.path.name
+        _clean_outputs(autograded, assignment, verdicts.failed)
+        return {
+            "success": True,
+            "flags": verdicts.failed,
+            "notes": verdicts.notes,
+            "by_hand": _forbidden_calls(autograded),
+        }
 
     def run(self, job: dict) -> dict:
         """Grade one job within the CPU limit; the answer names the sandbox mode and the CPU time used."""
