@@ -28,7 +28,7 @@ def _swallowing(call):
 
 
 def _in_a_thread(call):
-    t = threading.Thread(target=call)
+    t = threading.Thread(target=lambda: _swallowing(call))
     t.start()
     t.join()
 
