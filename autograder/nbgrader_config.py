@@ -29,9 +29,13 @@ c.CourseDirectory.feedback_directory = str(WORK / "feedback")
 c.CourseDirectory.solution_directory = str(WORK / "solution")
 c.CourseDirectory.db_url = "sqlite:///" + str(WORK / "gradebook.db")
 
-# Per-cell limit; the grader adds a wall-clock limit per notebook on top (autograder.runner).
+# Per-cell limit in CPU seconds under the grader (autograder.kernel; the wall clock is a backstop at
+# ten times that), and the per-notebook CPU limit on top (autograder.worker). Plain nbgrader reads
+# the same number as wall seconds.
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
+# Output may trail a cell's reply by more than nbclient's 4 s on a busy machine.
+c.Execute.iopub_timeout = 30
 # One-line tracebacks: IPython would otherwise quote hidden test lines in the feedback.
 c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--InteractiveShell.xmode=Minimal"]
 # A deleted test cell is put back and graded instead of waiting for a manual grade forever.

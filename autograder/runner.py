@@ -164,8 +164,12 @@ class _Worker:
 _KERNEL_START = r"Kernel died before replying to kernel_info"
 """nbclient's error for a kernel that died before any cell ran: never the notebook's doing."""
 
+_LATE_OUTPUT = r"Timeout waiting for IOPub output"
+"""nbclient's error when a cell's output arrives after its reply by more than ``iopub_timeout``: a busy machine."""
+
 _REASONS = [
     (_KERNEL_START, "the kernel could not start (a problem of the grading machine, not the notebook): grade again"),
+    (_LATE_OUTPUT, "a cell's output arrived late (a busy grading machine, not the notebook): grade again"),
     (r"BUSY: (.*)", "the machine was too busy: {0}; not the notebook's fault: grade again"),
     (r"HUNG: (.*)", "{0} (a problem of the grading machine): grade again"),
     (r"CPU LIMIT: (.*)", "{0}: an endless loop?"),
@@ -177,7 +181,7 @@ _REASONS = [
         "the kernel died while running the notebook (os._exit, a crash, or out of memory)",
     ),
     (
-        r"CellTimeoutError|UnresponsiveKernelError|Timeout waiting for IOPub",
+        r"CellTimeoutError|UnresponsiveKernelError",
         "a cell kept running past the time limit and could not be interrupted",
     ),
     (r"the grading worker died", "the grading process died (out of memory?)"),
@@ -190,7 +194,8 @@ def _machine_failed(answer: dict) -> bool:
         return False
     error = answer.get("error", "")
     known = any(re.search(pattern, error) for pattern, _ in _REASONS)
-    return bool(answer.get("retry")) or bool(re.search(_KERNEL_START, error)) or not known
+    machine = re.search(_KERNEL_START, error) or re.search(_LATE_OUTPUT, error)
+    return bool(answer.get("retry")) or bool(machine) or not known
 
 
 def _reason(error: str) -> str:

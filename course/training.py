@@ -82,7 +82,7 @@ def fit(
     x, y = train
     n = len(x)
     steps_per_epoch = max(1, -(-n // batch_size))
-    total = max(1, int(epochs * steps_per_epoch))
+    total = max(1, round(epochs * steps_per_epoch))
     generator = torch.Generator().manual_seed(seed)
     history = History()
     start = time.perf_counter()

@@ -42,7 +42,7 @@ def test_fit_does_a_fixed_seeded_amount_of_work():
         model = torch.nn.Linear(2, 2)
         runs.append(training.fit(model, (x, y), epochs=2.5, batch_size=32, val=(x, y), progress=False))
     first, second = runs
-    assert first.steps[-1] == int(2.5 * -(-len(x) // 32)) and first.epochs_done == pytest.approx(2.5, abs=0.05)
+    assert first.steps[-1] == round(2.5 * -(-len(x) // 32)) and first.epochs_done == pytest.approx(2.5, abs=0.05)
     assert first.train_loss == second.train_loss and first.val_accuracy == second.val_accuracy
 
 

@@ -151,6 +151,7 @@ def test_only_failures_that_are_not_the_notebooks_are_graded_again():
     assert _machine_failed(failed("zmq.error.ZMQError: Address already in use"))
     assert _machine_failed(failed("BUSY: the clean re-run took 900 s", retry=True))
     assert _machine_failed(failed("HUNG: the grading worker gave no answer", retry=True))
+    assert _machine_failed(failed("CellTimeoutError: Timeout waiting for IOPub output"))
     assert not _machine_failed(failed("nbclient.exceptions.DeadKernelError: Kernel died"))
     assert not _machine_failed(failed("CPU LIMIT: the notebook used more than 60 s of CPU time"))
     assert not _machine_failed(failed("WAITED: cell 2 ran 50 s of wall time using 0.0 s of CPU time"))
