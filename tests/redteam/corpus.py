@@ -443,6 +443,13 @@ threading.Thread(target=_keep_patching, daemon=True).start()
 _TRANSFORMER = "get_ipython().input_transformers_cleanup.append(lambda lines: ['pass\\n'])"
 
 
+_LIBRARY_SIGMOID = """
+import torch.nn.functional as _nnf
+def sigmoid(z):
+    return _nnf.sigmoid(torch.as_tensor(np.asarray(z, dtype=float))).numpy()
+"""
+
+
 def _added(code: str) -> Callable[[Path, Context], None]:
     """Right answers, and a cell the student added after the setup cell."""
     return _notebook_case(lambda ctx: _insert_after(complete(ctx), _setup_id(ctx), textwrap.dedent(code)))
@@ -482,6 +489,8 @@ def _cases() -> list[Case]:
         Case("loop_ignores_interrupt", "ignores SIGINT, then loops forever",
              _added("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"),
              "failed", "zero"),
+        Case("library_shortcut", "the first exercise handed to the library it asks to write by hand",
+             _appended(complete, _LIBRARY_SIGMOID), "graded", "full-minus:first"),
         Case("sleeps_forever", "right answers, then a cell that sleeps", _added("import time\ntime.sleep(10**6)"),
              "failed", "zero"),
         Case("memory_bomb", "allocates until the memory limit stops it",
