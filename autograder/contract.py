@@ -11,7 +11,8 @@ By hand means by hand: for each exercise, its functions are replaced by ones tha
 arguments to something else, and its test cell must score 0: each entry of its ``forbidden``
 list (and the test's error must name the call), and every function or class that the locked
 cells put in scope (a reference the notebook gives, a course helper it imports) - no list to
-maintain by hand. Test cells are self-contained
+maintain by hand (names that visible test code defines count too: a reference there is readable).
+Test cells are self-contained
 (see :mod:`autograder.lint`), so re-running them in the live kernel is the same as grading a
 notebook broken in one place.
 """
@@ -124,16 +125,23 @@ def check_contract(assignment: Assignment, *, timeout: int = 300) -> ContractRep
         return {t: _score(run(t)) for t in tests}
 
     def in_scope(before: str) -> list[str]:
-        """Functions and classes of the notebook or the course package bound by the locked cells before `before`."""
+        """Functions and classes of the notebook or the course package that a student's code could reach.
+
+        Those bound by the locked cells before cell `before`, and by the visible part of any test
+        cell (a test defines them before it calls the student's code; and students read them).
+        """
         names: set[str] = set()
-        for cell in pristine[: index[before]]:
+        for i, cell in enumerate(pristine):
             m = nbgrader_meta(cell)
-            if (
-                cell.cell_type == "code"
-                and m.get("locked")
-                and not m.get("grade")
-                and (tree := python_tree(cell.source))
-            ):
+            if cell.cell_type != "code" or not m.get("locked"):
+                continue
+            if m.get("grade"):
+                source = cell.source.split("### BEGIN HIDDEN TESTS")[0]
+            elif i < index[before]:
+                source = cell.source
+            else:
+                continue
+            if tree := python_tree(source):
                 names |= defined_names(tree)
         probe = nbformat.v4.new_code_cell(
             f"import json as _j, types as _t\nprint(_j.dumps(sorted(n for n in {sorted(names)!r} "
