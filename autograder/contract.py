@@ -12,9 +12,9 @@ arguments to something else, and its test cell must score 0: each entry of its `
 list (and the test's error must name the call), and every function or class that the locked
 cells put in scope (a reference the notebook gives, a course helper it imports) - no list to
 maintain by hand (names that visible test code defines count too: a reference there is readable).
-Test cells are self-contained
-(see :mod:`autograder.lint`), so re-running them in the live kernel is the same as grading a
-notebook broken in one place.
+
+Test cells are self-contained (see :mod:`autograder.lint`), so re-running them in the live
+kernel is the same as grading a notebook broken in one place.
 """
 
 from __future__ import annotations
