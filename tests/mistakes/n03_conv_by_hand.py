@@ -1,0 +1,341 @@
+"""03 Convolution by hand: the usual wrong answers, and right ones written another way."""
+
+from mistakes import Right, Wrong
+
+NOTEBOOK = "03_conv_by_hand"
+
+_CONV_LOOP = """
+def conv_forward(x, w, b, stride=1, pad=0):
+    x = np.asarray(x, dtype=np.float64)
+    N, C, H, W = x.shape
+    F_out, _, HH, WW = w.shape
+    H_out = (H + 2 * pad - HH) // {step} + 1
+    W_out = (W + 2 * pad - WW) // {step} + 1
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    out = np.zeros((N, F_out, H_out, W_out))
+    for n in range(N):
+        for f in range(F_out):
+            for i in range(H_out):
+                for j in range(W_out):
+                    window = xp[n, :, i * {step}:i * {step} + HH, j * {step}:j * {step} + WW]
+                    out[n, f, i, j] = {body}
+    return out
+"""
+
+_POOL_BACKWARD = """
+def pool_backward(dout, x, size, stride, mode="max"):
+    x = np.asarray(x, dtype=np.float64)
+    dx = np.zeros_like(x)
+    for n, c, i, j in np.ndindex(*dout.shape):
+        rows, cols = slice(i * stride, i * stride + size), slice(j * stride, j * stride + size)
+        window = x[n, c, rows, cols]
+        if mode == "max":
+            {max_line}
+        else:
+            dx[n, c, rows, cols] {op} dout[n, c, i, j] / (size * size)
+    return dx
+"""
+
+CASES = [
+    Wrong(
+        "conv1d",
+        "the kernel is not flipped",
+        """
+        def conv1d(x, w, mode="full"):
+            if mode not in ("full", "same", "valid"):
+                raise ValueError(mode)
+            x, w = np.asarray(x, float), np.asarray(w, float)
+            n, k = len(x), len(w)
+            padded = np.concatenate([np.zeros(k - 1), x, np.zeros(k - 1)])
+            full = np.array([np.dot(padded[i:i + k], w) for i in range(n + k - 1)])
+            return {"full": full, "same": full[(k - 1) // 2:(k - 1) // 2 + n], "valid": full[k - 1:n]}[mode]
+    """,
+    ),
+    Wrong(
+        "conv1d",
+        "starts at K // 2",
+        """
+        def conv1d(x, w, mode="full"):
+            if mode not in ("full", "same", "valid"):
+                raise ValueError(mode)
+            x, w = np.asarray(x, float), np.asarray(w, float)
+            n, k = len(x), len(w)
+            padded = np.concatenate([np.zeros(k - 1), x, np.zeros(k - 1)])
+            full = np.array([np.dot(padded[i:i + k], w[::-1]) for i in range(n + k - 1)])
+            return {"full": full, "same": full[k // 2:k // 2 + n], "valid": full[k - 1:n]}[mode]
+    """,
+    ),
+    Wrong(
+        "conv1d",
+        "calls numpy.convolve",
+        """
+        def conv1d(x, w, mode="full"):
+            if mode not in ("full", "same", "valid"):
+                raise ValueError(mode)
+            return np.convolve(x, w, mode).astype(float)
+    """,
+    ),
+    Wrong(
+        "zero_pad",
+        "padded the channel axis too",
+        """
+        def zero_pad(x, pad, layout="CHW"):
+            if layout not in ("CHW", "HWC"):
+                raise ValueError(layout)
+            return np.pad(x, pad)
+    """,
+    ),
+    Wrong(
+        "conv_output_size",
+        "the +1 is forgotten",
+        """
+        def conv_output_size(n, f, pad=0, stride=1):
+            span = n - f + 2 * pad
+            if span < 0 or span % stride:
+                raise ValueError("does not tile")
+            return span // stride
+    """,
+    ),
+    Wrong("conv_forward", "the stride is ignored", _CONV_LOOP.format(step=1, body="np.sum(window * w[f]) + b[f]")),
+    Wrong(
+        "conv_forward",
+        "the kernel is flipped",
+        _CONV_LOOP.format(step="stride", body="np.sum(window * w[f, :, ::-1, ::-1]) + b[f]"),
+    ),
+    Wrong("conv_forward", "the bias is left out", _CONV_LOOP.format(step="stride", body="np.sum(window * w[f])")),
+    Wrong(
+        "conv_forward",
+        "the bias is added inside the window sum",
+        _CONV_LOOP.format(step="stride", body="np.sum(window * w[f] + b[f])"),
+    ),
+    Wrong(
+        "conv_forward",
+        "calls torch_conv2d",
+        """
+        def conv_forward(x, w, b, stride=1, pad=0):
+            return torch_conv2d(x, w, b, stride, pad)
+    """,
+    ),
+    Wrong(
+        "conv_channels_last",
+        "reorder axes with transpose",
+        """
+        def conv_channels_last(x, w, b, stride, pad, conv):
+            H, W, C = x.shape
+            K, HH, WW, _ = w.shape
+            out = conv(x.reshape(1, C, H, W), w.reshape(K, C, HH, WW), b, stride=stride, pad=pad)
+            return out[0].transpose(1, 2, 0)
+    """,
+    ),
+    Wrong(
+        "conv_backward",
+        "only the first example of the batch contributes to dw",
+        """
+        def conv_backward(dout, x, w, b, stride=1, pad=0):
+            N, C, H, W = x.shape
+            F_out, _, HH, WW = w.shape
+            xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+            dxp, dw = np.zeros_like(xp), np.zeros(w.shape)
+            for n, f, i, j in np.ndindex(N, F_out, *dout.shape[2:]):
+                rows, cols = slice(i * stride, i * stride + HH), slice(j * stride, j * stride + WW)
+                if n == 0:
+                    dw[f] += xp[n, :, rows, cols] * dout[n, f, i, j]
+                dxp[n, :, rows, cols] += w[f] * dout[n, f, i, j]
+            return dxp[:, :, pad:pad + H, pad:pad + W], dw, dout.sum(axis=(0, 2, 3))
+    """,
+    ),
+    Wrong(
+        "conv_backward",
+        "the kernel is flipped when it is spread back",
+        """
+        def conv_backward(dout, x, w, b, stride=1, pad=0):
+            N, C, H, W = x.shape
+            F_out, _, HH, WW = w.shape
+            xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+            dxp, dw = np.zeros_like(xp), np.zeros(w.shape)
+            for n, f, i, j in np.ndindex(N, F_out, *dout.shape[2:]):
+                rows, cols = slice(i * stride, i * stride + HH), slice(j * stride, j * stride + WW)
+                dw[f] += xp[n, :, rows, cols] * dout[n, f, i, j]
+                dxp[n, :, rows, cols] += w[f, :, ::-1, ::-1] * dout[n, f, i, j]
+            return dxp[:, :, pad:pad + H, pad:pad + W], dw, dout.sum(axis=(0, 2, 3))
+    """,
+    ),
+    Wrong(
+        "conv_backward",
+        "dx still has the padding",
+        """
+        def conv_backward(dout, x, w, b, stride=1, pad=0):
+            N, C, H, W = x.shape
+            F_out, _, HH, WW = w.shape
+            xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+            dxp, dw = np.zeros_like(xp), np.zeros(w.shape)
+            for n, f, i, j in np.ndindex(N, F_out, *dout.shape[2:]):
+                rows, cols = slice(i * stride, i * stride + HH), slice(j * stride, j * stride + WW)
+                dw[f] += xp[n, :, rows, cols] * dout[n, f, i, j]
+                dxp[n, :, rows, cols] += w[f] * dout[n, f, i, j]
+            return dxp, dw, dout.sum(axis=(0, 2, 3))
+    """,
+    ),
+    Wrong(
+        "conv_backward",
+        "calls torch.autograd.graph._engine_run_backward",
+        """
+        def conv_backward(dout, x, w, b, stride=1, pad=0):
+            xt, wt, bt = (to_torch(a).requires_grad_() for a in (x, w, b))
+            win = F.pad(xt, (pad,) * 4).unfold(2, w.shape[2], stride).unfold(3, w.shape[3], stride)
+            out = torch.einsum("nchwij,fcij->nfhw", win, wt) + bt[None, :, None, None]
+            (out * to_torch(dout)).sum().backward()
+            return xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy()
+    """,
+    ),
+    Wrong(
+        "pool_forward",
+        "the windows move by the window size instead of the stride",
+        """
+        def pool_forward(x, size, stride, mode="max"):
+            if mode not in ("max", "avg"):
+                raise ValueError(mode)
+            N, C, H, W = x.shape
+            Ho, Wo = (H - size) // size + 1, (W - size) // size + 1
+            reduce = np.max if mode == "max" else np.mean
+            out = np.zeros((N, C, Ho, Wo))
+            for i, j in np.ndindex(Ho, Wo):
+                out[:, :, i, j] = reduce(x[:, :, i * size:i * size + size, j * size:j * size + size], axis=(2, 3))
+            return out
+    """,
+    ),
+    Wrong(
+        "pool_forward",
+        "calls torch.nn.functional.max_pool2d",
+        """
+        def pool_forward(x, size, stride, mode="max"):
+            if mode not in ("max", "avg"):
+                raise ValueError(mode)
+            fn = F.max_pool2d if mode == "max" else F.avg_pool2d
+            return fn(to_torch(x), size, stride).numpy()
+    """,
+    ),
+    Wrong(
+        "pool_backward",
+        "instead of assigning it (=)",
+        _POOL_BACKWARD.format(
+            max_line="a, b_ = np.unravel_index(np.argmax(window), window.shape); "
+            "dx[n, c, i * stride + a, j * stride + b_] = dout[n, c, i, j]",
+            op="=",
+        ),
+    ),
+    Wrong(
+        "pool_backward",
+        "a tie",
+        _POOL_BACKWARD.format(max_line="dx[n, c, rows, cols] += (window == window.max()) * dout[n, c, i, j]", op="+="),
+    ),
+    Wrong(
+        "pool_backward",
+        "not divided by the window size",
+        """
+        def pool_backward(dout, x, size, stride, mode="max"):
+            dx = np.zeros_like(np.asarray(x, dtype=np.float64))
+            for n, c, i, j in np.ndindex(*dout.shape):
+                rows, cols = slice(i * stride, i * stride + size), slice(j * stride, j * stride + size)
+                window = x[n, c, rows, cols]
+                if mode == "max":
+                    a, b_ = np.unravel_index(np.argmax(window), window.shape)
+                    dx[n, c, i * stride + a, j * stride + b_] += dout[n, c, i, j]
+                else:
+                    dx[n, c, rows, cols] += dout[n, c, i, j]
+            return dx
+    """,
+    ),
+    Wrong(
+        "lp_pool",
+        "the window mean is replaced by a sum",
+        """
+        def lp_pool(x, size, stride, p):
+            x = np.abs(np.asarray(x, dtype=np.float64))
+            N, C, H, W = x.shape
+            Ho, Wo = (H - size) // stride + 1, (W - size) // stride + 1
+            out = np.zeros((N, C, Ho, Wo))
+            for i, j in np.ndindex(Ho, Wo):
+                win = x[:, :, i * stride:i * stride + size, j * stride:j * stride + size]
+                out[:, :, i, j] = np.sum(win ** p, axis=(2, 3)) ** (1 / p)
+            return out
+    """,
+    ),
+    Wrong(
+        "dilate_kernel",
+        "only d - 1 zeros go between neighbours",
+        """
+        def dilate_kernel(w, dilation):
+            F_out, C, HH, WW = w.shape
+            d = dilation + 1
+            out = np.zeros((F_out, C, d * (HH - 1) + 1, d * (WW - 1) + 1))
+            out[:, :, ::d, ::d] = w
+            return out
+    """,
+    ),
+    Wrong(
+        "receptive_field",
+        "the stride of earlier layers is ignored",
+        """
+        def receptive_field(layers):
+            sizes, r = [], 1
+            for layer in layers:
+                r += (layer[2] if len(layer) > 2 else 1) * (layer[0] - 1)
+                sizes.append(r)
+            return sizes
+    """,
+    ),
+    Right(
+        "conv1d",
+        "a double loop straight from the definition y[n] = sum_k x[k] w[n - k]",
+        """
+        def conv1d(x, w, mode="full"):
+            if mode not in ("full", "same", "valid"):
+                raise ValueError(mode)
+            x, w = np.asarray(x, float), np.asarray(w, float)
+            n, k = len(x), len(w)
+            full = np.zeros(n + k - 1)
+            for i in range(n):
+                for j in range(k):
+                    full[i + j] += x[i] * w[j]
+            start = {"full": 0, "same": (k - 1) // 2, "valid": k - 1}[mode]
+            length = {"full": n + k - 1, "same": n, "valid": n - k + 1}[mode]
+            return full[start:start + length]
+    """,
+    ),
+    Right(
+        "conv_forward",
+        "vectorised: sliding windows and einsum, float32 inputs accepted",
+        """
+        def conv_forward(x, w, b, stride=1, pad=0):
+            xp = np.pad(np.asarray(x, dtype=np.float64), ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+            HH, WW = w.shape[2:]
+            win = np.lib.stride_tricks.sliding_window_view(xp, (HH, WW), axis=(2, 3))[:, :, ::stride, ::stride]
+            return np.einsum("nchwij,fcij->nfhw", win, w) + b[None, :, None, None]
+    """,
+    ),
+    Right(
+        "conv_backward",
+        "the loop order turned around (positions outside, examples inside)",
+        """
+        def conv_backward(dout, x, w, b, stride=1, pad=0):
+            N, C, H, W = x.shape
+            F_out, _, HH, WW = w.shape
+            xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+            dxp, dw = np.zeros_like(xp), np.zeros(w.shape)
+            for i, j in np.ndindex(*dout.shape[2:]):
+                rows, cols = slice(i * stride, i * stride + HH), slice(j * stride, j * stride + WW)
+                dw += np.einsum("nf,nchw->fchw", dout[:, :, i, j], xp[:, :, rows, cols])
+                dxp[:, :, rows, cols] += np.einsum("nf,fchw->nchw", dout[:, :, i, j], w)
+            return dxp[:, :, pad:pad + H, pad:pad + W], dw, dout.sum(axis=(0, 2, 3))
+    """,
+    ),
+    Right(
+        "pool_backward",
+        "ties split evenly between the maxima",
+        _POOL_BACKWARD.format(
+            max_line="ties = window == window.max(); dx[n, c, rows, cols] += ties * dout[n, c, i, j] / ties.sum()",
+            op="+=",
+        ),
+    ),
+]
