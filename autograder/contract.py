@@ -31,6 +31,7 @@ from nbformat import NotebookNode
 
 from autograder.assignments import Assignment, Exercise, nbgrader_meta, stub_source
 from autograder.lint import defined_names, python_tree
+from course.byhand import label
 
 __all__ = ["ContractReport", "check_contract"]
 
@@ -161,7 +162,7 @@ def check_contract(assignment: Assignment, *, timeout: int = 300) -> ContractRep
             run(ex.solution_id, source)
             cell = run(ex.test_id)
             errors = " ".join(f"{o.ename}: {o.evalue}" for o in cell.outputs if o.output_type == "error")
-            found[call] = (_score(cell), "ForbiddenCall" in errors and f"calls {call}" in errors)
+            found[call] = (_score(cell), "ForbiddenCall" in errors and f"calls {label(call)}" in errors)
         run(ex.solution_id)
         return found
 

@@ -32,7 +32,7 @@ import types
 from collections.abc import Callable, Iterable
 from typing import Any
 
-__all__ = ["ALWAYS", "ForbiddenCall", "by_hand", "resolve"]
+__all__ = ["ALWAYS", "ForbiddenCall", "by_hand", "label", "resolve"]
 
 
 class ForbiddenCall(AssertionError):
@@ -56,6 +56,20 @@ def resolve(name: str) -> Any | None:
     return None
 
 
+LABELS = {
+    "torch.autograd.graph._engine_run_backward": "autograd (.backward() or torch.autograd.grad)",
+}
+"""How a message names an entry that is an implementation detail: every autograd route runs through
+the one function on the left, so forbidding it forbids them all."""
+
+
+def label(entry: Any) -> str:
+    """How a message names a forbidden entry (a dotted name, or an object by its qualified name)."""
+    if isinstance(entry, str):
+        return LABELS.get(entry, entry)
+    return getattr(entry, "__qualname__", repr(entry))
+
+
 ALWAYS = ("sys.setprofile", "sys.settrace", "threading.setprofile", "threading.settrace")
 """Forbidden in every exercise: they would switch the watch off."""
 
@@ -68,16 +82,18 @@ class _Watch:
         self.objects: dict[int, str] = {}
         self.methods: dict[str, list[tuple[type, str]]] = {}
         for entry in [*forbidden, *ALWAYS]:
-            label = entry if isinstance(entry, str) else getattr(entry, "__qualname__", repr(entry))
             obj = resolve(entry) if isinstance(entry, str) else entry
             if obj is not None:
-                self._add(obj, label)
+                self._add(obj, label(entry))
 
     def _add(self, obj: Any, label: str) -> None:
-        if isinstance(obj, type):  # a class: constructing or calling it runs its methods
-            for member in ("__init__", "__call__", "forward", "apply"):
-                if member in vars(obj):
-                    self._add(vars(obj)[member], label)
+        if isinstance(obj, type):  # a class: constructing or calling it runs its own or inherited methods
+            for cls in obj.__mro__:
+                if cls.__module__ in ("torch.nn.modules.module", "builtins"):
+                    break  # what every torch module or object shares
+                for member in ("__init__", "__call__", "forward", "apply"):
+                    if member in vars(cls):
+                        self._add(vars(cls)[member], label)
             return
         if isinstance(obj, (staticmethod, classmethod)):
             obj = obj.__func__

@@ -50,6 +50,11 @@ CAUGHT = {
     "autograd backward": (lambda: (X.clone().requires_grad_() * 2).sum().backward(), "torch.Tensor.backward"),
     "autograd grad": (lambda: torch.autograd.grad((X.clone().requires_grad_() ** 2).sum(), []), "torch.autograd.grad"),
     "a module class": (lambda: torch.nn.Conv2d(1, 1, 3)(X), "torch.nn.Conv2d"),
+    "an inherited constructor": (lambda: torch.nn.MaxPool2d(2), "torch.nn.MaxPool2d"),
+    "any autograd route": (
+        lambda: (X.clone().requires_grad_() * 2).sum().backward(),
+        "torch.autograd.graph._engine_run_backward",
+    ),
     "python wrapper": (lambda: F.max_pool2d(X, 2), "torch.nn.functional.max_pool2d"),
     "hidden by try/except": (lambda: _swallowing(lambda: F.conv2d(X, W)), "torch.nn.functional.conv2d"),
     "in a thread it starts": (lambda: _in_a_thread(lambda: F.conv2d(X, W)), "torch.nn.functional.conv2d"),
@@ -87,6 +92,18 @@ def test_honest_code_passes_and_returns_its_value():
 def test_calls_outside_the_function_do_not_count():
     F.conv2d(X, W)
     assert by_hand(lambda: 1, forbidden=["torch.nn.functional.conv2d"]) == 1
+
+
+def test_messages_name_implementation_details_by_what_they_are():
+    def conv_backward():
+        (X.clone().requires_grad_() * 2).sum().backward()
+
+    with pytest.raises(ForbiddenCall, match=r"calls autograd \(\.backward\(\) or torch\.autograd\.grad\)"):
+        by_hand(conv_backward, forbidden=["torch.autograd.graph._engine_run_backward"])
+
+
+def test_a_module_may_still_be_used_where_another_is_forbidden():
+    assert by_hand(lambda: torch.nn.Conv2d(1, 1, 3)(X).shape, forbidden=["torch.nn.MaxPool2d"]) == (1, 1, 3, 3)
 
 
 def test_names_resolve_to_objects_or_none():

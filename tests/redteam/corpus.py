@@ -450,6 +450,12 @@ def sigmoid(z):
 """
 
 
+_UNWATCH = """
+import course.byhand
+by_hand = course.byhand.by_hand = lambda fn, *args, forbidden=(), **kwargs: fn(*args, **kwargs)
+"""
+
+
 def _added(code: str) -> Callable[[Path, Context], None]:
     """Right answers, and a cell the student added after the setup cell."""
     return _notebook_case(lambda ctx: _insert_after(complete(ctx), _setup_id(ctx), textwrap.dedent(code)))
@@ -491,6 +497,8 @@ def _cases() -> list[Case]:
              "failed", "zero"),
         Case("library_shortcut", "the first exercise handed to the library it asks to write by hand",
              _appended(complete, _LIBRARY_SIGMOID), "graded", "full-minus:first"),
+        Case("library_shortcut_unwatched", "the library shortcut, with by_hand rebound to watch nothing",
+             _appended(complete, _LIBRARY_SIGMOID + _UNWATCH), "graded", "full-minus:first"),
         Case("sleeps_forever", "right answers, then a cell that sleeps", _added("import time\ntime.sleep(10**6)"),
              "failed", "zero"),
         Case("memory_bomb", "allocates until the memory limit stops it",
