@@ -209,7 +209,7 @@ CASES = [
     Wrong("rnn_backward", "dh0 is left at zero", _rnn_backward(dh0="np.zeros_like(h0)")),
     Wrong(
         "rnn_backward",
-        "calls torch.autograd.backward",
+        "calls autograd (.backward()",
         """
         def rnn_backward(dhs, x, h0, hs, Wxh, Whh):
             b = (np.arctanh(hs[:, 0]) - x[:, 0] @ Wxh - h0 @ Whh).mean(axis=0)  # the bias, read off the first step
@@ -226,7 +226,7 @@ CASES = [
     ),
     Wrong(
         "rnn_backward",
-        "calls torch.autograd.grad",
+        "calls autograd (.backward() or torch.autograd.grad)",
         """
         def rnn_backward(dhs, x, h0, hs, Wxh, Whh):
             b = (np.arctanh(hs[:, 0]) - x[:, 0] @ Wxh - h0 @ Whh).mean(axis=0)
