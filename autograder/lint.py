@@ -5,7 +5,9 @@ cell; solution markers in every solution cell; every solution cell ``X`` followe
 cell ``X_test`` with hidden tests; outputs cleared; a key-terms table (English | 中文) in the
 first cell; test cells self-contained (they use only names from locked cells, their own
 solution cell and themselves) and not ending in a bare expression (nbgrader would take it as
-partial credit).
+partial credit); every test cell starts with ``forbidden = [...]`` (what its exercise must not
+call: importable dotted names, or names of locked cells) and calls the student's code through
+``course.byhand.by_hand``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import re
 import nbformat
 from nbformat import NotebookNode
 
-from autograder.assignments import Assignment, nbgrader_meta
+from autograder.assignments import Assignment, Exercise, nbgrader_meta
 
 __all__ = ["defined_names", "lint_assignment", "python_tree"]
 
@@ -141,3 +143,25 @@ def _lint_exercises(assignment: Assignment, cells: list[NotebookNode], problem) 
         last = test_tree.body[-1] if test_tree.body else None
         if isinstance(last, ast.Expr) and not isinstance(last.value, ast.Call):
             problem(ex.test_id, "ends in a bare expression, which nbgrader would read as partial credit")
+        _lint_by_hand(ex, test_tree, locked_names, problem)
+
+
+def _lint_by_hand(ex: Exercise, test_tree: ast.Module, locked_names: set[str], problem) -> None:
+    """The exercise declares what it must not call (``forbidden = [...]`` first) and tests through by_hand."""
+    from course.byhand import resolve
+
+    first = test_tree.body[0] if test_tree.body else None
+    if ex.forbidden is None or not (
+        isinstance(first, ast.Assign) and getattr(first.targets[0], "id", "") == "forbidden"
+    ):
+        problem(
+            ex.test_id, "must start with forbidden = [...]: what the exercise must not call (by hand means by hand)"
+        )
+        return
+    if "by_hand" not in _used(test_tree):
+        problem(ex.test_id, "never calls the student's code through by_hand(..., forbidden=forbidden)")
+    for entry in ex.forbidden:
+        if "." in entry and resolve(entry) is None:
+            problem(ex.test_id, f"forbidden entry {entry!r} names nothing that can be imported")
+        elif "." not in entry and entry not in locked_names:
+            problem(ex.test_id, f"forbidden entry {entry!r} is not defined by a locked cell")

@@ -127,7 +127,7 @@ def by_hand(fn: Callable[..., Any], *args: Any, forbidden: Iterable[Any], **kwar
     outside the function (in the test itself) is not counted.
     """
     watch = _Watch(forbidden)
-    name = getattr(fn, "__name__", "this function")
+    name = getattr(fn, "__name__", None) or type(fn).__name__  # a function, or a module instance by its class
     found: list[str] = []
 
     watching = [True]

@@ -102,6 +102,15 @@ def test_messages_name_implementation_details_by_what_they_are():
         by_hand(conv_backward, forbidden=["torch.autograd.graph._engine_run_backward"])
 
 
+def test_a_module_instance_is_named_by_its_class():
+    class RBFOutput(torch.nn.Module):
+        def forward(self, x):
+            return torch.cdist(x, x)
+
+    with pytest.raises(ForbiddenCall, match=r"^RBFOutput calls torch\.cdist;"):
+        by_hand(RBFOutput(), torch.zeros(2, 3), forbidden=["torch.cdist"])
+
+
 def test_a_module_may_still_be_used_where_another_is_forbidden():
     assert by_hand(lambda: torch.nn.Conv2d(1, 1, 3)(X).shape, forbidden=["torch.nn.MaxPool2d"]) == (1, 1, 3, 3)
 

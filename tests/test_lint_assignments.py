@@ -70,6 +70,28 @@ def _cell(nb, cell_id):
             lambda nb: _cell(nb, "relu").update(source=_cell(nb, "relu").source.replace("### END SOLUTION", "")),
             "lacks ### BEGIN SOLUTION",
         ),
+        (
+            lambda nb: _cell(nb, "tanh_test").update(
+                source=_cell(nb, "tanh_test").source.replace("forbidden =", "banned =")
+            ),
+            "must start with forbidden = [...]",
+        ),
+        (
+            lambda nb: _cell(nb, "tanh_test").update(source=_cell(nb, "tanh_test").source.replace("by_hand(", "call(")),
+            "through by_hand",
+        ),
+        (
+            lambda nb: _cell(nb, "tanh_test").update(
+                source=_cell(nb, "tanh_test").source.replace('"torch.tanh"', '"torch.tanhh"')
+            ),
+            "'torch.tanhh' names nothing",
+        ),
+        (
+            lambda nb: _cell(nb, "tanh_test").update(
+                source=_cell(nb, "tanh_test").source.replace('"torch.tanh"', "tanh_ref")
+            ),
+            "'tanh_ref' is not defined by a locked cell",
+        ),
     ],
     ids=[
         "terms",
@@ -81,6 +103,10 @@ def _cell(nb, cell_id):
         "points",
         "missing-test",
         "markers",
+        "no-forbidden-list",
+        "not-by-hand",
+        "forbidden-typo",
+        "forbidden-unknown-name",
     ],
 )
 def test_lint_finds_each_broken_rule(tmp_path, edit, expected):
