@@ -6,35 +6,54 @@ NOTEBOOK = "05_lenet"
 
 CASES = [
     # layer_sizes
-    Wrong("layer_sizes", "the +1 of the formula is missing", """
+    Wrong(
+        "layer_sizes",
+        "the +1 of the formula is missing",
+        """
         def layer_sizes(size, layers):
             sizes = [size]
             for k, s, p in layers:
                 sizes.append((sizes[-1] + 2 * p - k) // s)
             return sizes
-    """),
-    Wrong("layer_sizes", "padding is added on one side only", """
+    """,
+    ),
+    Wrong(
+        "layer_sizes",
+        "padding is added on one side only",
+        """
         def layer_sizes(size, layers):
             sizes = [size]
             for k, s, p in layers:
                 sizes.append((sizes[-1] + p - k) // s + 1)
             return sizes
-    """),
-    Wrong("layer_sizes", "the stride is ignored", """
+    """,
+    ),
+    Wrong(
+        "layer_sizes",
+        "the stride is ignored",
+        """
         def layer_sizes(size, layers):
             sizes = [size]
             for k, s, p in layers:
                 sizes.append(sizes[-1] + 2 * p - k + 1)
             return sizes
-    """),
-    Wrong("layer_sizes", "should raise ValueError", """
+    """,
+    ),
+    Wrong(
+        "layer_sizes",
+        "should raise ValueError",
+        """
         def layer_sizes(size, layers):
             sizes = [size]
             for k, s, p in layers:
                 sizes.append((sizes[-1] + 2 * p - k) // s + 1)
             return sizes
-    """),
-    Wrong("layer_sizes", "calls torch.nn.functional.conv2d", """
+    """,
+    ),
+    Wrong(
+        "layer_sizes",
+        "calls torch.nn.functional.conv2d",
+        """
         def layer_sizes(size, layers):
             sizes = [size]
             for k, s, p in layers:
@@ -43,8 +62,12 @@ CASES = [
                 probe = F.conv2d(torch.zeros(1, 1, sizes[-1], sizes[-1]), torch.zeros(1, 1, k, k), stride=s, padding=p)
                 sizes.append(probe.shape[-1])
             return sizes
-    """),
-    Right("layer_sizes", "float division and math.floor, a check per layer", """
+    """,
+    ),
+    Right(
+        "layer_sizes",
+        "float division and math.floor, a check per layer",
+        """
         import math
 
         def layer_sizes(size, layers):
@@ -55,9 +78,13 @@ CASES = [
                     raise ValueError("kernel larger than the padded input")
                 out.append(math.floor((padded - kernel) / stride) + 1)
             return out
-    """),
+    """,
+    ),
     # ModernLeNet
-    Wrong("modern_lenet", "average pooling is used instead of max pooling", """
+    Wrong(
+        "modern_lenet",
+        "average pooling is used instead of max pooling",
+        """
         class ModernLeNet(nn.Module):
             def __init__(self):
                 super().__init__()
@@ -69,8 +96,12 @@ CASES = [
 
             def forward(self, x):
                 return self.classifier(self.features(x))
-    """),
-    Wrong("modern_lenet", "with padding 2", """
+    """,
+    ),
+    Wrong(
+        "modern_lenet",
+        "with padding 2",
+        """
         class ModernLeNet(nn.Module):
             def __init__(self):
                 super().__init__()
@@ -82,8 +113,12 @@ CASES = [
 
             def forward(self, x):
                 return self.classifier(self.features(x))
-    """),
-    Wrong("modern_lenet", "the first convolution has no padding", """
+    """,
+    ),
+    Wrong(
+        "modern_lenet",
+        "the first convolution has no padding",
+        """
         class ModernLeNet(nn.Module):
             def __init__(self):
                 super().__init__()
@@ -95,8 +130,12 @@ CASES = [
 
             def forward(self, x):
                 return self.classifier(self.features(x))
-    """),
-    Wrong("modern_lenet", "there is a ReLU after the last linear layer", """
+    """,
+    ),
+    Wrong(
+        "modern_lenet",
+        "there is a ReLU after the last linear layer",
+        """
         class ModernLeNet(nn.Module):
             def __init__(self):
                 super().__init__()
@@ -108,8 +147,12 @@ CASES = [
 
             def forward(self, x):
                 return self.classifier(self.features(x))
-    """),
-    Right("modern_lenet", "layers built from a list of sizes, flatten(1) spelled out", """
+    """,
+    ),
+    Right(
+        "modern_lenet",
+        "layers built from a list of sizes, flatten(1) spelled out",
+        """
         class ModernLeNet(nn.Module):
             def __init__(self):
                 super().__init__()
@@ -127,9 +170,13 @@ CASES = [
             def forward(self, x):
                 h = self.features(x)
                 return self.classifier(h)
-    """),
+    """,
+    ),
     # Subsampling
-    Wrong("subsampling", "averaged instead of summed", """
+    Wrong(
+        "subsampling",
+        "averaged instead of summed",
+        """
         class Subsampling(nn.Module):
             def __init__(self, channels):
                 super().__init__()
@@ -138,8 +185,12 @@ CASES = [
 
             def forward(self, x):
                 return F.avg_pool2d(x, 2) * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
-    """),
-    Wrong("subsampling", "all maps share one coefficient and one bias", """
+    """,
+    ),
+    Wrong(
+        "subsampling",
+        "all maps share one coefficient and one bias",
+        """
         class Subsampling(nn.Module):
             def __init__(self, channels):
                 super().__init__()
@@ -148,8 +199,12 @@ CASES = [
 
             def forward(self, x):
                 return 4 * F.avg_pool2d(x, 2) * self.weight + self.bias
-    """),
-    Wrong("subsampling", "the bias is scaled by the coefficient", """
+    """,
+    ),
+    Wrong(
+        "subsampling",
+        "the bias is scaled by the coefficient",
+        """
         class Subsampling(nn.Module):
             def __init__(self, channels):
                 super().__init__()
@@ -158,8 +213,12 @@ CASES = [
 
             def forward(self, x):
                 return (4 * F.avg_pool2d(x, 2) + self.bias.view(1, -1, 1, 1)) * self.weight.view(1, -1, 1, 1)
-    """),
-    Wrong("subsampling", "the maximum of each block is taken instead of the sum", """
+    """,
+    ),
+    Wrong(
+        "subsampling",
+        "the maximum of each block is taken instead of the sum",
+        """
         class Subsampling(nn.Module):
             def __init__(self, channels):
                 super().__init__()
@@ -168,8 +227,12 @@ CASES = [
 
             def forward(self, x):
                 return F.max_pool2d(x, 2) * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
-    """),
-    Right("subsampling", "block sums by reshaping (odd sizes cropped), float64 arithmetic", """
+    """,
+    ),
+    Right(
+        "subsampling",
+        "block sums by reshaping (odd sizes cropped), float64 arithmetic",
+        """
         class Subsampling(nn.Module):
             def __init__(self, channels):
                 super().__init__()
@@ -182,9 +245,13 @@ CASES = [
                 sums = x.reshape(n, c, h // 2, 2, w // 2, 2).sum(dim=(3, 5))
                 out = sums * self.weight.double()[:, None, None] + self.bias.double()[:, None, None]
                 return out.to(self.weight.dtype)
-    """),
+    """,
+    ),
     # c3_table
-    Wrong("c3_table", "do not wrap around modulo 6", """
+    Wrong(
+        "c3_table",
+        "do not wrap around modulo 6",
+        """
         def c3_table():
             table = torch.zeros(6, 16, dtype=torch.bool)
             for k in range(6):
@@ -194,8 +261,12 @@ CASES = [
                 table[[i for i in (k, k + 1, k + 3, k + 4) if i < 6], 12 + k] = True
             table[:, 15] = True
             return table
-    """),
-    Wrong("c3_table", "read four neighbours in a row", """
+    """,
+    ),
+    Wrong(
+        "c3_table",
+        "read four neighbours in a row",
+        """
         def c3_table():
             table = torch.zeros(6, 16, dtype=torch.bool)
             for k in range(6):
@@ -205,8 +276,12 @@ CASES = [
                 table[[(k + d) % 6 for d in range(4)], 12 + k] = True
             table[:, 15] = True
             return table
-    """),
-    Wrong("c3_table", "transposed", """
+    """,
+    ),
+    Wrong(
+        "c3_table",
+        "transposed",
+        """
         def c3_table():
             table = torch.zeros(16, 6, dtype=torch.bool)
             for k in range(6):
@@ -216,8 +291,12 @@ CASES = [
                 table[12 + k, [k, (k + 1) % 6, (k + 3) % 6, (k + 4) % 6]] = True
             table[15, :] = True
             return table
-    """),
-    Wrong("c3_table", "use dtype=torch.bool", """
+    """,
+    ),
+    Wrong(
+        "c3_table",
+        "use dtype=torch.bool",
+        """
         def c3_table():
             table = torch.zeros(6, 16, dtype=torch.int64)
             for k in range(6):
@@ -227,15 +306,23 @@ CASES = [
                 table[[k, (k + 1) % 6, (k + 3) % 6, (k + 4) % 6], 12 + k] = 1
             table[:, 15] = 1
             return table
-    """),
-    Right("c3_table", "read off the paper's Table I, row by row", """
+    """,
+    ),
+    Right(
+        "c3_table",
+        "read off the paper's Table I, row by row",
+        """
         def c3_table():
             rows = ["X...XXX..XXXX.XX", "XX...XXX..XXXX.X", "XXX...XXX..X.XXX",
                     ".XXX..XXXX..X.XX", "..XXX..XXXX.XX.X", "...XXX..XXXX.XXX"]
             return torch.tensor([[ch == "X" for ch in row] for row in rows])
-    """),
+    """,
+    ),
     # PartialConv2d
-    Wrong("partial_conv", "a full convolution", """
+    Wrong(
+        "partial_conv",
+        "a full convolution",
+        """
         class PartialConv2d(nn.Module):
             def __init__(self, table, kernel_size):
                 super().__init__()
@@ -248,8 +335,12 @@ CASES = [
             def forward(self, x):
                 w = torch.cat(list(self.weights)) * self.table.T[:, :, None, None]
                 return F.conv2d(x, w, self.bias)
-    """),
-    Wrong("partial_conv", "there is no bias", """
+    """,
+    ),
+    Wrong(
+        "partial_conv",
+        "there is no bias",
+        """
         class PartialConv2d(nn.Module):
             def __init__(self, table, kernel_size):
                 super().__init__()
@@ -260,8 +351,12 @@ CASES = [
 
             def forward(self, x):
                 return torch.cat([F.conv2d(x[:, col], w) for col, w in zip(self.table.T, self.weights)], dim=1)
-    """),
-    Wrong("partial_conv", "the input maps output map 1 reads", """
+    """,
+    ),
+    Wrong(
+        "partial_conv",
+        "the input maps output map 1 reads",
+        """
         class PartialConv2d(nn.Module):
             def __init__(self, table, kernel_size):
                 super().__init__()
@@ -275,8 +370,12 @@ CASES = [
                 # the first n_j input maps instead of the ones the table names
                 outs = [F.conv2d(x[:, : w.shape[1]], w) for w in self.weights]
                 return torch.cat(outs, dim=1) + self.bias.view(1, -1, 1, 1)
-    """),
-    Right("partial_conv", "one small convolution per output map, concatenated", """
+    """,
+    ),
+    Right(
+        "partial_conv",
+        "one small convolution per output map, concatenated",
+        """
         class PartialConv2d(nn.Module):
             def __init__(self, table, kernel_size):
                 super().__init__()
@@ -293,9 +392,13 @@ CASES = [
             def forward(self, x):
                 outs = [F.conv2d(x[:, self.table[:, j]], w) for j, w in enumerate(self.weights)]
                 return torch.cat(outs, dim=1) + self.bias[None, :, None, None]
-    """),
+    """,
+    ),
     # RBFOutput
-    Wrong("rbf_output", "the square root is taken", """
+    Wrong(
+        "rbf_output",
+        "the square root is taken",
+        """
         class RBFOutput(nn.Module):
             def __init__(self, codes):
                 super().__init__()
@@ -303,8 +406,12 @@ CASES = [
 
             def forward(self, x):
                 return ((x[:, None, :] - self.centres[None]) ** 2).sum(dim=2).sqrt()
-    """),
-    Wrong("rbf_output", "register them as a buffer", """
+    """,
+    ),
+    Wrong(
+        "rbf_output",
+        "register them as a buffer",
+        """
         class RBFOutput(nn.Module):
             def __init__(self, codes):
                 super().__init__()
@@ -312,8 +419,12 @@ CASES = [
 
             def forward(self, x):
                 return ((x[:, None, :] - self.centres[None]) ** 2).sum(dim=2)
-    """),
-    Wrong("rbf_output", "calls torch.cdist", """
+    """,
+    ),
+    Wrong(
+        "rbf_output",
+        "calls torch.cdist",
+        """
         class RBFOutput(nn.Module):
             def __init__(self, codes):
                 super().__init__()
@@ -321,8 +432,12 @@ CASES = [
 
             def forward(self, x):
                 return torch.cdist(x, self.centres) ** 2
-    """),
-    Right("rbf_output", "|x|^2 - 2 x.c + |c|^2 with a matrix product", """
+    """,
+    ),
+    Right(
+        "rbf_output",
+        "|x|^2 - 2 x.c + |c|^2 with a matrix product",
+        """
         class RBFOutput(nn.Module):
             def __init__(self, codes):
                 super().__init__()
@@ -331,31 +446,51 @@ CASES = [
             def forward(self, x):
                 c = self.centres
                 return (x * x).sum(1, keepdim=True) - 2 * x @ c.T + (c * c).sum(1)[None, :]
-    """),
+    """,
+    ),
     # count_connections
-    Wrong("count_connections", "the parameters are counted instead of the connections", """
+    Wrong(
+        "count_connections",
+        "the parameters are counted instead of the connections",
+        """
         def count_connections(layer, in_shape):
             return sum(p.numel() for p in layer.parameters())
-    """),
-    Wrong("count_connections", "the bias is not counted", """
+    """,
+    ),
+    Wrong(
+        "count_connections",
+        "the bias is not counted",
+        """
         def count_connections(layer, in_shape):
             x = torch.randn(1, *in_shape)
             return int(torch.count_nonzero(torch.func.jacfwd(layer)(x)))
-    """),
-    Wrong("count_connections", "a bias is counted although the layer has none", """
+    """,
+    ),
+    Wrong(
+        "count_connections",
+        "a bias is counted although the layer has none",
+        """
         def count_connections(layer, in_shape):
             x = torch.randn(1, *in_shape)
             return int(torch.count_nonzero(torch.func.jacfwd(layer)(x))) + layer(x).numel()
-    """),
-    Right("count_connections", "torch.autograd.functional.jacobian, bias found among named parameters", """
+    """,
+    ),
+    Right(
+        "count_connections",
+        "torch.autograd.functional.jacobian, bias found among named parameters",
+        """
         def count_connections(layer, in_shape):
             x = torch.rand(1, *in_shape) + 0.5
             jac = torch.autograd.functional.jacobian(layer, x)
             has_bias = any(name == "bias" and p is not None for name, p in layer.named_parameters(recurse=False))
             return int((jac != 0).sum()) + (layer(x).numel() if has_bias else 0)
-    """),
+    """,
+    ),
     # OriginalLeNet5
-    Wrong("original_lenet", "is not squashed", """
+    Wrong(
+        "original_lenet",
+        "is not squashed",
+        """
         class OriginalLeNet5(nn.Module):
             def __init__(self, subsampling, partial_conv, rbf, table, codes):
                 super().__init__()
@@ -371,8 +506,12 @@ CASES = [
                 x = self.s4(scaled_tanh(self.c3(x)))
                 x = scaled_tanh(self.c5(x))
                 return self.output(scaled_tanh(self.f6(x.flatten(1))))
-    """),
-    Wrong("original_lenet", "Initialise c1 uniformly", """
+    """,
+    ),
+    Wrong(
+        "original_lenet",
+        "Initialise c1 uniformly",
+        """
         class OriginalLeNet5(nn.Module):
             def __init__(self, subsampling, partial_conv, rbf, table, codes):
                 super().__init__()
@@ -385,8 +524,12 @@ CASES = [
                 for layer in [self.c1, self.s2, self.c3, self.s4, self.c5]:
                     x = scaled_tanh(layer(x))
                 return self.output(scaled_tanh(self.f6(x.flatten(1))))
-    """),
-    Right("original_lenet", "forward written out layer by layer, init in a helper", """
+    """,
+    ),
+    Right(
+        "original_lenet",
+        "forward written out layer by layer, init in a helper",
+        """
         class OriginalLeNet5(nn.Module):
             def __init__(self, subsampling, partial_conv, rbf, table, codes):
                 super().__init__()
@@ -408,9 +551,13 @@ CASES = [
                 h = scaled_tanh(self.s4(scaled_tanh(self.c3(h))))
                 h = torch.flatten(scaled_tanh(self.c5(h)), 1)
                 return self.output(scaled_tanh(self.f6(h)))
-    """),
+    """,
+    ),
     # train_one_epoch
-    Wrong("train_one_epoch", "every batch counts equally", """
+    Wrong(
+        "train_one_epoch",
+        "every batch counts equally",
+        """
         def train_one_epoch(model, optimizer, x, y, *, batch_size, generator, loss_fn=F.cross_entropy):
             model.train()
             order = torch.randperm(len(x), generator=generator)
@@ -423,8 +570,12 @@ CASES = [
                 optimizer.step()
                 losses.append(loss.item())
             return sum(losses) / len(losses)
-    """),
-    Wrong("train_one_epoch", "the gradients are not zeroed between steps", """
+    """,
+    ),
+    Wrong(
+        "train_one_epoch",
+        "the gradients are not zeroed between steps",
+        """
         def train_one_epoch(model, optimizer, x, y, *, batch_size, generator, loss_fn=F.cross_entropy):
             model.train()
             order = torch.randperm(len(x), generator=generator)
@@ -437,8 +588,12 @@ CASES = [
                 optimizer.step()
                 total += loss.item() * len(idx)
             return total / len(x)
-    """),
-    Wrong("train_one_epoch", "should return a Python float", """
+    """,
+    ),
+    Wrong(
+        "train_one_epoch",
+        "should return a Python float",
+        """
         def train_one_epoch(model, optimizer, x, y, *, batch_size, generator, loss_fn=F.cross_entropy):
             model.train()
             order = torch.randperm(len(x), generator=generator)
@@ -451,8 +606,12 @@ CASES = [
                 optimizer.step()
                 total = total + loss * len(idx)
             return total / len(x)
-    """),
-    Wrong("train_one_epoch", "the last, partial batch is dropped", """
+    """,
+    ),
+    Wrong(
+        "train_one_epoch",
+        "the last, partial batch is dropped",
+        """
         def train_one_epoch(model, optimizer, x, y, *, batch_size, generator, loss_fn=F.cross_entropy):
             model.train()
             order = torch.randperm(len(x), generator=generator)
@@ -465,15 +624,23 @@ CASES = [
                 optimizer.step()
                 total, seen = total + loss.item() * len(idx), seen + len(idx)
             return total / seen
-    """),
-    Wrong("train_one_epoch", "calls course.training.fit", """
+    """,
+    ),
+    Wrong(
+        "train_one_epoch",
+        "calls course.training.fit",
+        """
         def train_one_epoch(model, optimizer, x, y, *, batch_size, generator, loss_fn=F.cross_entropy):
             seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
             history = fit(model, (x, y), optimizer=optimizer, loss_fn=loss_fn, epochs=1, batch_size=batch_size,
                           seed=seed, progress=False)
             return float(history.train_loss[-1])
-    """),
-    Right("train_one_epoch", "batches from tensor_split, gradients set to None after each step", """
+    """,
+    ),
+    Right(
+        "train_one_epoch",
+        "batches from tensor_split, gradients set to None after each step",
+        """
         def train_one_epoch(model, optimizer, x, y, *, batch_size, generator, loss_fn=F.cross_entropy):
             model.train(True)
             perm = torch.randperm(x.shape[0], generator=generator)
@@ -486,30 +653,50 @@ CASES = [
                 optimizer.zero_grad(set_to_none=True)
                 total += loss.detach().double() * idx.numel()
             return float(total) / x.shape[0]
-    """),
+    """,
+    ),
     # most_confident_mistakes
-    Wrong("most_confident_mistakes", "sorted from least to most confident", """
+    Wrong(
+        "most_confident_mistakes",
+        "sorted from least to most confident",
+        """
         def most_confident_mistakes(probs, labels, k):
             pred = probs.argmax(axis=1)
             wrong = np.flatnonzero(pred != labels)
             return wrong[np.argsort(probs[wrong, pred[wrong]])][:k]
-    """),
-    Wrong("most_confident_mistakes", "the correctly classified examples are included", """
+    """,
+    ),
+    Wrong(
+        "most_confident_mistakes",
+        "the correctly classified examples are included",
+        """
         def most_confident_mistakes(probs, labels, k):
             return np.argsort(-probs.max(axis=1))[:k]
-    """),
-    Wrong("most_confident_mistakes", "the probability of the true class is used", """
+    """,
+    ),
+    Wrong(
+        "most_confident_mistakes",
+        "the probability of the true class is used",
+        """
         def most_confident_mistakes(probs, labels, k):
             wrong = np.flatnonzero(probs.argmax(axis=1) != labels)
             return wrong[np.argsort(-probs[wrong, labels[wrong]])][:k]
-    """),
-    Wrong("most_confident_mistakes", "k is ignored", """
+    """,
+    ),
+    Wrong(
+        "most_confident_mistakes",
+        "k is ignored",
+        """
         def most_confident_mistakes(probs, labels, k):
             pred = probs.argmax(axis=1)
             wrong = np.flatnonzero(pred != labels)
             return wrong[np.argsort(-probs[wrong, pred[wrong]])]
-    """),
-    Right("most_confident_mistakes", "a Python loop and sorted()", """
+    """,
+    ),
+    Right(
+        "most_confident_mistakes",
+        "a Python loop and sorted()",
+        """
         def most_confident_mistakes(probs, labels, k):
             found = []
             for i, (row, label) in enumerate(zip(probs, labels)):
@@ -517,5 +704,6 @@ CASES = [
                 if guess != label:
                     found.append((-float(row[guess]), i))
             return np.array([i for _, i in sorted(found)[:k]], dtype=np.int64)
-    """),
+    """,
+    ),
 ]

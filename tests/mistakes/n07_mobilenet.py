@@ -24,15 +24,22 @@ _IR_INIT = """
 def _inverted_residual(act="nn.ReLU6", residual="stride == 1 and in_channels == out_channels", forward=None):
     init = _IR_INIT.replace("ACT", act).replace("RESIDUAL", residual)
     forward = forward or "return x + self.layers(x) if self.use_residual else self.layers(x)"
-    return "class InvertedResidual(nn.Module):" + init + f"""
+    return (
+        "class InvertedResidual(nn.Module):"
+        + init
+        + f"""
     def forward(self, x):
         {forward}
 """
+    )
 
 
 CASES = [
     # depthwise_conv2d
-    Wrong("depthwise_conv2d", "the kernel is flipped", """
+    Wrong(
+        "depthwise_conv2d",
+        "the kernel is flipped",
+        """
         def depthwise_conv2d(x, w, stride=1, padding=0):
             n, c, h, wd = x.shape
             k = w.shape[1]
@@ -45,8 +52,12 @@ CASES = [
                     patch = xp[:, :, i * stride:i * stride + k, j * stride:j * stride + k]
                     out[:, :, i, j] = (patch * wf[None]).sum(axis=(2, 3))
             return out
-    """),
-    Wrong("depthwise_conv2d", "the padding is ignored", """
+    """,
+    ),
+    Wrong(
+        "depthwise_conv2d",
+        "the padding is ignored",
+        """
         def depthwise_conv2d(x, w, stride=1, padding=0):
             n, c, h, wd = x.shape
             k = w.shape[1]
@@ -57,8 +68,12 @@ CASES = [
                     patch = x[:, :, i * stride:i * stride + k, j * stride:j * stride + k]
                     out[:, :, i, j] = (patch * w[None]).sum(axis=(2, 3))
             return out
-    """),
-    Wrong("depthwise_conv2d", "the zeros are all on one side", """
+    """,
+    ),
+    Wrong(
+        "depthwise_conv2d",
+        "the zeros are all on one side",
+        """
         def depthwise_conv2d(x, w, stride=1, padding=0):
             n, c, h, wd = x.shape
             k = w.shape[1]
@@ -71,8 +86,12 @@ CASES = [
                     patch = xp[:, :, i * stride:i * stride + k, j * stride:j * stride + k]
                     out[:, :, i, j] = (patch * w[None]).sum(axis=(2, 3))
             return out
-    """),
-    Wrong("depthwise_conv2d", "the stride is ignored", """
+    """,
+    ),
+    Wrong(
+        "depthwise_conv2d",
+        "the stride is ignored",
+        """
         def depthwise_conv2d(x, w, stride=1, padding=0):
             n, c, h, wd = x.shape
             k = w.shape[1]
@@ -83,8 +102,12 @@ CASES = [
                 for j in range(wo):
                     out[:, :, i, j] = (xp[:, :, i:i + k, j:j + k] * w[None]).sum(axis=(2, 3))
             return out
-    """),
-    Wrong("depthwise_conv2d", "the windows do not move by stride", """
+    """,
+    ),
+    Wrong(
+        "depthwise_conv2d",
+        "the windows do not move by stride",
+        """
         def depthwise_conv2d(x, w, stride=1, padding=0):
             n, c, h, wd = x.shape
             k = w.shape[1]
@@ -95,8 +118,12 @@ CASES = [
                 for j in range(wo):
                     out[:, :, i, j] = (xp[:, :, i:i + k, j:j + k] * w[None]).sum(axis=(2, 3))
             return out
-    """),
-    Wrong("depthwise_conv2d", "Off by one", """
+    """,
+    ),
+    Wrong(
+        "depthwise_conv2d",
+        "Off by one",
+        """
         def depthwise_conv2d(x, w, stride=1, padding=0):
             n, c, h, wd = x.shape
             k = w.shape[1]
@@ -108,19 +135,31 @@ CASES = [
                     patch = xp[:, :, i * stride:i * stride + k, j * stride:j * stride + k]
                     out[:, :, i, j] = (patch * w[None]).sum(axis=(2, 3))
             return out
-    """),
-    Wrong("depthwise_conv2d", "calls torch.nn.functional.conv2d", """
+    """,
+    ),
+    Wrong(
+        "depthwise_conv2d",
+        "calls torch.nn.functional.conv2d",
+        """
         def depthwise_conv2d(x, w, stride=1, padding=0):
             xt, wt = torch.from_numpy(x), torch.from_numpy(np.ascontiguousarray(w[:, None]))
             return F.conv2d(xt, wt, stride=stride, padding=padding, groups=x.shape[1]).numpy()
-    """),
-    Right("depthwise_conv2d", "sliding_window_view and einsum", """
+    """,
+    ),
+    Right(
+        "depthwise_conv2d",
+        "sliding_window_view and einsum",
+        """
         def depthwise_conv2d(x, w, stride=1, padding=0):
             xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
             windows = np.lib.stride_tricks.sliding_window_view(xp, w.shape[1:], axis=(2, 3))
             return np.einsum("nchwuv,cuv->nchw", windows[:, :, ::stride, ::stride], w)
-    """),
-    Right("depthwise_conv2d", "four plain loops over channels and positions", """
+    """,
+    ),
+    Right(
+        "depthwise_conv2d",
+        "four plain loops over channels and positions",
+        """
         def depthwise_conv2d(x, w, stride=1, padding=0):
             n, c, h, wd = x.shape
             k = w.shape[1]
@@ -134,58 +173,94 @@ CASES = [
                         patch = xp[:, ch, i * stride:i * stride + k, j * stride:j * stride + k]
                         out[:, ch, i, j] = np.sum(patch * w[ch], axis=(1, 2))
             return out
-    """),
+    """,
+    ),
     # pointwise_conv2d
-    Wrong("pointwise_conv2d", "is w transposed", """
+    Wrong(
+        "pointwise_conv2d",
+        "is w transposed",
+        """
         def pointwise_conv2d(x, w):
             return np.einsum("cm,nchw->nmhw", w, x)
-    """),
-    Wrong("pointwise_conv2d", "channels-last", """
+    """,
+    ),
+    Wrong(
+        "pointwise_conv2d",
+        "channels-last",
+        """
         def pointwise_conv2d(x, w):
             return np.tensordot(x, w, axes=([1], [1]))
-    """),
-    Wrong("pointwise_conv2d", "calls torch.nn.functional.conv2d", """
+    """,
+    ),
+    Wrong(
+        "pointwise_conv2d",
+        "calls torch.nn.functional.conv2d",
+        """
         def pointwise_conv2d(x, w):
             return F.conv2d(torch.from_numpy(x), torch.from_numpy(np.ascontiguousarray(w[:, :, None, None]))).numpy()
-    """),
-    Right("pointwise_conv2d", "a matrix product on a channels-last view", """
+    """,
+    ),
+    Right(
+        "pointwise_conv2d",
+        "a matrix product on a channels-last view",
+        """
         def pointwise_conv2d(x, w):
             return np.moveaxis(np.moveaxis(x, 1, -1) @ w.T, -1, 1)
-    """),
+    """,
+    ),
     # conv_cost
-    Wrong("conv_cost", "beta is not squared", """
+    Wrong(
+        "conv_cost",
+        "beta is not squared",
+        """
         def conv_cost(kind, Df, Dk, M, N, alpha=1.0, beta=1.0):
             m, n = alpha * M, alpha * N
             params = {"standard": Dk * Dk * m * n, "depthwise": Dk * Dk * m, "pointwise": m * n}
             if kind not in params:
                 raise ValueError(kind)
             return float(params[kind] * Df * Df * beta), float(params[kind])
-    """),
-    Wrong("conv_cost", "the depthwise layer uses N channels instead of M", """
+    """,
+    ),
+    Wrong(
+        "conv_cost",
+        "the depthwise layer uses N channels instead of M",
+        """
         def conv_cost(kind, Df, Dk, M, N, alpha=1.0, beta=1.0):
             m, n, d = alpha * M, alpha * N, beta * Df
             params = {"standard": Dk * Dk * m * n, "depthwise": Dk * Dk * n, "pointwise": m * n}
             if kind not in params:
                 raise ValueError(kind)
             return float(params[kind] * d * d), float(params[kind])
-    """),
-    Wrong("conv_cost", "alpha multiplies only one of the two channel counts", """
+    """,
+    ),
+    Wrong(
+        "conv_cost",
+        "alpha multiplies only one of the two channel counts",
+        """
         def conv_cost(kind, Df, Dk, M, N, alpha=1.0, beta=1.0):
             d = beta * Df
             params = {"standard": Dk * Dk * M * N * alpha, "depthwise": Dk * Dk * M * alpha, "pointwise": M * N * alpha}
             if kind not in params:
                 raise ValueError(kind)
             return float(params[kind] * d * d), float(params[kind])
-    """),
-    Wrong("conv_cost", "beta also changes the weights", """
+    """,
+    ),
+    Wrong(
+        "conv_cost",
+        "beta also changes the weights",
+        """
         def conv_cost(kind, Df, Dk, M, N, alpha=1.0, beta=1.0):
             m, n, d = alpha * M, alpha * N, beta * Df
             params = {"standard": Dk * Dk * m * n, "depthwise": Dk * Dk * m, "pointwise": m * n}
             if kind not in params:
                 raise ValueError(kind)
             return float(params[kind] * d * d), float(params[kind] * beta * beta)
-    """),
-    Wrong("conv_cost", "calls torch.nn.Conv2d", """
+    """,
+    ),
+    Wrong(
+        "conv_cost",
+        "calls torch.nn.Conv2d",
+        """
         def conv_cost(kind, Df, Dk, M, N, alpha=1.0, beta=1.0):
             m, n, d = int(alpha * M), int(alpha * N), beta * Df
             layer = {"standard": lambda: nn.Conv2d(m, n, Dk, bias=False),
@@ -193,8 +268,12 @@ CASES = [
                      "pointwise": lambda: nn.Conv2d(m, n, 1, bias=False)}[kind]()
             params = sum(p.numel() for p in layer.parameters())
             return float(params * d * d), float(params)
-    """),
-    Right("conv_cost", "an if-chain on the full-size counts, multipliers applied at the end", """
+    """,
+    ),
+    Right(
+        "conv_cost",
+        "an if-chain on the full-size counts, multipliers applied at the end",
+        """
         def conv_cost(kind, Df, Dk, M, N, alpha=1.0, beta=1.0):
             if kind == "standard":
                 weights, channel_factor = Dk * Dk * M * N, alpha**2
@@ -206,29 +285,45 @@ CASES = [
                 raise ValueError("kind must be standard, depthwise or pointwise")
             params = weights * channel_factor
             return params * (Df * beta) ** 2, float(params)
-    """),
+    """,
+    ),
     # separable_cost
-    Wrong("separable_cost", "the orders are swapped", """
+    Wrong(
+        "separable_cost",
+        "the orders are swapped",
+        """
         def separable_cost(Df, Dk, M, N, order="mobilenet"):
             channels = N if order == "mobilenet" else M
             params = Dk * Dk * channels + M * N
             return params * Df * Df, params
-    """),
-    Wrong("separable_cost", "the pointwise layer is left out", """
+    """,
+    ),
+    Wrong(
+        "separable_cost",
+        "the pointwise layer is left out",
+        """
         def separable_cost(Df, Dk, M, N, order="mobilenet"):
             channels = M if order == "mobilenet" else N
             params = Dk * Dk * channels
             return params * Df * Df, params
-    """),
-    Right("separable_cost", "the two layers counted separately and added", """
+    """,
+    ),
+    Right(
+        "separable_cost",
+        "the two layers counted separately and added",
+        """
         def separable_cost(Df, Dk, M, N, order="mobilenet"):
             depthwise_weights = Dk * Dk * (M if order == "mobilenet" else N)
             pointwise_weights = M * N
             mult_adds = depthwise_weights * Df**2 + pointwise_weights * Df**2
             return int(mult_adds), int(depthwise_weights + pointwise_weights)
-    """),
+    """,
+    ),
     # count_mult_adds
-    Wrong("count_mult_adds", "the bias is counted", """
+    Wrong(
+        "count_mult_adds",
+        "the bias is counted",
+        """
         def count_mult_adds(model, input_shape):
             counts, handles = {}, []
             for name, m in model.named_modules():
@@ -246,8 +341,12 @@ CASES = [
                 h.remove()
             model.train(was)
             return counts
-    """),
-    Wrong("count_mult_adds", "groups is ignored", """
+    """,
+    ),
+    Wrong(
+        "count_mult_adds",
+        "groups is ignored",
+        """
         def count_mult_adds(model, input_shape):
             counts, handles = {}, []
             for name, m in model.named_modules():
@@ -265,8 +364,12 @@ CASES = [
                 h.remove()
             model.train(was)
             return counts
-    """),
-    Wrong("count_mult_adds", "Remove your hooks", """
+    """,
+    ),
+    Wrong(
+        "count_mult_adds",
+        "Remove your hooks",
+        """
         def count_mult_adds(model, input_shape):
             counts = {}
             for name, m in model.named_modules():
@@ -282,8 +385,12 @@ CASES = [
                 model(torch.zeros(1, *input_shape))
             model.train(was)
             return counts
-    """),
-    Wrong("count_mult_adds", "back in training mode", """
+    """,
+    ),
+    Wrong(
+        "count_mult_adds",
+        "back in training mode",
+        """
         def count_mult_adds(model, input_shape):
             counts, handles = {}, []
             for name, m in model.named_modules():
@@ -299,15 +406,23 @@ CASES = [
             for h in handles:
                 h.remove()
             return counts
-    """),
-    Wrong("count_mult_adds", "calls torch.utils.flop_counter.FlopCounterMode", """
+    """,
+    ),
+    Wrong(
+        "count_mult_adds",
+        "calls torch.utils.flop_counter.FlopCounterMode",
+        """
         def count_mult_adds(model, input_shape):
             from torch.utils.flop_counter import FlopCounterMode
             with FlopCounterMode(display=False) as counter:
                 model(torch.zeros(1, *input_shape))
             return {name: flops // 2 for name, flops in counter.get_flop_counts().items()}
-    """),
-    Right("count_mult_adds", "hooks kept in a list and removed in finally, weight-based count", """
+    """,
+    ),
+    Right(
+        "count_mult_adds",
+        "hooks kept in a list and removed in finally, weight-based count",
+        """
         def count_mult_adds(model, input_shape):
             counts = {}
             handles = []
@@ -331,9 +446,13 @@ CASES = [
                 for handle in handles:
                     handle.remove()
             return counts
-    """),
+    """,
+    ),
     # MobileNetV1
-    Wrong("MobileNetV1", "the classifier has no bias", """
+    Wrong(
+        "MobileNetV1",
+        "the classifier has no bias",
+        """
         class MobileNetV1(nn.Module):
             def __init__(self, alpha=1.0, num_classes=1000, in_channels=3):
                 super().__init__()
@@ -349,8 +468,12 @@ CASES = [
 
             def forward(self, x):
                 return self.classifier(self.features(x).mean(dim=(2, 3)))
-    """),
-    Wrong("MobileNetV1", "need no bias", """
+    """,
+    ),
+    Wrong(
+        "MobileNetV1",
+        "need no bias",
+        """
         class MobileNetV1(nn.Module):
             def __init__(self, alpha=1.0, num_classes=1000, in_channels=3):
                 super().__init__()
@@ -366,8 +489,12 @@ CASES = [
 
             def forward(self, x):
                 return self.classifier(self.features(x).mean(dim=(2, 3)))
-    """),
-    Wrong("MobileNetV1", "the strides of V1_BODY are ignored", """
+    """,
+    ),
+    Wrong(
+        "MobileNetV1",
+        "the strides of V1_BODY are ignored",
+        """
         class MobileNetV1(nn.Module):
             def __init__(self, alpha=1.0, num_classes=1000, in_channels=3):
                 super().__init__()
@@ -383,8 +510,12 @@ CASES = [
 
             def forward(self, x):
                 return self.classifier(self.features(x).mean(dim=(2, 3)))
-    """),
-    Wrong("MobileNetV1", "needs batch norm and then ReLU", """
+    """,
+    ),
+    Wrong(
+        "MobileNetV1",
+        "needs batch norm and then ReLU",
+        """
         class MobileNetV1(nn.Module):
             def __init__(self, alpha=1.0, num_classes=1000, in_channels=3):
                 super().__init__()
@@ -400,8 +531,12 @@ CASES = [
 
             def forward(self, x):
                 return self.classifier(self.features(x).mean(dim=(2, 3)))
-    """),
-    Right("MobileNetV1", "blocks as nested Sequentials, pooling with a mean in forward", """
+    """,
+    ),
+    Right(
+        "MobileNetV1",
+        "blocks as nested Sequentials, pooling with a mean in forward",
+        """
         class MobileNetV1(nn.Module):
             def __init__(self, alpha=1.0, num_classes=1000, in_channels=3):
                 super().__init__()
@@ -420,18 +555,30 @@ CASES = [
 
             def forward(self, x):
                 return self.fc(torch.flatten(self.body(x).mean(dim=(2, 3), keepdim=True), 1))
-    """),
+    """,
+    ),
     # InvertedResidual
     Wrong("InvertedResidual", "must receive ReLU6 outputs", _inverted_residual(act="nn.ReLU")),
-    Wrong("InvertedResidual", "the bottleneck must stay linear",
-          _inverted_residual(forward="out = F.relu6(self.layers(x))\n"
-                                     "        return x + out if self.use_residual else out")),
+    Wrong(
+        "InvertedResidual",
+        "the bottleneck must stay linear",
+        _inverted_residual(
+            forward="out = F.relu6(self.layers(x))\n        return x + out if self.use_residual else out"
+        ),
+    ),
     Wrong("InvertedResidual", "the shortcut is missing", _inverted_residual(residual="False")),
-    Wrong("InvertedResidual", "add the input only when stride == 1 and M == N",
-          _inverted_residual(residual="stride == 1")),
-    Wrong("InvertedResidual", "add the input only when stride == 1 and M == N",
-          _inverted_residual(residual="in_channels == out_channels")),
-    Wrong("InvertedResidual", "the expansion convolution is kept", """
+    Wrong(
+        "InvertedResidual", "add the input only when stride == 1 and M == N", _inverted_residual(residual="stride == 1")
+    ),
+    Wrong(
+        "InvertedResidual",
+        "add the input only when stride == 1 and M == N",
+        _inverted_residual(residual="in_channels == out_channels"),
+    ),
+    Wrong(
+        "InvertedResidual",
+        "the expansion convolution is kept",
+        """
         class InvertedResidual(nn.Module):
             def __init__(self, in_channels, out_channels, stride, expand_ratio, kernel_size=3):
                 super().__init__()
@@ -445,8 +592,12 @@ CASES = [
 
             def forward(self, x):
                 return x + self.layers(x) if self.use_residual else self.layers(x)
-    """),
-    Right("InvertedResidual", "named stages, the shortcut decided in forward", """
+    """,
+    ),
+    Right(
+        "InvertedResidual",
+        "named stages, the shortcut decided in forward",
+        """
         class InvertedResidual(nn.Module):
             def __init__(self, in_channels, out_channels, stride, expand_ratio, kernel_size=3):
                 super().__init__()
@@ -467,43 +618,71 @@ CASES = [
                 if self.stride == 1 and out.shape == x.shape:
                     out = out + x
                 return out
-    """),
+    """,
+    ),
     # h_sigmoid, h_swish
-    Wrong("hard_activations", "ReLU is used instead of ReLU6", """
+    Wrong(
+        "hard_activations",
+        "ReLU is used instead of ReLU6",
+        """
         def h_sigmoid(x):
             return torch.relu(x + 3) / 6
 
         def h_swish(x):
             return x * torch.relu(x + 3) / 6
-    """),
-    Wrong("hard_activations", "the division is by 3 instead of 6", """
+    """,
+    ),
+    Wrong(
+        "hard_activations",
+        "the division is by 3 instead of 6",
+        """
         def h_sigmoid(x):
             return torch.clamp(x + 3, 0, 6) / 3
 
         def h_swish(x):
             return x * torch.clamp(x + 3, 0, 6) / 3
-    """),
-    Wrong("hard_activations", "the factor x is missing", """
+    """,
+    ),
+    Wrong(
+        "hard_activations",
+        "the factor x is missing",
+        """
         def h_swish(x):
             return torch.clamp(x + 3, 0, 6) / 6
-    """),
-    Wrong("hard_activations", "that is swish, not h-swish", """
+    """,
+    ),
+    Wrong(
+        "hard_activations",
+        "that is swish, not h-swish",
+        """
         def h_swish(x):
             return x * torch.sigmoid(x)
-    """),
-    Wrong("hard_activations", "calls torch.nn.functional.hardswish", """
+    """,
+    ),
+    Wrong(
+        "hard_activations",
+        "calls torch.nn.functional.hardswish",
+        """
         def h_swish(x):
             return F.hardswish(x)
-    """),
-    Right("hard_activations", "relu6 and h_swish built on h_sigmoid, float32 too", """
+    """,
+    ),
+    Right(
+        "hard_activations",
+        "relu6 and h_swish built on h_sigmoid, float32 too",
+        """
         def h_sigmoid(x):
             return F.relu6(x + 3.0) / 6.0
 
         def h_swish(x):
             return x * h_sigmoid(x)
-    """),
+    """,
+    ),
     # SqueezeExcite
-    Wrong("SqueezeExcite", "the hidden layer has C * r units", """
+    Wrong(
+        "SqueezeExcite",
+        "the hidden layer has C * r units",
+        """
         class SqueezeExcite(nn.Module):
             def __init__(self, channels, reduction=4, bias=True, gate=torch.sigmoid):
                 super().__init__()
@@ -514,8 +693,12 @@ CASES = [
             def forward(self, x):
                 s = self.gate(self.fc2(F.relu(self.fc1(x.mean(dim=(2, 3))))))
                 return x * s[:, :, None, None]
-    """),
-    Wrong("SqueezeExcite", "the layers have biases although bias=False", """
+    """,
+    ),
+    Wrong(
+        "SqueezeExcite",
+        "the layers have biases although bias=False",
+        """
         class SqueezeExcite(nn.Module):
             def __init__(self, channels, reduction=4, bias=True, gate=torch.sigmoid):
                 super().__init__()
@@ -526,8 +709,12 @@ CASES = [
             def forward(self, x):
                 s = self.gate(self.fc2(F.relu(self.fc1(x.mean(dim=(2, 3))))))
                 return x * s[:, :, None, None]
-    """),
-    Wrong("SqueezeExcite", "not over the batch", """
+    """,
+    ),
+    Wrong(
+        "SqueezeExcite",
+        "not over the batch",
+        """
         class SqueezeExcite(nn.Module):
             def __init__(self, channels, reduction=4, bias=True, gate=torch.sigmoid):
                 super().__init__()
@@ -538,8 +725,12 @@ CASES = [
             def forward(self, x):
                 s = self.gate(self.fc2(F.relu(self.fc1(x.mean(dim=(0, 2, 3))))))
                 return x * s[None, :, None, None]
-    """),
-    Wrong("SqueezeExcite", "must be constant over each channel's map", """
+    """,
+    ),
+    Wrong(
+        "SqueezeExcite",
+        "must be constant over each channel's map",
+        """
         class SqueezeExcite(nn.Module):
             def __init__(self, channels, reduction=4, bias=True, gate=torch.sigmoid):
                 super().__init__()
@@ -550,8 +741,12 @@ CASES = [
             def forward(self, x):
                 s = self.gate(self.fc2(F.relu(self.fc1(x.mean(dim=(2, 3))))))
                 return x + s[:, :, None, None]  # added instead of multiplied
-    """),
-    Right("SqueezeExcite", "adaptive average pooling and view instead of indexing", """
+    """,
+    ),
+    Right(
+        "SqueezeExcite",
+        "adaptive average pooling and view instead of indexing",
+        """
         class SqueezeExcite(nn.Module):
             def __init__(self, channels, reduction=4, bias=True, gate=torch.sigmoid):
                 super().__init__()
@@ -565,5 +760,6 @@ CASES = [
                 b, c = x.shape[:2]
                 w = self.gate(self.fc2(self.act(self.fc1(self.pool(x).view(b, c)))))
                 return x * w.view(b, c, 1, 1)
-    """),
+    """,
+    ),
 ]
