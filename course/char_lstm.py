@@ -137,7 +137,7 @@ def train(model: CharLSTM, train_ids: torch.Tensor, steps: int, *, seed: int = S
 def load_pretrained_char_lstm(path: str | Path | None = None) -> CharLSTM:
     """The shipped CharLSTM (checksum verified unless `path` is given), on the CPU, in eval mode."""
     saved = torch.load(path or data_path(WEIGHTS), map_location="cpu", weights_only=True)
-    model = CharLSTM(saved["chars"])
+    model = CharLSTM(saved["chars"]).float()  # float32 whatever torch's default dtype
     model.load_state_dict(saved["state_dict"])
     return model.eval()
 

@@ -69,7 +69,7 @@ def load_digit_classifier() -> DigitClassifier:
     (``course.data.DataError`` names the file if it is missing or damaged). Do not train or
     modify the returned model: every caller shares it.
     """
-    model = DigitClassifier()
+    model = DigitClassifier().float()  # float32 whatever torch's default dtype (notebooks 01, 02 set float64)
     state = torch.load(data_path(WEIGHTS), map_location="cpu", weights_only=True)
     model.load_state_dict(state)
     model.eval()

@@ -28,3 +28,14 @@ def cpu_hogs():
     hogs = CpuHogs(2)
     yield hogs
     hogs.stop()
+
+
+@pytest.fixture(autouse=True)
+def torch_defaults():
+    """Tests that run notebook cells in-process (01 and 02 set float64) leave torch's defaults as they were."""
+    import torch
+
+    dtype, threads = torch.get_default_dtype(), torch.get_num_threads()
+    yield
+    torch.set_default_dtype(dtype)
+    torch.set_num_threads(threads)

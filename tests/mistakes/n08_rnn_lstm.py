@@ -347,7 +347,7 @@ CASES = [
     Wrong("lstm_cell", "b_hh is left out", _lstm(b_hh="0")),
     Wrong(
         "lstm_cell",
-        "calls torch.lstm_cell",
+        "calls torch.nn.LSTMCell",
         """
         def lstm_cell(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):
             cell = torch.nn.LSTMCell(W_ih.shape[1], W_hh.shape[1]).double()
@@ -393,7 +393,7 @@ CASES = [
     ),
     Wrong(
         "lstm_cell",
-        "calls torch.nn.LSTM",
+        "calls course.lstm_viewer.view_lstm_gates",
         """
         def lstm_cell(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):
             # course.lstm_viewer accepts a state_dict: its trace of a one-step LSTM reading [x, h_prev]
@@ -424,7 +424,7 @@ CASES = [
     Wrong("gru_cell", "b_hh is left out", _gru(b_hh="0")),
     Wrong(
         "gru_cell",
-        "calls torch.gru_cell",
+        "calls torch.nn.GRUCell",
         """
         def gru_cell(x, h_prev, W_ih, W_hh, b_ih, b_hh):
             cell = torch.nn.GRUCell(W_ih.shape[1], W_hh.shape[1]).double()

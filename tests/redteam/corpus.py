@@ -323,7 +323,7 @@ def _leak_hidden(ctx: Context) -> NotebookNode:
         import inspect as _inspect, linecache as _linecache
 
         def _show_callers():
-            for _frame in _inspect.stack()[1:3]:
+            for _frame in _inspect.stack(0)[1:3]:  # no context lines: only the callers' file names
                 print("".join(_linecache.getlines(_frame.filename)))
         """
     )
