@@ -30,7 +30,6 @@ Options: ``--steps N`` (default :data:`PRETRAINED_STEPS`), ``--output PATH``.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import time
 from pathlib import Path
 
@@ -39,7 +38,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .data import data_dir, data_path, load_shakespeare
+from .data import data_dir, data_path, load_shakespeare, save_weights
 
 __all__ = [
     "PRETRAINED_STEPS",
@@ -158,11 +157,7 @@ def main() -> None:
         loss = validation_loss(model, val_ids, characters)
         print(f"validation loss on {characters:,} characters: {loss:.4f} nats/char")
     state = {k: v.float() for k, v in model.state_dict().items()}
-    torch.save({"chars": chars, "state_dict": state}, args.output)
-    digest = hashlib.sha256(args.output.read_bytes()).hexdigest()
-    size = args.output.stat().st_size / 1024
-    print(f"wrote {args.output} ({size:.0f} KiB); line for data/SHA256SUMS:")
-    print(f"{digest}  {WEIGHTS}")
+    save_weights({"chars": chars, "state_dict": state}, args.output, WEIGHTS)
 
 
 if __name__ == "__main__":

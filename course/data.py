@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["DataError", "data_dir", "data_path", "load_mnist", "load_shakespeare"]
+__all__ = ["DataError", "data_dir", "data_path", "load_mnist", "load_shakespeare", "save_weights"]
 
 _RESTORE = (
     "Restore it with `git checkout -- data/` from the course repository "
@@ -124,3 +124,13 @@ def load_mnist(
 def load_shakespeare() -> str:
     """The tiny-Shakespeare corpus: 1,115,394 characters of plays, as one string."""
     return data_path("tinyshakespeare/input.txt").read_text(encoding="utf-8")
+
+
+def save_weights(state: object, path: Path, name: str) -> None:
+    """``torch.save(state, path)`` for a file that ships in ``data/``; prints its line for SHA256SUMS as `name`."""
+    import torch
+
+    torch.save(state, path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB); line for data/SHA256SUMS:")
+    print(f"{digest}  {name}")

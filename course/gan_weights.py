@@ -30,7 +30,6 @@ Options: ``--steps N`` (default :data:`PRETRAINED_STEPS`), ``--output PATH``.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import time
 from pathlib import Path
@@ -38,7 +37,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .data import data_dir, data_path
+from .data import data_dir, data_path, save_weights
 
 __all__ = ["PRETRAINED_STEPS", "WEIGHTS", "layer_table", "load_pretrained_generator"]
 
@@ -159,10 +158,7 @@ def main() -> None:
         print(f"step {step:>6}: {score}")
     images, labels = ns["generate_digits"](G, range(10), per_digit=200, seed=2024)
     print("2,000 samples, 200 of each digit:", ns["score_samples"](images, requested=labels))
-    torch.save(ordered_state(G), args.output)
-    digest = hashlib.sha256(args.output.read_bytes()).hexdigest()
-    print(f"wrote {args.output} ({args.output.stat().st_size / 1024:.0f} KiB); line for data/SHA256SUMS:")
-    print(f"{digest}  {WEIGHTS}")
+    save_weights(ordered_state(G), args.output, WEIGHTS)
 
 
 if __name__ == "__main__":

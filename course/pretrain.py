@@ -23,7 +23,6 @@ Options: ``--epochs N`` (default 6), ``--output PATH`` (default ``data/digit_cla
 from __future__ import annotations
 
 import argparse
-import hashlib
 import time
 from pathlib import Path
 
@@ -32,7 +31,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .classifier import WEIGHTS, DigitClassifier
-from .data import data_dir, load_mnist
+from .data import data_dir, load_mnist, save_weights
 
 SEED = 0
 BATCH = 128
@@ -140,11 +139,7 @@ def main() -> None:
             confidence = model(images).softmax(dim=1).max(dim=1).values.mean()
             print(f"mean max-probability on {name}: {confidence:.3f}")
     state = {k: (v.float() if v.is_floating_point() else v) for k, v in model.state_dict().items()}
-    torch.save(state, args.output)
-    digest = hashlib.sha256(args.output.read_bytes()).hexdigest()
-    size = args.output.stat().st_size / 1024
-    print(f"wrote {args.output} ({size:.0f} KiB); line for data/SHA256SUMS:")
-    print(f"{digest}  {WEIGHTS}")
+    save_weights(state, args.output, WEIGHTS)
 
 
 if __name__ == "__main__":
