@@ -136,6 +136,8 @@ def test_a_missing_bwrap_degrades_with_a_warning(monkeypatch):
 
 def test_failure_reasons_are_worded_for_instructors():
     assert "endless loop" in _reason("CPU LIMIT: cell 3 used more than 60 s of CPU time and ignored the interrupt")
+    many_cells = _reason("CPU LIMIT: the notebook used more than 300 s of CPU time")
+    assert "limit per notebook" in many_cells and "endless loop" not in many_cells
     assert "sleeps" in _reason("WAITED: cell 3 ran 600 s of wall time using 0.1 s of CPU time and waiting 0.0 s")
     assert "too busy" in _reason("BUSY: cell 3 ran 600 s of wall time using 20 s of CPU time and waiting 500 s")
     assert "kernel died" in _reason("nbclient.exceptions.DeadKernelError: Kernel died")
