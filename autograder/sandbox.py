@@ -1,7 +1,7 @@
 """Where student code runs: a bubblewrap sandbox around a warm zygote, or resource limits only.
 
 One :class:`Sandbox` per grading worker. With ``bwrap`` (Debian's ``bubblewrap``) the zygote
-(:mod:`autograder.zygote`) and every kernel or verifier it forks see: no network (own network
+(:mod:`autograder.sandboxed.zygote`) and every kernel or verifier it forks see: no network (own network
 namespace), their own pid/ipc/uts namespaces, a private size-limited ``/tmp`` holding the job's
 working folder, read-only system files, Python, the course code (``course/``, ``autograder/``)
 and ``data/``, and nothing else: no gradebook, no ``notebooks/`` (solutions, hidden tests), no
@@ -69,7 +69,7 @@ PRELOAD = (
     "IPython",
     "ipykernel.kernelapp",
     "ipykernel.ipkernel",
-    "autograder.cleanroom",
+    "autograder.sandboxed.cleanroom",
 )
 """Imported once by each zygote. Only libraries whose import does not depend on running inside
 a kernel (tqdm.auto, for one, picks its flavour at import time, so it is left to the kernel)."""
@@ -320,7 +320,7 @@ class Sandbox:
             "env": self.child_env({}),
         }
         self.proc = subprocess.Popen(
-            [*prefix, sys.executable, "-m", "autograder.zygote", json.dumps(config)],
+            [*prefix, sys.executable, "-m", "autograder.sandboxed.zygote", json.dumps(config)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.log.open("ab") if self.log else subprocess.DEVNULL,

@@ -3,7 +3,7 @@
 nbgrader runs the whole submission in one kernel, so a submission can patch what its tests use
 (``np.allclose``, ``course.checks``, IPython's input transformers, ``torch`` itself) and pass
 tests its answers fail. For every test cell nbgrader gave points, :func:`verify` runs
-:mod:`autograder.cleanroom` in the sandbox: the course's locked cells, the student's solution
+:mod:`autograder.sandboxed.cleanroom` in the sandbox: the course's locked cells, the student's solution
 cells, then that test alone after every patch has been undone. Each ``course.checks.assert_*``
 call there is recorded with its values as plain data, and this process re-runs the check on
 them with its own ``course.checks``. A test passes verification only if

@@ -97,7 +97,7 @@ def _child(job: dict, limits: dict) -> None:
             sys.argv = ["ipykernel_launcher", *job["argv"]]
             IPKernelApp.launch_instance(argv=job["argv"])
         else:
-            from autograder.cleanroom import main
+            from autograder.sandboxed.cleanroom import main
 
             main(job["argv"])
         status = 0
