@@ -1,20 +1,36 @@
 # Every target bootstraps .venv when it is missing or pyproject.toml changed.
+# `make lab` installs what the course needs to run; `make test` adds the developer tools.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+LAB_STAMP := $(VENV)/.lab-installed
 STAMP := $(VENV)/.installed
 SUBMISSIONS ?= submissions
+PIP := $(BIN)/python -m pip install --disable-pip-version-check --progress-bar on
+# Jupyter refuses to run as root (Docker containers, cloud VMs) unless told it may.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+# Extra JupyterLab options, e.g. make lab LAB_ARGS="--ip=0.0.0.0 --no-browser --port=8888"
+LAB_ARGS ?=
 
 .PHONY: lab test release demo grade bench clean
 
-$(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,browser]'
-	@touch $(STAMP)
+$(LAB_STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "The course needs Python 3.11 or newer: run make lab PYTHON=python3.11"; exit 1; }
+	@test -x $(BIN)/python || { echo "== Creating $(VENV)"; $(PYTHON) -m venv $(VENV); } || \
+	  { echo "Could not create $(VENV): on Debian or Ubuntu, install python3-venv first"; exit 1; }
+	@echo "== Installing the course into $(VENV) (the first time takes a few minutes: PyTorch is large)"
+	$(PIP) -e .
+	@touch $@
 
-lab: $(STAMP)  ## open the course in JupyterLab (your work lives in mywork/ and is never overwritten)
-	$(BIN)/python -m autograder release --workspace mywork
-	$(BIN)/jupyter lab --notebook-dir=mywork
+$(STAMP): $(LAB_STAMP)
+	@echo "== Installing the developer tools (pytest, ruff, Playwright) into $(VENV)"
+	$(PIP) -e '.[dev,browser]'
+	@touch $@
+
+lab: $(LAB_STAMP)  ## open the course in JupyterLab (your work lives in mywork/ and is never overwritten)
+	@$(BIN)/python -m autograder release --workspace mywork --quiet
+	$(BIN)/jupyter lab --notebook-dir=mywork $(ALLOW_ROOT) $(LAB_ARGS)
 
 test: $(STAMP)  ## lint and run the whole test suite
 	$(BIN)/ruff check .

@@ -26,8 +26,10 @@ def cmd_release(args: argparse.Namespace) -> int:
         copied, kept = workspace(Path(args.workspace))
         for p in copied:
             print(f"copied  {p}")
-        for p in kept:
-            print(f"kept    {p} (already there: your work is never overwritten)")
+        if not args.quiet:
+            for p in kept:
+                print(f"kept    {p} (already there: your work is never overwritten)")
+        print(f"{args.workspace}/: {len(copied) + len(kept)} notebooks, {len(copied)} new")
     else:
         for p in release(_assignments(args.assignment)):
             print(f"released {p}")
@@ -116,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("release", help="build the student release (nbgrader generate_assignment)")
     p.add_argument("--assignment", nargs="*", help="only these assignments (folder names)")
     p.add_argument("--workspace", help="also copy the release into this folder, keeping existing notebooks")
+    p.add_argument("--quiet", action="store_true", help="with --workspace: list only the notebooks copied")
     p.set_defaults(fn=cmd_release)
 
     p = sub.add_parser("grade", help="grade DIR/<student>/<assignment>/<notebook>.ipynb")

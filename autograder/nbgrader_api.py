@@ -13,14 +13,19 @@ from autograder import paths
 os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
 
 
-@cache
 def api():
     """An ``NbGraderAPI`` reading autograder/nbgrader_config.py; nbgrader's log goes to stderr."""
+    return _api(paths.work())
+
+
+@cache
+def _api(work: Path):
+    """One API per work folder (``AUTOGRADER_WORK`` may change within a process, as in the tests)."""
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config.loader import PyFileConfigLoader
 
-    paths.work().mkdir(parents=True, exist_ok=True)
+    work.mkdir(parents=True, exist_ok=True)
     config = PyFileConfigLoader("nbgrader_config.py", str(paths.REPO / "autograder")).load_config()
     return NbGraderAPI(CourseDirectory(config=config), config=config)
 

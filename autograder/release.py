@@ -27,16 +27,18 @@ def release(assignments: list[Assignment] | None = None) -> list[Path]:
 def workspace(dest: Path = paths.MYWORK) -> tuple[list[Path], list[Path]]:
     """Copy the release into `dest` for a student, keeping every notebook already there.
 
+    Only the assignments missing from `dest` are released, so a second call with nothing to do
+    runs no nbgrader at all.
+
     Returns:
         (copied, kept): notebooks newly copied and existing ones left untouched.
     """
-    copied, kept = [], []
-    for notebook in release():
-        target = dest / notebook.parent.name / notebook.name
-        if target.exists():
-            kept.append(target)
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(notebook, target)
-        copied.append(target)
+    targets = {a: dest / a.name / a.path.name for a in all_assignments()}
+    kept = [t for t in targets.values() if t.exists()]
+    missing = [a for a, t in targets.items() if not t.exists()]
+    copied = []
+    for a, notebook in zip(missing, release(missing) if missing else [], strict=True):
+        targets[a].parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(notebook, targets[a])
+        copied.append(targets[a])
     return copied, kept

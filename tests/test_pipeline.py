@@ -43,3 +43,15 @@ def test_workspace_never_overwrites_a_students_work(work, tmp_path):
     copied_again, kept = workspace(dest)
     assert not copied_again and mine in kept
     assert "my answer" in mine.read_text()
+    copied[-1].unlink()
+    assert workspace(dest)[0] == [copied[-1]], "only the missing notebook is released again"
+
+
+def test_a_complete_workspace_runs_no_nbgrader(work, tmp_path, monkeypatch):
+    import autograder.release
+
+    dest = tmp_path / "mywork"
+    autograder.release.workspace(dest)
+    monkeypatch.setattr(autograder.release, "release", lambda *a: pytest.fail("released again"))
+    copied, kept = autograder.release.workspace(dest)
+    assert not copied and len(kept) == len(autograder.release.all_assignments())
