@@ -2,10 +2,13 @@
 
 nbgrader aborts a whole batch on duplicated grade ids and fails a student's assignment on a
 renamed or damaged file with messages students cannot act on. Preflight runs first, per
-notebook: it finds the notebook (renamed copies too), decodes it (undecodable bytes are
-replaced), parses and upgrades it, drops outputs (nbgrader recomputes them), removes duplicated
-grade ids, and writes the cleaned notebook where nbgrader expects it. Code that reaches into the
-grading machinery is named in the notes for review (:mod:`autograder.scan`).
+notebook: it finds the notebook (renamed copies too) without following links or opening
+anything but regular files (:mod:`autograder.nofollow`), decodes it (UTF-8, or UTF-16/32 as
+some editors save JSON; undecodable bytes are replaced), parses and upgrades it, drops outputs
+(nbgrader recomputes them), gives every cell the nbgrader metadata of the source notebook's
+cell with the same id (:mod:`autograder.realign`), and writes the cleaned notebook where
+nbgrader expects it. Code that reaches into the grading machinery is named in the notes for
+review (:mod:`autograder.scan`).
 """
 
 from __future__ import annotations
@@ -17,15 +20,24 @@ from pathlib import Path
 import nbformat
 from nbformat.validator import normalize
 
-from autograder.assignments import Assignment, nbgrader_meta
+from autograder.assignments import Assignment
+from autograder.nofollow import FILE, Refused, SubmissionFolder
+from autograder.realign import realign
 from autograder.scan import suspicious
 
-__all__ = ["MAX_BYTES", "MAX_CLEAN_BYTES", "Preflight", "prepare"]
+__all__ = ["MAX_BYTES", "MAX_CLEAN_BYTES", "TIMESTAMP", "Preflight", "prepare"]
 
 MAX_BYTES = 200 * 2**20
 """Larger files are not read at all."""
 MAX_CLEAN_BYTES = 5 * 2**20
 """Size limit once outputs are dropped: the course's notebooks are far smaller."""
+TIMESTAMP = "timestamp.txt"
+"""nbgrader's submission time, written by the exchange beside the notebook; copied along."""
+_MAX_TIMESTAMP = 1024
+_ENCODINGS = {"utf-8-sig": "UTF-8 with a byte-order mark"} | {
+    f"utf-{bits}{end}": f"UTF-{bits}" for bits in (16, 32) for end in ("", "-le", "-be")
+}
+"""Encodings JSON may be written in (RFC 7159) that are not plain UTF-8, as a student would name them."""
 
 
 @dataclass
@@ -37,55 +49,44 @@ class Preflight:
     notes: list[str] = field(default_factory=list)
 
 
-def _find(folder: Path, stem: str) -> tuple[Path | None, str]:
-    exact = folder / f"{stem}.ipynb"
-    if exact.is_file():
-        return exact, ""
-    candidates = sorted(p for p in folder.glob("*.ipynb") if p.is_file()) if folder.is_dir() else []
-    named = [p for p in candidates if stem in p.stem] or candidates
+def _find(entries: dict[str, str], stem: str) -> tuple[str | None, str]:
+    if f"{stem}.ipynb" in entries:
+        return f"{stem}.ipynb", ""
+    candidates = sorted(name for name in entries if name.endswith(".ipynb"))
+    named = [name for name in candidates if stem in name.removesuffix(".ipynb")] or candidates
     if len(named) == 1:
-        return named[0], f"graded {named[0].name} as {stem}.ipynb (the file was renamed)"
+        return named[0], f"graded {named[0]} as {stem}.ipynb (the file was renamed)"
     if not named:
         return None, f"no notebook submitted (expected {stem}.ipynb)"
-    return None, f"several notebooks and none named {stem}.ipynb: {', '.join(p.name for p in named)}"
+    return None, f"several notebooks and none named {stem}.ipynb: {', '.join(named)}"
 
 
-def _dedupe(nb: nbformat.NotebookNode, notes: list[str]) -> None:
-    """Keep the last cell of each grade id; earlier copies become ordinary cells."""
-    last: dict[str, int] = {}
-    for i, cell in enumerate(nb.cells):
-        if gid := nbgrader_meta(cell).get("grade_id"):
-            last[gid] = i
-    for i, cell in enumerate(nb.cells):
-        gid = nbgrader_meta(cell).get("grade_id")
-        if gid and last[gid] != i:
-            del cell.metadata["nbgrader"]
-            notes.append(f"cell {gid!r} appeared more than once; graded the last copy")
-
-
-def prepare(folder: Path, assignment: Assignment, dest: Path) -> Preflight:
-    """Check the submission in `folder` and write the cleaned notebook to ``dest/<notebook>.ipynb``."""
-    path, note = _find(folder, assignment.notebook)
-    if path is None:
-        return Preflight(False, note)
-    notes = [note] if note else []
-    size = path.stat().st_size
-    if size > MAX_BYTES:
-        return Preflight(False, f"{path.name} is {size / 2**20:.0f} MB, too large to be a course notebook", notes)
-    raw = path.read_bytes()
+def _decode(raw: bytes, name: str, notes: list[str]) -> str:
+    """The text of `raw`: UTF-8, or the UTF-16/32 that JSON allows, named in a note."""
+    encoding = json.detect_encoding(raw)
+    label = _ENCODINGS.get(encoding, "UTF-8")
+    if encoding in _ENCODINGS:
+        notes.append(f"{name} was saved as {label} (Jupyter saves UTF-8); it was read as {label}")
     try:
-        text = raw.decode("utf-8")
+        return raw.decode(encoding)
     except UnicodeDecodeError:
-        text = raw.decode("utf-8", errors="replace")
-        notes.append("bytes that are not UTF-8 were replaced by U+FFFD")
+        notes.append(f"bytes that are not {label} were replaced by U+FFFD")
+        return raw.decode(encoding, errors="replace")
+
+
+def _read(sub: SubmissionFolder, name: str, notes: list[str]) -> nbformat.NotebookNode | str:
+    """The notebook in `name`, or the reason it cannot be graded."""
+    raw = sub.read(name, MAX_BYTES)
+    if len(raw) > MAX_BYTES:
+        return f"{name} is over {MAX_BYTES / 2**20:.0f} MB, too large to be a course notebook"
+    text = _decode(raw, name, notes)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
-        return Preflight(
-            False, f"{path.name} is not valid JSON (line {err.lineno}, column {err.colno}): the file is damaged", notes
-        )
+        saved = f"{_ENCODINGS[enc]} text but " if (enc := json.detect_encoding(raw)) in _ENCODINGS else ""
+        return f"{name} is {saved}not valid JSON (line {err.lineno}, column {err.colno}): the file is damaged"
     if not isinstance(data, dict) or not isinstance(data.get("nbformat"), int):
-        return Preflight(False, f"{path.name} is JSON but not a Jupyter notebook", notes)
+        return f"{name} is JSON but not a Jupyter notebook"
     try:
         nb = nbformat.reads(json.dumps(data), as_version=4)
         if nb.nbformat != 4:
@@ -93,20 +94,57 @@ def prepare(folder: Path, assignment: Assignment, dest: Path) -> Preflight:
         normalize(nb)
         nbformat.validate(nb)
     except Exception as err:  # noqa: BLE001 - any parse failure is the student's file, reported
-        return Preflight(False, f"{path.name} is not a notebook nbformat 4 can read: {err}", notes)
+        return f"{name} is not a notebook nbformat 4 can read: {err}"
+    return nb
+
+
+def _timestamp(sub: SubmissionFolder, entries: dict[str, str]) -> bytes | None:
+    """The submission time nbgrader reads, if there is one (a link or a pipe there is refused)."""
+    if TIMESTAMP not in entries:
+        return None
+    stamp = sub.read(TIMESTAMP, _MAX_TIMESTAMP)
+    if len(stamp) > _MAX_TIMESTAMP:
+        raise Refused(f"{TIMESTAMP} is over {_MAX_TIMESTAMP} bytes, not a submission time")
+    return stamp
+
+
+def prepare(folder: Path, assignment: Assignment, dest: Path) -> Preflight:
+    """Check the submission in `folder`; write the cleaned notebook (and timestamp) to `dest`."""
+    notes: list[str] = []
+    try:
+        with SubmissionFolder(folder) as sub:
+            entries = sub.entries()
+            name, note = _find(entries, assignment.notebook)
+            if name is None:
+                return Preflight(False, note)
+            notes += [note] if note else []
+            if entries[name] != FILE:
+                return Preflight(False, f"{name} is {entries[name]}, not a file; submit the file itself", notes)
+            stamp = _timestamp(sub, entries)
+            nb = _read(sub, name, notes)
+    except Refused as refused:
+        return Preflight(False, refused.reason, notes)
+    if isinstance(nb, str):
+        return Preflight(False, nb, notes)
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
-    _dedupe(nb, notes)
+    aligned = realign(nb, assignment.nb)
+    notes += aligned.notes
+    if assignment.exercises and not aligned.solutions_found:
+        reason = (f"{name} has none of the exercise cells of {assignment.name} (their cell ids and nbgrader "
+                  "metadata do not match it): submit the notebook you were given, with your answers in it")  # fmt: skip
+        return Preflight(False, reason, notes)
     notes += suspicious(nb)
     cleaned = nbformat.writes(nb)
     if len(cleaned.encode()) > MAX_CLEAN_BYTES:
-        return Preflight(
-            False, f"{path.name} holds {len(cleaned) / 2**20:.0f} MB of code and text, too large to grade", notes
-        )
+        size = len(cleaned) / 2**20
+        return Preflight(False, f"{name} holds {size:.0f} MB of code and text, too large to grade", notes)
     dest.mkdir(parents=True, exist_ok=True)
-    for stale in dest.glob("*.ipynb"):
-        stale.unlink()
+    for stale in [*dest.glob("*.ipynb"), dest / TIMESTAMP]:
+        stale.unlink(missing_ok=True)
     (dest / f"{assignment.notebook}.ipynb").write_text(cleaned, encoding="utf-8")
+    if stamp is not None:
+        (dest / TIMESTAMP).write_bytes(stamp)
     return Preflight(True, notes=notes)

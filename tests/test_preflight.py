@@ -1,12 +1,14 @@
 """Preflight: every way a submitted file can be damaged or misnamed gets a clear verdict, fast (no kernel)."""
 
 import json
+import os
 
 import nbformat
 import pytest
 
 from autograder.assignments import find_assignment, nbgrader_meta
-from autograder.preflight import MAX_CLEAN_BYTES, prepare
+from autograder.nofollow import fingerprint
+from autograder.preflight import MAX_BYTES, MAX_CLEAN_BYTES, prepare
 from autograder.scan import suspicious
 
 NEURON = find_assignment("01_neuron")
@@ -94,3 +96,140 @@ def test_code_that_reaches_into_the_grader_is_named_for_review(released):
     notes = suspicious(released)
     assert len(notes) == 1 and "np.allclose" in notes[0] and "_getframe" in notes[0]
     assert suspicious(NEURON.released()) == []
+
+
+# links and special files: the grader never reads anything on a link's behalf ----------------------
+
+
+def _link_notebook_to_source(folder):
+    (folder / NEURON.path.name).symlink_to(NEURON.path)
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (_link_notebook_to_source, "neuron.ipynb is a symbolic link, not a file; submit the file itself"),
+        (lambda f: (f / NEURON.path.name).symlink_to("/proc/self/environ"), "is a symbolic link"),
+        (lambda f: (f / "renamed.ipynb").symlink_to(NEURON.path), "renamed.ipynb is a symbolic link"),
+        (lambda f: os.mkfifo(f / NEURON.path.name), "neuron.ipynb is a named pipe, not a file"),
+        (lambda f: (f / NEURON.path.name).mkdir(), "neuron.ipynb is a folder, not a file"),
+        (lambda f: (f / "timestamp.txt").symlink_to("/dev/zero"), "timestamp.txt is a symbolic link"),
+        (lambda f: os.mkfifo(f / "timestamp.txt"), "timestamp.txt is a named pipe"),
+    ],
+    ids=["link-to-source", "link-to-proc", "renamed-link", "fifo", "folder", "timestamp-link", "timestamp-fifo"],
+)
+def test_links_and_special_files_are_refused(tmp_path, released, make, reason):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    if not (folder / NEURON.path.name).exists() and "timestamp" in reason:
+        nbformat.write(released, folder / NEURON.path.name)
+    make(folder)
+    check = prepare(folder, NEURON, tmp_path / "out")
+    assert not check.ok and reason in check.reason, check.reason
+    assert not (tmp_path / "out" / NEURON.path.name).exists()
+    assert fingerprint(folder, MAX_BYTES)  # never blocks on the pipe nor reads through the link
+
+
+@pytest.mark.parametrize("level", ["assignment", "student"])
+def test_a_linked_folder_is_refused(tmp_path, released, level):
+    real = submit(tmp_path, NEURON.nb)  # the source notebook, solutions included
+    (tmp_path / "class" / "ada").mkdir(parents=True)
+    if level == "assignment":
+        folder = tmp_path / "class" / "ada" / NEURON.name
+        folder.symlink_to(real)
+    else:
+        (tmp_path / "class" / "bob").symlink_to(tmp_path / "in", target_is_directory=True)
+        folder = tmp_path / "class" / "bob" / "in"
+    check = prepare(folder, NEURON, tmp_path / "out")
+    assert not check.ok and "is a symbolic link; submit the folder itself" in check.reason, check.reason
+
+
+def test_the_timestamp_travels_with_the_notebook(tmp_path, released):
+    folder = submit(tmp_path, released)
+    (folder / "timestamp.txt").write_text("2026-11-23T08:44:46 UTC")
+    assert prepare(folder, NEURON, tmp_path / "out").ok
+    assert (tmp_path / "out" / "timestamp.txt").read_text() == "2026-11-23T08:44:46 UTC"
+
+
+# encodings JSON allows: read, and said so --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("encoding", "label"),
+    [("utf-16", "UTF-16"), ("utf-16-le", "UTF-16"), ("utf-16-be", "UTF-16"), ("utf-32", "UTF-32"),
+     ("utf-32-le", "UTF-32"), ("utf-8-sig", "UTF-8 with a byte-order mark")],
+)  # fmt: skip
+def test_a_notebook_saved_as_utf16_or_utf32_is_read_and_named(tmp_path, released, encoding, label):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / NEURON.path.name).write_bytes(nbformat.writes(released).encode(encoding))
+    check = prepare(folder, NEURON, tmp_path / "out")
+    assert check.ok and check.notes == [
+        f"neuron.ipynb was saved as {label} (Jupyter saves UTF-8); it was read as {label}"
+    ]
+    out = nbformat.read(tmp_path / "out" / NEURON.path.name, as_version=4)
+    assert [c.source for c in out.cells] == [c.source for c in released.cells]
+
+
+def test_a_damaged_utf16_file_is_named_as_utf16(tmp_path, released):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / NEURON.path.name).write_bytes(nbformat.writes(released).encode("utf-16")[:999])
+    check = prepare(folder, NEURON, tmp_path / "out")
+    assert not check.ok and "neuron.ipynb is UTF-16 text but not valid JSON" in check.reason, check.reason
+
+
+# nbgrader metadata realigned to the source by cell id ----------------------------------------------
+
+
+def _graded(nb):
+    return {c.id: nbgrader_meta(c) for c in nb.cells if nbgrader_meta(c)}
+
+
+def _prepared(tmp_path, nb):
+    check = prepare(submit(tmp_path, nb), NEURON, tmp_path / "out")
+    assert check.ok, check.reason
+    return check, nbformat.read(tmp_path / "out" / NEURON.path.name, as_version=4)
+
+
+def test_stripped_metadata_is_restored_from_the_source(tmp_path, released):
+    for cell in released.cells:
+        cell.metadata.pop("nbgrader", None)
+    _, out = _prepared(tmp_path, released)
+    assert _graded(out) == _graded(NEURON.nb)
+
+
+def test_forged_points_and_grade_flags_are_ignored(tmp_path, released):
+    solution = next(c for c in released.cells if nbgrader_meta(c).get("solution"))
+    solution.metadata["nbgrader"].update(grade=True, points=1000)
+    test = next(c for c in released.cells if c.id in NEURON.test_cells)
+    test.metadata["nbgrader"]["points"] = 1000
+    bonus = {"schema_version": 3, "grade": True, "solution": False, "locked": True, "grade_id": "bonus", "points": 1000}
+    released.cells.append(nbformat.v4.new_code_cell("pass", metadata={"nbgrader": bonus}))
+    check, out = _prepared(tmp_path, released)
+    assert _graded(out) == _graded(NEURON.nb)
+    assert len([n for n in check.notes if "nbgrader metadata was changed" in n]) == 2
+    assert any("claimed to be (bonus)" in n for n in check.notes)
+
+
+def test_without_cell_ids_cells_are_matched_by_their_grade_id(tmp_path, released):
+    data = json.loads(nbformat.writes(released))
+    data["nbformat_minor"] = 4
+    for cell in data["cells"]:
+        del cell["id"]
+        if cell["metadata"].get("nbgrader", {}).get("grade"):
+            cell["metadata"]["nbgrader"]["points"] = 1000
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / NEURON.path.name).write_text(json.dumps(data))
+    assert prepare(folder, NEURON, tmp_path / "out").ok
+    out = nbformat.read(tmp_path / "out" / NEURON.path.name, as_version=4)
+    assert [nbgrader_meta(c) for c in out.cells] == [nbgrader_meta(c) for c in NEURON.nb.cells]
+
+
+def test_a_notebook_with_no_exercise_cells_is_refused(tmp_path, released):
+    for cell in released.cells:
+        cell.id = f"x{cell.id}"[:64]
+        cell.metadata.pop("nbgrader", None)
+    check = prepare(submit(tmp_path, released), NEURON, tmp_path / "out")
+    assert not check.ok and "has none of the exercise cells of 01_neuron" in check.reason, check.reason
