@@ -23,13 +23,11 @@ that command (``ssh host ...``, ``srun ...``), the runner appending ``--slot N -
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import queue
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 import threading
@@ -42,7 +40,8 @@ from tqdm.auto import tqdm
 
 from autograder import paths
 from autograder.assignments import Assignment, all_assignments
-from autograder.preflight import prepare
+from autograder.nofollow import fingerprint
+from autograder.preflight import MAX_BYTES, prepare
 from autograder.sandbox import KERNEL_ENV, WALL_FACTOR, kill_family, resolve_mode
 from autograder.worker import DEFAULT_CPU_LIMIT
 
@@ -209,13 +208,6 @@ def _reason(error: str) -> str:
     ]
 
 
-def _sha256(folder: Path) -> str:
-    digest = hashlib.sha256()
-    for p in sorted(folder.glob("*.ipynb")):
-        digest.update(p.name.encode() + b"\0" + p.read_bytes())
-    return digest.hexdigest()
-
-
 def _gradebook_scores(student: str, assignment: Assignment) -> tuple[float, dict[str, float]]:
     from nbgrader.api import Gradebook
 
@@ -360,15 +352,13 @@ def grade(
             folder = submissions / student / a.name
             if not folder.is_dir():
                 continue
-            sha = _sha256(folder)
+            sha = fingerprint(folder, MAX_BYTES)  # never follows a link nor opens a pipe
             old = Result(student, a.name, a.notebook, "", 0, 0).path
             if not force and old.is_file() and (kept := json.loads(old.read_text())).get("submission_sha256") == sha:
                 done.append(Result(**kept))
                 continue
             old.unlink(missing_ok=True)  # from here until the new result is saved, the job counts as not graded
             check = prepare(folder, a, paths.submitted() / student / a.name)
-            if (folder / "timestamp.txt").is_file():
-                shutil.copy(folder / "timestamp.txt", paths.submitted() / student / a.name / "timestamp.txt")
             if not check.ok:
                 result = _failed(student, a, sha, check.reason, check.notes)
                 result.save()
