@@ -36,6 +36,7 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import CaselessStrEnum, Integer
 
+from autograder.protocol import ChildKind
 from autograder.sandbox import WALL_FACTOR, Sandbox
 
 __all__ = ["Overrun", "SandboxExecute", "SandboxKernelManager", "take_overruns", "use"]
@@ -113,7 +114,7 @@ class SandboxProvisioner(LocalProvisioner):
         sandbox.write(f"run/{name}", json.dumps(info).encode())
         argv = list(cmd[cmd.index("ipykernel_launcher") + 1 :])
         argv[argv.index("-f") + 1] = sandbox.inside(f"run/{name}")
-        self.sandbox_pid = sandbox.spawn("kernel", argv, kwargs.get("env") or {}, f"run/{Path(name).stem}.log")
+        self.sandbox_pid = sandbox.spawn(ChildKind.KERNEL, argv, kwargs.get("env") or {}, f"run/{Path(name).stem}.log")
         self.pid = self.sandbox_pid
         return self.connection_info
 

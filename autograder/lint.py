@@ -7,7 +7,9 @@ first cell; test cells self-contained (they use only names from locked cells, th
 solution cell and themselves) and not ending in a bare expression (nbgrader would take it as
 partial credit); every test cell starts with ``forbidden = [...]`` (what its exercise must not
 call: importable dotted names, or names of locked cells) and calls the student's code through
-``course.byhand.by_hand``.
+``course.byhand.by_hand``; the only ``assert_*`` checks test cells call are those the grader
+re-checks on the recorded values or judges in the clean room (``autograder.verify``), so a
+new check cannot be trusted silently.
 """
 
 from __future__ import annotations
@@ -144,6 +146,7 @@ def _lint_exercises(assignment: Assignment, cells: list[NotebookNode], problem) 
         if isinstance(last, ast.Expr) and not isinstance(last.value, ast.Call):
             problem(ex.test_id, "ends in a bare expression, which nbgrader would read as partial credit")
         _lint_by_hand(ex, test_tree, locked_names, problem)
+        _lint_checks(ex, test_tree, problem)
 
 
 def _lint_by_hand(ex: Exercise, test_tree: ast.Module, locked_names: set[str], problem) -> None:
@@ -165,3 +168,17 @@ def _lint_by_hand(ex: Exercise, test_tree: ast.Module, locked_names: set[str], p
             problem(ex.test_id, f"forbidden entry {entry!r} names nothing that can be imported")
         elif "." not in entry and entry not in locked_names:
             problem(ex.test_id, f"forbidden entry {entry!r} is not defined by a locked cell")
+
+
+def _lint_checks(ex: Exercise, test_tree: ast.Module, problem) -> None:
+    """Every ``assert_*`` the test calls is re-checked by the grader or judged in its clean room."""
+    from autograder.verify import JUDGED_IN_CLEAN_ROOM, RECHECKED
+
+    called = {n.attr for n in ast.walk(test_tree) if isinstance(n, ast.Attribute)} | _used(test_tree)
+    for name in sorted(n for n in called if n.startswith("assert_")):
+        if name not in RECHECKED | JUDGED_IN_CLEAN_ROOM:
+            problem(
+                ex.test_id,
+                f"calls {name}, which the grader neither re-checks nor judges in its clean room "
+                "(add it to autograder.verify.RECHECKED, or use a check that is there)",
+            )

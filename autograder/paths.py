@@ -15,7 +15,7 @@ MYWORK = REPO / "mywork"
 
 
 def work() -> Path:
-    """Root of the generated grading files: release, submissions, gradebook, results."""
+    """Root of the generated grading files: release, submissions, results (and the gradebook, by default)."""
     return Path(os.environ.get("AUTOGRADER_WORK") or REPO / "autograder" / "work").resolve()
 
 
@@ -38,7 +38,3 @@ def feedback() -> Path:
 def results() -> Path:
     """One JSON status file per (student, assignment): the grader's record of what happened."""
     return work() / "results"
-
-
-def gradebook() -> Path:
-    return work() / "gradebook.db"

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import paths
+from autograder import gradebook, paths
 from autograder.assignments import Assignment, all_assignments, nbgrader_meta
 from autograder.nbgrader_api import api, checked
-from autograder.runner import NOT_GRADED, Result, load_results
+from autograder.results import NOT_GRADED, Result, load_results
 
 __all__ = ["export_csv", "grade_table", "hidden_test_lines", "write_feedback"]
 
@@ -57,18 +57,16 @@ def grade_table(results: list[Result]) -> str:
 
 def export_csv(to: Path) -> Path:
     """One row per student and notebook, with a status column; graded scores read from the gradebook."""
-    from nbgrader.api import Gradebook, MissingEntry
-
     to.parent.mkdir(parents=True, exist_ok=True)
-    with Gradebook("sqlite:///" + str(paths.gradebook())) as gb, to.open("w", newline="") as f:
+    with to.open("w", newline="") as f:
         out = csv.writer(f)
         out.writerow(["student", "assignment", "notebook", "score", "max_score", "status", "reason"])
         for r in load_results():
             score = 0.0
             if r.status == "graded":
-                try:
-                    score = float(gb.find_submission_notebook(r.notebook, r.assignment, r.student).score)
-                except MissingEntry:
+                if (recorded := gradebook.scores(r.student, r.assignment, r.notebook)) is not None:
+                    score = recorded.total
+                else:
                     r.status, r.reason = "failed", "missing from the gradebook: grade again"
             out.writerow([r.student, r.assignment, r.notebook, f"{score:g}", f"{r.max_score:g}", r.status, r.reason])
     return to

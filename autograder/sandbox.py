@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import json
 import os
 import shutil
 import stat
@@ -29,10 +28,26 @@ import time
 from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import psutil
 
 from autograder import paths
+from autograder.protocol import (
+    ChildJob,
+    ChildKind,
+    Exit,
+    KillAll,
+    Message,
+    Ready,
+    Reply,
+    Signal,
+    Spawn,
+    Usage,
+    Wipe,
+    ZygoteConfig,
+    parse,
+)
 
 __all__ = [
     "KERNEL_ENV",
@@ -216,6 +231,20 @@ def _bwrap_argv(limits: Limits) -> list[str]:
     return args
 
 
+def _options_from_pipe(argv: list[str]) -> tuple[list[str], int]:
+    """`argv` with bwrap's options moved to a pipe (``--args FD``), and the pipe's read end.
+
+    Student code can read the command line of every process in its pid namespace, bwrap's (pid
+    1) included, which would name the host folders bound and hidden (the work folder among
+    them); read from a pipe, the options leave only ``bwrap --args N -- <command>`` there.
+    """
+    end = argv.index("--")
+    read, write = os.pipe()
+    os.write(write, "".join(f"{option}\0" for option in argv[1:end]).encode())  # a few KiB: fits the pipe
+    os.close(write)
+    return [argv[0], "--args", str(read), *argv[end:]], read
+
+
 def _drop_root(uid: int) -> list[str]:
     """Root runs bwrap without a user namespace and becomes `uid` inside (RLIMIT_NPROC exempts root)."""
     if os.geteuid() != 0:
@@ -291,7 +320,8 @@ class Sandbox:
         self.proc: subprocess.Popen | None = None
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
-        self._replies: dict[int, dict] = {}
+        self._ready = False
+        self._replies: dict[int, Reply] = {}
         self._exits: dict[int, int] = {}
         self._next = 0
         self._scratch: Path | None = None
@@ -305,31 +335,38 @@ class Sandbox:
         if self.mode == "bwrap":
             if os.geteuid() == 0 and self._uid_lease is None:
                 self.uid, self._uid_lease = _lease_uid()
-            prefix = _bwrap_argv(self.limits) + _drop_root(self.uid or 0)
+            prefix, options = _options_from_pipe(_bwrap_argv(self.limits))
+            prefix += _drop_root(self.uid or 0)
             root = "/tmp"
         else:
             self._scratch = Path(tempfile.mkdtemp(prefix="agr-"))
-            prefix, root = [], str(self._scratch)
+            prefix, options, root = [], None, str(self._scratch)
         self._root_inside = root
-        config = {
-            "root": root,
-            "pid_namespace": self.mode == "bwrap",
-            "limits": self.limits.rlimits(os.getuid() if self.uid is None else self.uid),
-            "mounts": [str(p) for p in _readable() if self.mode == "bwrap" and Path(root) in p.parents],
-            "preload": list(PRELOAD),
-            "env": self.child_env({}),
-        }
+        config = ZygoteConfig(
+            root=root,
+            pid_namespace=self.mode == "bwrap",
+            limits=self.limits.rlimits(os.getuid() if self.uid is None else self.uid),
+            mounts=[str(p) for p in _readable() if self.mode == "bwrap" and Path(root) in p.parents],
+            preload=list(PRELOAD),
+            env=self.child_env({}),
+        )
+        self._ready = False
         self.proc = subprocess.Popen(
-            [*prefix, sys.executable, "-m", "autograder.sandboxed.zygote", json.dumps(config)],
+            [*prefix, sys.executable, "-m", "autograder.sandboxed.zygote"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.log.open("ab") if self.log else subprocess.DEVNULL,
             env=self.child_env({}),
             cwd="/",
+            pass_fds=() if options is None else (options,),
         )
+        if options is not None:
+            os.close(options)
+        self.proc.stdin.write((config.to_json() + "\n").encode())  # its first line: never on a command line
+        self.proc.stdin.flush()
         threading.Thread(target=self._read, args=(self.proc,), daemon=True).start()
         with self._lock:
-            if not self._changed.wait_for(lambda: -1 in self._replies or self._dead(), timeout):
+            if not self._changed.wait_for(lambda: self._ready or self._dead(), timeout):
                 raise SandboxError(f"the sandbox did not start within {timeout:.0f} s")
             if self._dead():
                 raise SandboxError(f"the sandbox exited at start (code {self.proc.poll()}); see {self.log}")
@@ -361,26 +398,29 @@ class Sandbox:
 
     def _read(self, proc: subprocess.Popen) -> None:
         for line in proc.stdout:
-            message = json.loads(line)
+            message = parse(line, Reply, Exit, Ready)
             with self._lock:
-                if message.get("event") == "exit":
-                    self._exits[message["pid"]] = message["status"]
-                elif message.get("event") == "ready":
-                    self._replies[-1] = message
-                else:
-                    self._replies[message["id"]] = message
+                match message:
+                    case Exit(pid=pid, status=status):
+                        self._exits[pid] = status
+                    case Ready():
+                        self._ready = True
+                    case Reply(id=ident):
+                        self._replies[ident] = message
                 self._changed.notify_all()
         with self._lock:
             self._changed.notify_all()
 
-    def _call(self, op: str, timeout: float = 60.0, **fields) -> dict:
+    def _call(self, command: type[Message], timeout: float = 60.0, **fields: Any) -> Reply:
+        """Send `command` (built with `fields` and a fresh id) and wait for its reply."""
         if self._dead():
             raise SandboxError("the sandbox is not running")
+        op = command.TAG
         with self._lock:
             self._next += 1
             ident = self._next
             try:
-                self.proc.stdin.write((json.dumps({"id": ident, "op": op, **fields}) + "\n").encode())
+                self.proc.stdin.write((command(id=ident, **fields).to_json() + "\n").encode())
                 self.proc.stdin.flush()
             except OSError as err:
                 raise SandboxError(f"the sandbox stopped listening: {err}") from None
@@ -389,8 +429,8 @@ class Sandbox:
             if ident not in self._replies:
                 raise SandboxError(f"the sandbox died during {op!r}")
             reply = self._replies.pop(ident)
-        if "error" in reply:
-            raise SandboxError(f"{op}: {reply['error']}")
+        if reply.error:
+            raise SandboxError(f"{op}: {reply.error}")
         return reply
 
     def child_env(self, extra: dict[str, str]) -> dict[str, str]:
@@ -409,20 +449,14 @@ class Sandbox:
         passed = {k: v for k, v in extra.items() if k.startswith(("NBGRADER_", "COURSE_"))}
         return {**env, **passed}
 
-    def spawn(self, kind: str, argv: list[str], env: dict[str, str], log: str) -> int:
-        """Fork a ``kernel`` (ipykernel argv) or a ``verify`` run; returns its pid inside the sandbox."""
-        job = {
-            "kind": kind,
-            "argv": argv,
-            "env": self.child_env(env),
-            "cwd": self.inside("job"),
-            "log": self.inside(log),
-        }
-        return self._call("spawn", job=job)["pid"]
+    def spawn(self, kind: ChildKind, argv: list[str], env: dict[str, str], log: str) -> int:
+        """Fork a kernel (ipykernel argv) or a clean-room run; returns its pid inside the sandbox."""
+        job = ChildJob(kind, argv, self.child_env(env), self.inside("job"), self.inside(log))
+        return self._call(Spawn, job=job).pid
 
     def signal(self, pid: int, sig: int) -> None:
         """Send `sig` to the process group of a spawned process."""
-        self._call("signal", pid=pid, sig=sig)
+        self._call(Signal, pid=pid, sig=sig)
 
     def exit_status(self, pid: int) -> int | None:
         """The exit code of a spawned process, None while it runs (or -9 once the sandbox is gone)."""
@@ -442,8 +476,8 @@ class Sandbox:
 
         Both only grow (the second while processes live); limits compare differences over a cell or a job.
         """
-        reply = self._call("usage")
-        return float(reply["cpu"]), float(reply["queued"])
+        reply = self._call(Usage)
+        return reply.cpu, reply.queued
 
     def wait_cpu(self, pid: int, cpu_seconds: float) -> int | None:
         """Wait for `pid` to exit while the sandbox's processes use at most `cpu_seconds` more CPU time.
@@ -469,7 +503,7 @@ class Sandbox:
 
     def kill_all(self) -> None:
         """Kill every process in the sandbox except the zygote."""
-        self._call("kill_all")
+        self._call(KillAll)
 
     def wipe(self) -> int:
         """Kill every process in the sandbox and empty its job and run folders.
@@ -477,7 +511,7 @@ class Sandbox:
         Returns:
             the largest number of tasks (processes and threads) the sandbox held since the last wipe.
         """
-        peak = self._call("wipe")["peak"]
+        peak = self._call(Wipe).peak
         with self._lock:
             self._exits.clear()
         return peak

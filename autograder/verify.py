@@ -21,35 +21,42 @@ solution's run shows (values a check cannot transfer, library state a test chang
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import importlib
-import io
 import json
 import os
 from dataclasses import asdict, dataclass, field
-from typing import Any
 
 from nbformat import NotebookNode
 
 from autograder import paths
 from autograder.assignments import Assignment, nbgrader_meta
+from autograder.protocol import (
+    CellKind,
+    CheckCall,
+    ChildKind,
+    Outcome,
+    Plan,
+    PlanCell,
+    PlanTest,
+    ProtocolError,
+    Summary,
+    TestRecord,
+    decode,
+    opaque_in,
+)
 from autograder.sandbox import Sandbox
 
-__all__ = ["RECORDED", "Reference", "Verdicts", "reference", "verify"]
+__all__ = ["JUDGED_IN_CLEAN_ROOM", "RECHECKED", "RECORDED", "Reference", "Verdicts", "reference", "verify"]
 
 RECORDED = ("course.checks",)
 """Modules whose ``assert_*`` calls are recorded in the clean room and re-checked here."""
 RECHECKED = frozenset({"assert_close", "assert_equal", "assert_shape", "assert_true"})
-"""Checks whose verdict depends only on the values passed (``assert_raises`` calls student code)."""
+"""Checks whose verdict depends only on the values passed: re-run here on the recorded values."""
+JUDGED_IN_CLEAN_ROOM = frozenset({"assert_raises"})
+"""Checks that call student code, so their verdict is the clean room's (after every patch was undone).
+Any other ``assert_*`` is refused in test cells by :mod:`autograder.lint`."""
 MAX_RESULT_BYTES = 64 * 2**20
-
-
-class _Opaque:
-    """A value that did not cross the sandbox boundary as plain data."""
-
-    def __init__(self, what: str) -> None:
-        self.what = what
 
 
 def _transform(source: str) -> str:
@@ -58,17 +65,17 @@ def _transform(source: str) -> str:
     return TransformerManager().transform_cell(source)
 
 
-def _locked_or_solution(assignment: Assignment) -> dict[str, tuple[str, NotebookNode]]:
-    """grade id -> ("locked" | "solution", source cell) for the source's code cells that are not tests."""
+def _locked_or_solution(assignment: Assignment) -> dict[str, tuple[CellKind, NotebookNode]]:
+    """grade id -> (locked or solution, source cell) for the source's code cells that are not tests."""
     found = {}
     for cell in assignment.nb.cells:
         meta = nbgrader_meta(cell)
         if cell.cell_type != "code" or not meta.get("grade_id") or meta.get("grade"):
             continue
         if meta.get("solution"):
-            found[meta["grade_id"]] = ("solution", cell)
+            found[meta["grade_id"]] = (CellKind.SOLUTION, cell)
         elif meta.get("locked"):
-            found[meta["grade_id"]] = ("locked", cell)
+            found[meta["grade_id"]] = (CellKind.LOCKED, cell)
     return found
 
 
@@ -78,7 +85,7 @@ def _plan(
     tests: list[str],
     cell_timeout: float,
     allowed: list[str] | None = None,
-) -> dict:
+) -> Plan:
     """Locked cells as the course wrote them and solution cells as submitted, in the submission's order."""
     known = _locked_or_solution(assignment)
     cells = []
@@ -87,106 +94,55 @@ def _plan(
         if cell.cell_type != "code" or gid not in known:
             continue
         kind, source_cell = known[gid]
-        text = source_cell.source if kind == "locked" else cell.source
-        cells.append({"id": gid, "kind": kind, "source": _transform(text)})
-    return {
-        "cells": cells,
-        "tests": [{"id": t, "source": _transform(assignment.test_cells[t].source)} for t in tests],
-        "record": list(RECORDED),
-        "cell_timeout": cell_timeout,
-        "allowed": allowed or [],
-        "careful": allowed is None,
-    }
+        text = source_cell.source if kind is CellKind.LOCKED else cell.source
+        cells.append(PlanCell(gid, kind, _transform(text)))
+    return Plan(
+        cells=cells,
+        tests=[PlanTest(t, _transform(assignment.test_cells[t].source)) for t in tests],
+        record=list(RECORDED),
+        cell_timeout=cell_timeout,
+        allowed=allowed or [],
+        careful=allowed is None,
+    )
 
 
-def _run(sandbox: Sandbox, plan: dict, env: dict[str, str]) -> tuple[dict[str, dict | None], dict]:
-    """Run `plan` in a wiped sandbox; (test id -> its record or None, summary)."""
+def _run(sandbox: Sandbox, plan: Plan, env: dict[str, str]) -> tuple[dict[str, bytes | None], Summary]:
+    """Run `plan` in a wiped sandbox; (test id -> its record as written there, or None; summary)."""
     sandbox.wipe()
-    plan = {**plan, "out": sandbox.inside("run/verify")}
-    sandbox.write("run/plan.json", json.dumps(plan).encode())
-    pid = sandbox.spawn("verify", [sandbox.inside("run/plan.json")], env, "run/verify.log")
-    sandbox.wait_cpu(pid, (len(plan["cells"]) + len(plan["tests"]) + 2) * (plan["cell_timeout"] + 5))
+    plan.out = sandbox.inside("run/verify")
+    sandbox.write("run/plan.json", plan.to_json().encode())
+    pid = sandbox.spawn(ChildKind.VERIFY, [sandbox.inside("run/plan.json")], env, "run/verify.log")
+    sandbox.wait_cpu(pid, (len(plan.cells) + len(plan.tests) + 2) * (plan.cell_timeout + 5))
     sandbox.kill_all()  # the run itself if it overran, and whatever the student's code left behind
-    records = {t["id"]: _loads(sandbox.read(f"run/verify/{t['id']}.json", MAX_RESULT_BYTES)) for t in plan["tests"]}
-    return records, _loads(sandbox.read("run/verify/summary.json", MAX_RESULT_BYTES)) or {}
-
-
-def _loads(raw: bytes | None) -> dict | None:
-    """A JSON object written in the sandbox, or None (missing, too large, not an object)."""
+    records = {t.id: sandbox.read(f"run/verify/{t.id}.json", MAX_RESULT_BYTES) for t in plan.tests}
     try:
-        data = json.loads(raw) if raw is not None else None
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
+        summary = Summary.from_json(sandbox.read("run/verify/summary.json", MAX_RESULT_BYTES) or b"{}")
+    except ProtocolError:
+        summary = Summary()
+    return records, summary
 
 
-def _decode(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_decode(v) for v in value]
-    if not isinstance(value, dict):
-        return value
-    ((tag, payload),) = value.items()
-    if tag == "list":
-        return [_decode(v) for v in payload]
-    if tag == "tuple":
-        return tuple(_decode(v) for v in payload)
-    if tag == "dict":
-        return {_decode(k): _decode(v) for k, v in payload}
-    if tag == "int":
-        return int(payload)
-    if tag == "float":
-        return float(payload)
-    if tag == "complex":
-        return complex(float(payload[0]), float(payload[1]))
-    if tag == "set":
-        return {_decode(v) for v in payload}
-    if tag == "dtype":
-        import numpy as np
+def _recheck(call: CheckCall) -> tuple[Outcome, str]:
+    """The check re-run here on the recorded values: its outcome (or OPAQUE) and the detail.
 
-        return np.dtype(payload)
-    if tag == "torch_dtype":
-        import torch
-
-        return getattr(torch, payload)
-    if tag in ("ndarray", "scalar", "tensor"):
-        import numpy as np
-
-        array = np.lib.format.read_array(io.BytesIO(base64.b64decode(payload)), allow_pickle=False)
-        if tag == "scalar":
-            return array[()]
-        if tag == "tensor":
-            import torch
-
-            return torch.from_numpy(array)
-        return array
-    return _Opaque(str(payload))
-
-
-def _opaque_in(value: Any) -> str:
-    if isinstance(value, _Opaque):
-        return value.what
-    if isinstance(value, list | tuple):
-        return next((w for v in value if (w := _opaque_in(v))), "")
-    if isinstance(value, dict):
-        return next((w for k, v in value.items() if (w := _opaque_in(k) or _opaque_in(v))), "")
-    return ""
-
-
-def _recheck(call: dict) -> tuple[str, str]:
-    """('pass' | 'fail' | 'error' | 'opaque', detail): the check re-run here on the recorded values."""
-    module = next(m for m in (importlib.import_module(n) for n in RECORDED) if hasattr(m, call["fn"]))
-    args, kwargs = _decode(call["args"]), _decode(call["kwargs"])
+    Raises:
+        ProtocolError: the recorded values are not an encoding (a damaged or forged record).
+    """
+    module = next(m for m in (importlib.import_module(n) for n in RECORDED) if hasattr(m, call.fn))
+    args, kwargs = decode(call.args), decode(call.kwargs)
+    if not isinstance(args, list) or not isinstance(kwargs, dict):
+        raise ProtocolError(f"{call.fn}: arguments are not a list and a dict")
     if isinstance(kwargs.get("mistakes"), dict):  # only used to word the message
-        kwargs["mistakes"] = {k: v for k, v in kwargs["mistakes"].items() if not _opaque_in(v)}
-    if what := _opaque_in(args) or _opaque_in(kwargs):
-        return "opaque", what
+        kwargs["mistakes"] = {k: v for k, v in kwargs["mistakes"].items() if not opaque_in(v)}
+    if what := opaque_in(args) or opaque_in(kwargs):
+        return Outcome.OPAQUE, what
     try:
-        getattr(module, call["fn"])(*args, **kwargs)
+        getattr(module, call.fn)(*args, **kwargs)
     except AssertionError as err:
-        return "fail", str(err)
+        return Outcome.FAIL, str(err)
     except Exception as err:  # noqa: BLE001 - a check that crashes on the data is a disagreement
-        return "error", f"{type(err).__name__}: {err}"
-    return "pass", ""
+        return Outcome.ERROR, f"{type(err).__name__}: {err}"
+    return Outcome.PASS, ""
 
 
 @dataclass
@@ -208,36 +164,59 @@ class Reference:
         return test in self.tests and self.tests[test].usable
 
 
-def _judge(record: dict | None, ref: _TestReference) -> str:
-    """'' if the clean run of one test confirms nbgrader's pass, else the reason it does not."""
-    try:
-        return _judge_record(record, ref)
-    except (KeyError, TypeError, ValueError, AttributeError) as err:  # the record was written in the sandbox
-        return f"its clean re-run left an unreadable record ({type(err).__name__})"
-
-
-def _judge_record(record: dict | None, ref: _TestReference) -> str:
-    if record is None:
+def _judge(raw: bytes | None, ref: _TestReference) -> str:
+    """'' if the clean run of one test (its record as written in the sandbox) confirms nbgrader's pass, else why not."""
+    if raw is None:
         return "its clean re-run did not finish (time limit, crash or killed)"
-    if not record["completed"]:
-        return f"it fails when re-run cleanly: {record['error']}"
-    if extra := sorted(set(record["changed"]) - set(ref.changed)):
+    try:
+        return _judge_record(TestRecord.from_json(raw), ref)
+    except ProtocolError as err:  # the record was written in the sandbox
+        return f"its clean re-run left an unreadable record ({err})"[:400]
+
+
+def _judge_record(record: TestRecord, ref: _TestReference) -> str:
+    if not record.completed:
+        return f"it fails when re-run cleanly: {record.error}"
+    if extra := sorted(set(record.changed) - set(ref.changed)):
         return f"while it ran, the submission's code replaced {', '.join(extra[:3])}"
-    reached = {(c["fn"], c["line"]) for c in record["calls"]}
+    reached = {(c.fn, c.line) for c in record.calls}
     if skipped := sorted({tuple(s) for s in ref.sites} - reached):
         return f"checks at line(s) {', '.join(str(line) for _, line in skipped[:5])} of the test never ran"
     opaque_ok = {tuple(s) for s in ref.opaque}
-    for call in record["calls"]:
-        if call["fn"] not in RECHECKED:
+    for call in record.calls:
+        if call.fn not in RECHECKED:
             continue
         verdict, detail = _recheck(call)
-        if verdict == "opaque":
-            if (call["fn"], call["line"]) not in opaque_ok:
-                return f"{call['fn']} at line {call['line']} compared a {detail}, which is not plain data"
-        elif verdict != call["outcome"]:
-            said = f"{call['fn']} at line {call['line']} said {call['outcome']} in the kernel"
-            return f"{said}, {verdict} on its values: {detail}"[:400]
+        if verdict is Outcome.OPAQUE:
+            if (call.fn, call.line) not in opaque_ok:
+                return f"{call.fn} at line {call.line} compared a {detail}, which is not plain data"
+        elif verdict is not call.outcome:
+            said = f"{call.fn} at line {call.line} said {call.outcome.value} in the kernel"
+            return f"{said}, {verdict.value} on its values: {detail}"[:400]
     return ""
+
+
+def _calibrated(raw: bytes | None) -> _TestReference:
+    """How the course's solution fares on one test (its record as written in the sandbox).
+
+    The checks it reaches must be reached by every submission; values it cannot transfer and
+    guarded state it changes are allowed; a test it does not pass cleanly is not usable.
+    """
+    try:
+        record = TestRecord.from_json(raw) if raw is not None else None
+        calls = record.calls if record else []
+        opaque = {(c.fn, c.line) for c in calls if c.fn in RECHECKED and _recheck(c)[0] is Outcome.OPAQUE}
+    except ProtocolError:
+        record, calls, opaque = None, [], set()
+    found = _TestReference(
+        usable=True,
+        sites=sorted({(c.fn, c.line) for c in calls}),
+        opaque=sorted(opaque),
+        changed=sorted(record.changed) if record else [],
+    )
+    found.why = _judge(raw, found)
+    found.usable = not found.why
+    return found
 
 
 def _source_key(assignment: Assignment) -> str:
@@ -259,19 +238,7 @@ def reference(sandbox: Sandbox, assignment: Assignment, cell_timeout: float, env
     else:
         tests = list(assignment.test_cells)
         records, _ = _run(sandbox, _plan(assignment, assignment.nb, tests, cell_timeout), env)
-        ref = Reference({})
-        for test in tests:
-            record = records.get(test) or {"calls": [], "changed": []}
-            calls = [c for c in record["calls"] if c["fn"] in RECHECKED]
-            found = _TestReference(
-                usable=True,
-                sites=sorted({(c["fn"], c["line"]) for c in record["calls"]}),
-                opaque=sorted({(c["fn"], c["line"]) for c in calls if _recheck(c)[0] == "opaque"}),
-                changed=sorted(record["changed"]),
-            )
-            found.why = _judge(records.get(test), found)
-            found.usable = not found.why
-            ref.tests[test] = found
+        ref = Reference({test: _calibrated(records.get(test)) for test in tests})
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps({t: asdict(v) for t, v in ref.tests.items()}))
@@ -314,7 +281,7 @@ def verify(
     for test in tests:
         if why := _judge(records.get(test), ref.tests[test]):
             out.failed[test] = why
-    if isinstance(patched := summary.get("patched"), list) and patched:
-        names = ", ".join(str(p) for p in patched[:5])
+    if summary.patched:
+        names = ", ".join(summary.patched[:5])
         out.notes.append(f"the submission replaced {names}; undone before the tests were re-run")
     return out

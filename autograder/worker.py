@@ -1,12 +1,10 @@
 """A long-lived grading worker: reads jobs as JSON lines on stdin, answers one JSON line each.
 
-At start: {"event": "ready"} (under Slurm, once the job step has left the queue)
-Job:    {"assignment": "01_neuron", "student": "ada"}
-Answer: {"success": true, "flags": {test id: reason}, "notes": [...], "by_hand": {test id: message},
-         "sandbox": "bwrap", "cpu": s}
-        or {"success": false, "error": "...", "retry": bool, "sandbox": "bwrap", "cpu": s}
-``retry`` marks a failure of the machine, not of the notebook (the runner grades it again later);
-``cpu`` is the CPU time the submission's processes used.
+The lines are messages of :mod:`autograder.protocol`: at start :class:`~autograder.protocol.Ready`
+(under Slurm, once the job step has left the queue); then per :class:`~autograder.protocol.Job`
+(assignment, student) one :class:`~autograder.protocol.Answer`: graded (flags, notes, by_hand) or
+failed with a :class:`~autograder.protocol.Failure` kind, whose ``machine`` property tells the
+runner to grade it again later; ``cpu`` is the CPU time the submission's processes used.
 
 Per job: nbgrader autograde (API, no CLI start-up) with every kernel forked inside this
 worker's sandbox (:mod:`autograder.sandbox`, :mod:`autograder.kernel`); then the tests nbgrader
@@ -27,8 +25,8 @@ from __future__ import annotations
 
 import argparse
 import ctypes
-import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -37,8 +35,9 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import paths
+from autograder import gradebook, paths
 from autograder.assignments import Assignment, find_assignment
+from autograder.protocol import Answer, Failure, Job, Ready
 from autograder.sandbox import MODES, MachineBusy, Sandbox, SandboxError, resolve_mode
 
 DEFAULT_CPU_LIMIT = 300.0
@@ -75,22 +74,30 @@ def _configure(cell_timeout: float | None) -> float:
     return float(config.Execute.get("timeout", 60))
 
 
+_NBGRADER_FAILURES = [
+    (r"Kernel died before replying to kernel_info", Failure.KERNEL_START),
+    (r"Timeout waiting for IOPub output", Failure.LATE_OUTPUT),
+    (r"DeadKernelError|Kernel died", Failure.KERNEL_DIED),
+    (r"CellTimeoutError|UnresponsiveKernelError", Failure.CELL_TIMEOUT),
+]
+"""What nbclient's errors in nbgrader's log mean, most specific first (the kernel that died before any
+cell ran, and output that arrived late, are the machine's failures)."""
+
+
+def nbgrader_failure(log: str) -> Answer:
+    """A failed autograde as an Answer: its kind read from nbgrader's log, or UNKNOWN with its last error line."""
+    for pattern, kind in _NBGRADER_FAILURES:
+        if re.search(pattern, log):
+            return Answer.failed(kind, "", log)
+    errors = [line for line in log.splitlines() if "ERROR" in line or "Error" in line]
+    last = errors[-1].strip() if errors else log.strip().splitlines()[-1] if log.strip() else "unknown error"
+    return Answer.failed(Failure.UNKNOWN, last, log)
+
+
 def _test_scores(assignment: Assignment, student: str) -> dict[str, float]:
-    from nbgrader.api import Gradebook
-
+    recorded = gradebook.scores(student, assignment.name, assignment.notebook)
     tests = assignment.test_cells
-    with Gradebook("sqlite:///" + str(paths.gradebook())) as gb:
-        nb = gb.find_submission_notebook(assignment.notebook, assignment.name, student)
-        return {g.name: float(g.score or 0) for g in nb.grades if g.name in tests}
-
-
-def _zero(assignment: Assignment, student: str, tests: list[str]) -> None:
-    from nbgrader.api import Gradebook
-
-    with Gradebook("sqlite:///" + str(paths.gradebook())) as gb:
-        for test in tests:
-            gb.find_grade(test, assignment.notebook, assignment.name, student).auto_score = 0.0
-        gb.db.commit()
+    return {cell: score for cell, score in recorded.cells.items() if cell in tests} if recorded else {}
 
 
 def _clean_outputs(path: Path, assignment: Assignment, flags: dict[str, str]) -> None:
@@ -158,7 +165,7 @@ class Worker:
             kernel.use(self.sandbox)
         return self.sandbox
 
-    def grade(self, assignment_name: str, student: str) -> dict:
+    def grade(self, assignment_name: str, student: str) -> Answer:
         from autograder.kernel import take_overruns
         from autograder.nbgrader_api import api
         from autograder.verify import verify
@@ -170,40 +177,36 @@ class Worker:
         result = api().autograde(assignment.name, student, force=True, create=True)
         peak = sandbox.wipe()
         if peak >= sandbox.limits.processes * 3 // 4:
-            return {"success": False, "error": f"PROCESS LIMIT: the notebook ran {peak} processes and threads at once"}
+            return Answer.failed(Failure.PROCESS_LIMIT, f"the notebook ran {peak} processes and threads at once")
         for overrun in take_overruns():
             what = overrun.describe(self.cell_timeout)
             if overrun.machine_busy:
-                return {"success": False, "retry": True, "error": f"BUSY: {what}"}
+                return Answer.failed(Failure.BUSY, what)
             if overrun.kind == "wall":
-                return {"success": False, "error": f"WAITED: {what}"}
+                return Answer.failed(Failure.WAITED, what)
             if overrun.kind == "cpu-ignored":
-                return {"success": False, "error": f"CPU LIMIT: {what}"}
+                return Answer.failed(Failure.ENDLESS_LOOP, what)
         if not result.get("success"):
-            return {"success": False, "error": (result.get("error") or "") + "\n" + (result.get("log") or "")}
+            return nbgrader_failure((result.get("error") or "") + "\n" + (result.get("log") or ""))
         submitted = nbformat.read(paths.submitted() / student / assignment.name / assignment.path.name, as_version=4)
         verdicts = verify(
             sandbox, assignment, submitted, _test_scores(assignment, student), self.cell_timeout, self.env
         )
         if verdicts.failed:
-            _zero(assignment, student, sorted(verdicts.failed))
+            gradebook.zero(student, assignment.name, assignment.notebook, sorted(verdicts.failed))
         autograded = paths.autograded() / student / assignment.name / assignment.path.name
         _clean_outputs(autograded, assignment, verdicts.failed)
-        return {
-            "success": True,
-            "flags": verdicts.failed,
-            "notes": verdicts.notes,
-            "by_hand": _forbidden_calls(autograded),
-        }
+        return Answer(success=True, flags=verdicts.failed, notes=verdicts.notes, by_hand=_forbidden_calls(autograded))
 
-    def run(self, job: dict) -> dict:
+    def run(self, job: Job) -> Answer:
         """Grade one job within the CPU limit; the answer names the sandbox mode and the CPU time used."""
         try:
             sandbox = self._sandbox()
             start = sandbox.usage()[0]
         except SandboxError as err:
-            return {"success": False, "retry": True, "error": f"SANDBOX: the sandbox could not start ({err})",
-                    "sandbox": self.mode, "cpu": 0.0}  # fmt: skip
+            answer = Answer.failed(Failure.SANDBOX_START, f"the sandbox could not start ({err})")
+            answer.sandbox = self.mode
+            return answer
         over = threading.Event()
         done = threading.Event()
 
@@ -219,27 +222,28 @@ class Worker:
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
         try:
-            answer = self.grade(job["assignment"], job["student"])
+            answer = self.grade(job.assignment, job.student)
         except MachineBusy as busy:
-            answer = {"success": False, "retry": True, "error": f"BUSY: the clean re-run took {busy}"}
+            answer = Answer.failed(Failure.BUSY, f"the clean re-run took {busy}")
         except SandboxError as err:
             if self.sandbox is not None:
                 self.sandbox.stop()
-            error = f"SANDBOX: the sandbox stopped while grading ({err}): killed by the notebook?"
-            answer = {"success": False, "error": error}
-        except Exception:  # noqa: BLE001 - one job's failure must not end the worker
-            answer = {"success": False, "error": traceback.format_exc()}
+            answer = Answer.failed(
+                Failure.SANDBOX_DIED, f"the sandbox stopped while grading ({err}): killed by the notebook?"
+            )
+        except Exception as err:  # noqa: BLE001 - one job's failure must not end the worker
+            answer = Answer.failed(Failure.UNKNOWN, f"{type(err).__name__}: {err}", traceback.format_exc())
         finally:
             done.set()
             watcher.join()
         if over.is_set():
-            error = f"CPU LIMIT: the notebook used more than {self.cpu_limit:g} s of CPU time"
-            answer = {"success": False, "error": error}
+            answer = Answer.failed(Failure.CPU_LIMIT, f"the notebook used more than {self.cpu_limit:g} s of CPU time")
         try:
-            cpu = sandbox.usage()[0] - start
+            answer.cpu = sandbox.usage()[0] - start
         except SandboxError:  # the sandbox died with the job; its CPU time went with it
-            cpu = 0.0
-        return {**answer, "sandbox": self.mode, "cpu": cpu}
+            answer.cpu = 0.0
+        answer.sandbox = self.mode
+        return answer
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -257,9 +261,9 @@ def main(argv: list[str] | None = None) -> None:
     if warning:
         print(warning, file=sys.stderr)
     worker = Worker(mode, args.slot, args.cell_timeout, args.cpu_limit)
-    protocol.write(json.dumps({"event": "ready"}) + "\n")
+    protocol.write(Ready(os.getpid()).to_json() + "\n")
     for line in sys.stdin:
-        protocol.write(json.dumps(worker.run(json.loads(line))) + "\n")
+        protocol.write(worker.run(Job.from_json(line)).to_json() + "\n")
 
 
 if __name__ == "__main__":

@@ -18,8 +18,11 @@ from redteam.corpus import CASES, Context, complete, expected_score, partial, wr
 
 from autograder import paths
 from autograder.assignments import find_assignment
-from autograder.runner import Result, _machine_failed, _reason
+from autograder.protocol import Answer, Failure
+from autograder.results import Result
+from autograder.runner import _reason
 from autograder.sandbox import resolve_mode
+from autograder.worker import nbgrader_failure
 
 NEURON = find_assignment("01_neuron")
 LIMITS = ["--assignment", NEURON.name, "--timeout", "90", "--cell-timeout", "10", "--workers", "2"]
@@ -135,29 +138,34 @@ def test_a_missing_bwrap_degrades_with_a_warning(monkeypatch):
 
 
 def test_failure_reasons_are_worded_for_instructors():
-    assert "endless loop" in _reason("CPU LIMIT: cell 3 used more than 60 s of CPU time and ignored the interrupt")
-    many_cells = _reason("CPU LIMIT: the notebook used more than 300 s of CPU time")
+    def reason(kind: Failure, detail: str = "") -> str:
+        return _reason(Answer.failed(kind, detail))
+
+    assert "endless loop" in reason(Failure.ENDLESS_LOOP, "cell 3 used more than 60 s of CPU time")
+    many_cells = reason(Failure.CPU_LIMIT, "the notebook used more than 300 s of CPU time")
     assert "limit per notebook" in many_cells and "endless loop" not in many_cells
-    assert "sleeps" in _reason("WAITED: cell 3 ran 600 s of wall time using 0.1 s of CPU time and waiting 0.0 s")
-    assert "too busy" in _reason("BUSY: cell 3 ran 600 s of wall time using 20 s of CPU time and waiting 500 s")
-    assert "kernel died" in _reason("nbclient.exceptions.DeadKernelError: Kernel died")
-    assert "fork bomb" in _reason("PROCESS LIMIT: the notebook ran 127 processes and threads at once")
-    assert "could not start" in _reason("RuntimeError: Kernel died before replying to kernel_info")
+    assert "sleeps" in reason(Failure.WAITED, "cell 3 ran 600 s of wall time using 0.1 s of CPU time")
+    assert "too busy" in reason(Failure.BUSY, "cell 3 ran 600 s of wall time using 20 s of CPU time")
+    assert "kernel died" in reason(Failure.KERNEL_DIED)
+    assert "fork bomb" in reason(Failure.PROCESS_LIMIT, "the notebook ran 127 processes and threads at once")
+    assert "could not start" in reason(Failure.KERNEL_START)
+    assert all(reason(kind, "what happened") for kind in Failure)  # every kind has its wording
+
+
+def test_nbgraders_errors_are_read_once_into_failure_kinds():
+    assert nbgrader_failure("RuntimeError: Kernel died before replying to kernel_info").failure is Failure.KERNEL_START
+    assert nbgrader_failure("CellTimeoutError: Timeout waiting for IOPub output").failure is Failure.LATE_OUTPUT
+    assert nbgrader_failure("nbclient.exceptions.DeadKernelError: Kernel died").failure is Failure.KERNEL_DIED
+    unknown = nbgrader_failure("[ERROR] boom\nzmq.error.ZMQError: Address already in use\n")
+    assert (unknown.failure, unknown.detail) == (Failure.UNKNOWN, "zmq.error.ZMQError: Address already in use")
 
 
 def test_only_failures_that_are_not_the_notebooks_are_graded_again():
-    def failed(error: str, **extra) -> dict:
-        return {"success": False, "error": error, **extra}
-
-    assert _machine_failed(failed("RuntimeError: Kernel died before replying to kernel_info"))
-    assert _machine_failed(failed("zmq.error.ZMQError: Address already in use"))
-    assert _machine_failed(failed("BUSY: the clean re-run took 900 s", retry=True))
-    assert _machine_failed(failed("HUNG: the grading worker gave no answer", retry=True))
-    assert _machine_failed(failed("CellTimeoutError: Timeout waiting for IOPub output"))
-    assert not _machine_failed(failed("nbclient.exceptions.DeadKernelError: Kernel died"))
-    assert not _machine_failed(failed("CPU LIMIT: the notebook used more than 60 s of CPU time"))
-    assert not _machine_failed(failed("WAITED: cell 2 ran 50 s of wall time using 0.0 s of CPU time"))
-    assert not _machine_failed({"success": True})
+    machine = {Failure.KERNEL_START, Failure.LATE_OUTPUT, Failure.BUSY, Failure.HUNG, Failure.UNKNOWN}
+    notebook = {Failure.KERNEL_DIED, Failure.CPU_LIMIT, Failure.ENDLESS_LOOP, Failure.WAITED, Failure.PROCESS_LIMIT}
+    assert all(Answer.failed(kind, "").machine_failed for kind in machine)
+    assert not any(Answer.failed(kind, "").machine_failed for kind in notebook)
+    assert not Answer(success=True).machine_failed
 
 
 def test_results_written_before_these_fields_still_load(tmp_path):

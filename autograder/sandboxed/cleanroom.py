@@ -1,7 +1,7 @@
 """The verification run inside the sandbox: the locked cells and the student's answers, then each test alone.
 
-Forked by the zygote with ``argv = [plan]``, a JSON file written by :mod:`autograder.verify`
-(read, then deleted before any student code runs). It is a plain Python process, not an
+Forked by the zygote with ``argv = [plan]``, a :class:`autograder.protocol.Plan` written by
+:mod:`autograder.verify` (read, then deleted before any student code runs). It is a plain Python process, not an
 IPython kernel, so input transformers, patched kernels and forged execute replies do not
 exist here; the cells arrive already translated from IPython syntax to Python.
 
@@ -12,20 +12,19 @@ exist here; the cells arrive already translated from IPython syntax to Python.
    attribute, class attribute, function code object and locked name that existed before the
    student's code ran: monkeypatches made while defining answers are undone (and named).
 3. Each test cell runs from that state (see :func:`_tests`). Every ``assert_*`` call of the
-   recorded modules (``course.checks``) is logged with the values it saw, encoded as plain data,
-   and what it concluded; what a test changed in the guarded state is reported too. The
+   recorded modules (``course.checks``) is logged with the values it saw, encoded as plain data
+   (:func:`autograder.protocol.encode`), and what it concluded; what a test changed in the
+   guarded state is reported too. The
    grader re-runs those checks on the values in its own process (:mod:`autograder.verify`).
 
-Outputs: ``<out>/<test id>.json`` per test and ``<out>/summary.json``.
+Outputs: a :class:`~autograder.protocol.TestRecord` per test (``<out>/<test id>.json``) and a
+:class:`~autograder.protocol.Summary` (``<out>/summary.json``).
 """
 
 from __future__ import annotations
 
-import base64
 import builtins
-import io
 import itertools
-import json
 import operator
 import os
 import signal
@@ -35,7 +34,20 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Guard", "encode", "main", "zygote_warm"]
+from autograder.protocol import (
+    Budget,
+    CellKind,
+    CheckCall,
+    Message,
+    Outcome,
+    Plan,
+    PlanTest,
+    Summary,
+    TestRecord,
+    encode,
+)
+
+__all__ = ["Guard", "main", "zygote_warm"]
 
 MAX_ENCODED = 32 * 2**20
 """Characters of recorded values per test; larger values are not transferred (and fail)."""
@@ -215,70 +227,6 @@ def _from_cells(value: Any) -> bool:
     return module == "__main__"
 
 
-# plain-data encoding of the values a check saw --------------------------------------------------
-
-
-def _npy(array: Any) -> str:
-    import numpy as np
-
-    buffer = io.BytesIO()
-    np.lib.format.write_array(buffer, np.array(array, order="C"), allow_pickle=False)
-    return base64.b64encode(buffer.getvalue()).decode()
-
-
-def encode(value: Any, budget: list[int]) -> Any:
-    """`value` as JSON-able tagged data; anything else becomes ``{"opaque": type name}``.
-
-    Only exact builtin types, numpy arrays and scalars and torch tensors cross: an object that
-    overrides ``__eq__`` or ``__float__`` arrives as opaque and its check cannot pass.
-    """
-    try:
-        out = _encode(value, budget)
-    except Exception as err:  # noqa: BLE001 - any failure to encode is an opaque value
-        return {"opaque": f"{type(value).__name__} ({type(err).__name__})"}
-    return out
-
-
-def _encode(value: Any, budget: list[int]) -> Any:
-    kind = type(value)
-    torch = sys.modules.get("torch")
-    if value is None or kind in (bool, str):
-        out: Any = value
-    elif kind is int:
-        out = value if abs(value) < 2**53 else {"int": str(value)}
-    elif kind is float:
-        out = value if value == value and abs(value) != float("inf") else {"float": repr(value)}
-    elif kind is complex:
-        out = {"complex": [repr(value.real), repr(value.imag)]}
-    elif kind in (list, tuple) or (torch is not None and kind is torch.Size):
-        items = [_encode(v, budget) for v in value]
-        out = {"list": items} if kind is list else {"tuple": items}
-    elif kind in (set, frozenset):
-        out = {"set": [_encode(v, budget) for v in value]}
-    elif kind is dict:
-        out = {"dict": [[_encode(k, budget), _encode(v, budget)] for k, v in value.items()]}
-    elif torch is not None and isinstance(value, torch.Tensor):
-        out = {"tensor": _npy(value.detach().cpu().numpy())}
-    elif torch is not None and kind is torch.dtype:
-        out = {"torch_dtype": str(value).removeprefix("torch.")}
-    else:
-        import numpy as np
-
-        if isinstance(value, np.ndarray) and value.dtype != object:
-            out = {"ndarray": _npy(np.asarray(value).view(np.ndarray))}
-        elif isinstance(value, np.generic) and not isinstance(value, np.object_):
-            out = {"scalar": _npy(np.asarray(value))}
-        elif isinstance(value, np.dtype) and not value.hasobject:
-            out = {"dtype": value.str}
-        else:
-            return {"opaque": kind.__name__}
-    if isinstance(out, str) or (isinstance(out, dict) and len(out) == 1 and isinstance(next(iter(out.values())), str)):
-        budget[0] -= len(out) if isinstance(out, str) else len(next(iter(out.values())))
-        if budget[0] < 0:
-            return {"opaque": f"{kind.__name__} (too large to transfer)"}
-    return out
-
-
 # running cells ----------------------------------------------------------------------------------
 
 
@@ -321,34 +269,28 @@ class _Shell:
     getoutput = system
 
 
-def _write(path: str, data: dict) -> None:
+def _write(path: str, message: Message) -> None:
     tmp = f"{path}.tmp"
     with open(tmp, "w") as f:
-        json.dump(data, f)
+        f.write(message.to_json())
     os.replace(tmp, path)
 
 
-def _recorder(name: str, original: Callable, calls: list, budget: list[int]) -> Callable:
+def _recorder(name: str, original: Callable, calls: list[CheckCall], budget: Budget) -> Callable:
     def record(*args: Any, **kwargs: Any) -> Any:
         line = next((f.f_lineno for f in _frames() if f.f_code.co_filename == "<test>"), 0)
-        outcome = "error"
+        # encoded before the check runs: what it calls (perhaps the submission's code) cannot change what is kept
+        seen = encode(list(args), budget), encode(kwargs, budget)
+        outcome = Outcome.ERROR
         try:
             result = original(*args, **kwargs)
-            outcome = "pass"
+            outcome = Outcome.PASS
             return result
         except AssertionError:
-            outcome = "fail"
+            outcome = Outcome.FAIL
             raise
         finally:
-            calls.append(
-                {
-                    "fn": name,
-                    "line": line,
-                    "outcome": outcome,
-                    "args": encode(list(args), budget),
-                    "kwargs": encode(kwargs, budget),
-                }
-            )
+            calls.append(CheckCall(name, line, outcome, *seen))
 
     return record
 
@@ -360,11 +302,11 @@ def _frames():
         frame = frame.f_back
 
 
-def _run_test(test: dict, plan: dict, namespace: dict, calls: list) -> str:
+def _run_test(test: PlanTest, plan: Plan, namespace: dict, calls: list[CheckCall]) -> str:
     """Run one test with the checks recorded into `calls`; '' or the error that stopped it."""
-    budget = [MAX_ENCODED]
+    budget = Budget(MAX_ENCODED)
     replaced: list[tuple[dict, str, Any]] = []
-    for module_name in plan["record"]:
+    for module_name in plan.record:
         module = sys.modules.get(module_name)
         if module is None:
             continue
@@ -377,13 +319,13 @@ def _run_test(test: dict, plan: dict, namespace: dict, calls: list) -> str:
                     replaced.append((mapping, key, original))
                     mapping[key] = wrapper
     try:
-        return _run(test["source"], "<test>", namespace, plan["cell_timeout"])
+        return _run(test.source, "<test>", namespace, plan.cell_timeout)
     finally:
         for mapping, key, original in replaced:  # the recorders are ours, not changes made by the test
             mapping[key] = original
 
 
-def _tests(plan: dict, namespace: dict, guard: Guard, out: str) -> None:
+def _tests(plan: Plan, namespace: dict, guard: Guard, errors: dict[str, str]) -> None:
     """Runs in a one-thread fork: undo the patches, then run the tests from that clean state.
 
     The tests run one after the other and the guarded state is compared once at the end (a
@@ -393,51 +335,49 @@ def _tests(plan: dict, namespace: dict, guard: Guard, out: str) -> None:
     course's solution, do only that).
     """
     patched, _ = guard.restore(namespace)
-    results = {}
-    changed: list[str] = ["(run each test on its own)"] if plan["careful"] else []
+    results: dict[str, TestRecord] = {}
+    changed: list[str] = ["(run each test on its own)"] if plan.careful else []
     if not changed:
-        for test in plan["tests"]:
-            calls: list[dict] = []
+        for test in plan.tests:
+            calls: list[CheckCall] = []
             error = _run_test(test, plan, namespace, calls)
-            results[test["id"]] = {"completed": not error, "error": error, "calls": calls, "changed": []}
+            results[test.id] = TestRecord(completed=not error, error=error, calls=calls, changed=[])
         _, changed = guard.restore(namespace)
-    if not set(changed) <= set(plan["allowed"]):
-        for test in plan["tests"]:
+    if not set(changed) <= set(plan.allowed):
+        for test in plan.tests:
             calls = []
             error = _run_test(test, plan, namespace, calls)
             _, changed = guard.restore(namespace)
-            results[test["id"]] = {"completed": not error, "error": error, "calls": calls, "changed": changed}
-    for test_id, result in results.items():
-        _write(f"{out}/{test_id}.json", result)
-    _write(f"{out}/summary.json", {"patched": patched, "errors": plan.get("errors", {})})
+            results[test.id] = TestRecord(completed=not error, error=error, calls=calls, changed=changed)
+    for test_id, record in results.items():
+        _write(f"{plan.out}/{test_id}.json", record)
+    _write(f"{plan.out}/summary.json", Summary(patched=patched, errors=errors))
 
 
 def main(argv: list[str]) -> None:
     """Entry point in the forked child: ``argv = [path of the plan]``."""
     with open(argv[0]) as f:
-        plan = json.load(f)
+        plan = Plan.from_json(f.read())
     os.unlink(argv[0])
-    out = plan["out"]
-    os.makedirs(out, exist_ok=True)
+    os.makedirs(plan.out, exist_ok=True)
     namespace: dict = {"__name__": "__main__", "__builtins__": builtins, "get_ipython": lambda: _Shell()}
     from IPython.display import display
 
     namespace["display"] = display
     _BASELINE.extend()
     errors = {}
-    for cell in plan["cells"]:
+    for cell in plan.cells:
         before = {k: id(v) for k, v in namespace.items()}
-        if cell["kind"] == "solution":
+        if cell.kind is CellKind.SOLUTION:
             _BASELINE.extend()
-        if error := _run(cell["source"], f"<cell {cell['id']}>", namespace, plan["cell_timeout"]):
-            errors[cell["id"]] = error
-        if cell["kind"] == "locked":
+        if error := _run(cell.source, f"<cell {cell.id}>", namespace, plan.cell_timeout):
+            errors[cell.id] = error
+        if cell.kind is CellKind.LOCKED:
             _BASELINE.remember_names(namespace, before)
-    plan["errors"] = errors
     pid = os.fork()
     if pid == 0:
         try:
-            _tests(plan, namespace, _BASELINE, out)
+            _tests(plan, namespace, _BASELINE, errors)
         finally:
             os._exit(0)
     os.waitpid(pid, 0)

@@ -7,14 +7,14 @@ stdin and forks one child per kernel or verification run, which starts in millis
 those modules already loaded. Each child gets a new session, resource limits, a clean
 environment and no file descriptors of the zygote, and dies with it.
 
-Commands (one JSON object per line, each answered with ``{"id": n, ...}``):
-``spawn`` (kind ``kernel`` or ``verify``, argv, env, cwd) -> ``pid``; ``signal`` (pid, sig);
-``kill_all`` (every other process of the sandbox); ``wipe`` (kill_all, then empty the job and
-run folders; answers the peak number of tasks seen since the last wipe, sampled every 0.25 s,
-which reveals fork bombs); ``usage`` (-> ``cpu``: CPU seconds that every process of the sandbox
-has used since the zygote started, the dead ones included, and ``queued``: seconds the live
-ones spent ready to run but waiting for a core, i.e. how busy the machine is). Exits are
-reported as ``{"event": "exit", "pid": p, "status": s}``.
+Commands are the messages of :mod:`autograder.protocol`, one JSON line each, each answered by a
+:class:`~autograder.protocol.Reply` with its id: ``Spawn`` (a kernel or a verifier) -> ``pid``;
+``Signal`` (pid, sig); ``KillAll`` (every other process of the sandbox); ``Wipe`` (kill_all,
+then empty the job and run folders; answers the ``peak`` number of tasks seen since the last
+wipe, sampled every 0.25 s, which reveals fork bombs); ``Usage`` (-> ``cpu``: CPU seconds that
+every process of the sandbox has used since the zygote started, the dead ones included, and
+``queued``: seconds the live ones spent ready to run but waiting for a core, i.e. how busy the
+machine is). Exits are reported as :class:`~autograder.protocol.Exit` events.
 
 CPU time is what the grader's limits count (never wall time): the zygote is a subreaper, so every
 process of the sandbox that exits is reaped here (``wait4``) and its CPU time, with that of the
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import ctypes
 import importlib
-import json
 import os
 import resource
 import select
@@ -35,19 +34,39 @@ import sys
 import time
 from pathlib import Path
 
+from autograder.protocol import (
+    ChildJob,
+    ChildKind,
+    Exit,
+    KillAll,
+    Message,
+    Ready,
+    Reply,
+    Signal,
+    Spawn,
+    Usage,
+    Wipe,
+    ZygoteConfig,
+    parse,
+)
+
 _PR_SET_PDEATHSIG = 1
 _PR_SET_DUMPABLE = 4
 _PR_SET_CHILD_SUBREAPER = 36
 _libc = ctypes.CDLL(None, use_errno=True)
 _TICKS = os.sysconf("SC_CLK_TCK")
 
-_RLIMITS = {
+_RLIMITS = {  # by field of autograder.sandbox.Limits (tests/test_trust_core.py keeps them in step)
     "cpu_seconds": resource.RLIMIT_CPU,
     "memory_bytes": resource.RLIMIT_AS,
     "processes": resource.RLIMIT_NPROC,
     "file_bytes": resource.RLIMIT_FSIZE,
     "open_files": resource.RLIMIT_NOFILE,
 }
+
+
+COMMANDS = (Spawn, Signal, KillAll, Usage, Wipe)
+"""What the worker may ask of the zygote."""
 
 
 def _prctl(option: int, value: int) -> None:
@@ -65,7 +84,7 @@ def _preload(modules: list[str]) -> None:
             warm()
 
 
-def _child(job: dict, limits: dict) -> None:
+def _child(job: ChildJob, limits: dict[str, int]) -> None:
     """Runs in the forked child: isolate, limit, then become a kernel or a verifier. Never returns."""
     status = 1
     try:
@@ -76,7 +95,7 @@ def _child(job: dict, limits: dict) -> None:
         for sig in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
             signal.signal(sig, signal.SIG_DFL)
         devnull = os.open(os.devnull, os.O_RDWR)
-        log = os.open(job["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        log = os.open(job.log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.dup2(devnull, 0)
         os.dup2(log, 1)
         os.dup2(log, 2)
@@ -84,22 +103,22 @@ def _child(job: dict, limits: dict) -> None:
         for key, value in limits.items():
             resource.setrlimit(_RLIMITS[key], (value, value))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        os.chdir(job["cwd"])
+        os.chdir(job.cwd)
         os.environ.clear()
-        os.environ.update(job["env"])
+        os.environ.update(job.env)
         if "numpy" in sys.modules:
             sys.modules["numpy"].random.seed()  # a fresh kernel draws its own seed
         sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
         sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
-        if job["kind"] == "kernel":
+        if job.kind is ChildKind.KERNEL:
             from ipykernel.kernelapp import IPKernelApp
 
-            sys.argv = ["ipykernel_launcher", *job["argv"]]
-            IPKernelApp.launch_instance(argv=job["argv"])
+            sys.argv = ["ipykernel_launcher", *job.argv]
+            IPKernelApp.launch_instance(argv=job.argv)
         else:
             from autograder.sandboxed.cleanroom import main
 
-            main(job["argv"])
+            main(job.argv)
         status = 0
     except SystemExit as exc:
         status = exc.code if isinstance(exc.code, int) else 1
@@ -114,7 +133,7 @@ def _child(job: dict, limits: dict) -> None:
 class Zygote:
     """The command loop. `root` holds ``job/`` (the children's working folder) and ``run/``."""
 
-    def __init__(self, root: Path, pid_namespace: bool, limits: dict, mounts: list[Path]) -> None:
+    def __init__(self, root: Path, pid_namespace: bool, limits: dict[str, int], mounts: list[Path]) -> None:
         self.root = root
         self.mounts = mounts
         self.pid_namespace = pid_namespace
@@ -124,10 +143,10 @@ class Zygote:
         self.cpu_of_dead = 0.0
         self.out = os.fdopen(os.dup(1), "w", buffering=1)
 
-    def send(self, message: dict) -> None:
-        self.out.write(json.dumps(message) + "\n")
+    def send(self, message: Message) -> None:
+        self.out.write(message.to_json() + "\n")
 
-    def spawn(self, job: dict) -> int:
+    def spawn(self, job: ChildJob) -> int:
         pid = os.fork()
         if pid == 0:
             _child(job, self.limits)
@@ -150,7 +169,7 @@ class Zygote:
             self.cpu_of_dead += usage.ru_utime + usage.ru_stime
             if pid in self.children:
                 self.children.discard(pid)
-                self.send({"event": "exit", "pid": pid, "status": os.waitstatus_to_exitcode(status)})
+                self.send(Exit(pid, os.waitstatus_to_exitcode(status)))
 
     def others(self) -> list[int]:
         """Every other process of the sandbox."""
@@ -168,7 +187,7 @@ class Zygote:
                 pass
         self.peak = max(self.peak, tasks)
 
-    def usage(self) -> dict[str, float]:
+    def usage(self) -> tuple[float, float]:
         """CPU seconds of every process since the zygote started; seconds live ones waited for a core."""
         cpu, queued = self.cpu_of_dead, 0.0
         for pid in self.others():
@@ -183,7 +202,7 @@ class Zygote:
                     queued += int(Path(f"/proc/{pid}/task/{task}/schedstat").read_text().split()[1]) / 1e9
                 except (OSError, IndexError, ValueError):
                     pass
-        return {"cpu": cpu, "queued": queued}
+        return cpu, queued
 
     def kill_all(self) -> None:
         """Kill every process of the sandbox except this one.
@@ -215,7 +234,7 @@ class Zygote:
             except ChildProcessError:
                 pass
             self.children.discard(pid)
-            self.send({"event": "exit", "pid": pid, "status": -signal.SIGKILL})
+            self.send(Exit(pid, -signal.SIGKILL))
         self.reap()
         for _ in range(100):  # orphans linger as zombies until reaped; the next job must not count them
             self.reap()
@@ -231,29 +250,30 @@ class Zygote:
         for name in ("job", "run"):
             (self.root / name).mkdir(mode=0o700)
 
-    def handle(self, command: dict) -> dict:
-        op = command["op"]
-        if op == "spawn":
-            return {"pid": self.spawn(command["job"])}
-        if op == "signal":
-            if command["pid"] in self.children:
-                try:
-                    os.killpg(command["pid"], command["sig"])
-                except ProcessLookupError:
-                    pass
-            return {}
-        if op == "kill_all":
-            self.sample()
-            self.kill_all()
-            return {}
-        if op == "usage":
-            return self.usage()
-        if op == "wipe":
-            self.sample()
-            peak, self.peak = self.peak, 0
-            self.wipe()
-            return {"peak": peak}
-        raise ValueError(f"unknown command {op!r}")
+    def handle(self, command: Message) -> Reply:
+        match command:
+            case Spawn(id=n, job=job):
+                return Reply(n, pid=self.spawn(job))
+            case Signal(id=n, pid=pid, sig=sig):
+                if pid in self.children:
+                    try:
+                        os.killpg(pid, sig)
+                    except ProcessLookupError:
+                        pass
+                return Reply(n)
+            case KillAll(id=n):
+                self.sample()
+                self.kill_all()
+                return Reply(n)
+            case Usage(id=n):
+                cpu, queued = self.usage()
+                return Reply(n, cpu=cpu, queued=queued)
+            case Wipe(id=n):
+                self.sample()
+                peak, self.peak = self.peak, 0
+                self.wipe()
+                return Reply(n, peak=peak)
+        raise ValueError(f"unknown command {command!r}")
 
     def loop(self) -> None:
         wake_r, wake_w = os.pipe()
@@ -274,12 +294,12 @@ class Zygote:
                 buffer += data
                 while b"\n" in buffer:
                     line, buffer = buffer.split(b"\n", 1)
-                    command = json.loads(line)
+                    command = parse(line, *COMMANDS)
                     try:
                         reply = self.handle(command)
                     except Exception as err:  # noqa: BLE001 - reported to the worker
-                        reply = {"error": f"{type(err).__name__}: {err}"}
-                    self.send({"id": command["id"], **reply})
+                        reply = Reply(command.id, error=f"{type(err).__name__}: {err}")
+                    self.send(reply)
             self.reap()
             self.sample()
 
@@ -318,20 +338,35 @@ def _empty(folder: Path, keep: list[Path]) -> None:
             entry.unlink(missing_ok=True)
 
 
+def _first_line() -> str:
+    """The first line on stdin (the configuration), read byte by byte so that no command after it is lost.
+
+    Passed here rather than as an argument, so that no process of the sandbox shows it in its
+    ``/proc/<pid>/cmdline`` (forked kernels inherit the zygote's).
+    """
+    line = b""
+    while not line.endswith(b"\n"):
+        byte = os.read(0, 1)
+        if not byte:
+            sys.exit("no configuration on stdin")
+        line += byte
+    return line.decode()
+
+
 def main() -> None:
-    config = json.loads(sys.argv[1])
+    config = ZygoteConfig.from_json(_first_line())
+    if unknown := sorted(set(config.limits) - set(_RLIMITS)):
+        sys.exit(f"no resource limit maps the Limits field(s) {unknown}: add them to _RLIMITS")
     _prctl(_PR_SET_DUMPABLE, 0)  # sandboxed children of the same user cannot ptrace or read this process
     _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     _prctl(_PR_SET_CHILD_SUBREAPER, 1)  # orphans come back here: reaped, and their CPU time counted
-    os.environ.update(config["env"])
-    _preload(config["preload"])
-    zygote = Zygote(
-        Path(config["root"]), config["pid_namespace"], config["limits"], [Path(m) for m in config["mounts"]]
-    )
+    os.environ.update(config.env)
+    _preload(config.preload)
+    zygote = Zygote(Path(config.root), config.pid_namespace, config.limits, [Path(m) for m in config.mounts])
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)  # stray prints of preloaded modules must not corrupt the protocol
     zygote.wipe()
-    zygote.send({"event": "ready", "pid": os.getpid()})
+    zygote.send(Ready(os.getpid()))
     zygote.loop()
 
 

@@ -1,0 +1,611 @@
+"""The wire between the grader and what runs in its sandbox: the value codec and typed messages.
+
+This is the only module of :mod:`autograder` that code in :mod:`autograder.sandboxed` may
+import, so both sides of the trust boundary speak through what is defined here, and nothing
+else. Every message is a dataclass serialised at the pipe's edge with ``to_json`` and read back
+with ``from_json``, which checks every field's type: a message written by (or forged in) the
+sandbox either decodes to the declared types or raises :class:`ProtocolError`.
+
+Messages, by the pipe they travel:
+
+* runner -> worker -> runner (JSON lines): :class:`Job`, answered by :class:`Answer`, whose
+  failure is a :class:`Failure` kind (a value, never a string prefix to parse back);
+* worker -> zygote (JSON lines): :class:`ZygoteConfig` (argv), the commands :class:`Spawn`
+  (of a :class:`ChildJob`), :class:`Signal`, :class:`KillAll`, :class:`Usage`, :class:`Wipe`;
+  zygote -> worker: :class:`Reply`, and the events :class:`Ready` and :class:`Exit`;
+* grader -> clean room (a file): :class:`Plan`; clean room -> grader (files): one
+  :class:`TestRecord` per test, holding the :class:`CheckCall` of each check, and a :class:`Summary`.
+
+The values a check saw cross as tagged plain data (:func:`encode` in the sandbox, :func:`decode`
+in the grader): exact builtins, numpy arrays, scalars and dtypes, torch tensors and dtypes.
+Anything else, and anything past the :class:`Budget`, arrives as :class:`Opaque`.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import io
+import json
+import sys
+import types
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, ClassVar, TypeVar, Union, get_args, get_origin, get_type_hints
+
+__all__ = [
+    "Answer",
+    "Budget",
+    "CellKind",
+    "CheckCall",
+    "ChildJob",
+    "ChildKind",
+    "Exit",
+    "Failure",
+    "Job",
+    "KillAll",
+    "Message",
+    "Opaque",
+    "Outcome",
+    "Plan",
+    "PlanCell",
+    "PlanTest",
+    "ProtocolError",
+    "Ready",
+    "Reply",
+    "Signal",
+    "Spawn",
+    "Summary",
+    "TestRecord",
+    "Usage",
+    "Wipe",
+    "ZygoteConfig",
+    "decode",
+    "encode",
+    "opaque_in",
+    "parse",
+]
+
+
+class ProtocolError(ValueError):
+    """A message or encoded value that does not have the declared shape."""
+
+
+# typed messages ---------------------------------------------------------------------------------
+
+M = TypeVar("M", bound="Message")
+
+
+class Message:
+    """Base of every message: ``to_json`` / ``from_json`` with the fields' types checked on the way in.
+
+    A subclass that sets ``TAG`` carries it as ``"type"`` on the wire, so :func:`parse` can tell
+    messages that share a pipe apart.
+    """
+
+    TAG: ClassVar[str] = ""
+
+    def to_json(self) -> str:
+        data = _to_data(self)
+        return json.dumps({"type": self.TAG, **data} if self.TAG else data)
+
+    @classmethod
+    def from_json(cls: type[M], text: str | bytes) -> M:
+        try:
+            data = json.loads(text)
+        except ValueError as err:
+            raise ProtocolError(f"not JSON: {err}") from None
+        if isinstance(data, dict) and cls.TAG:
+            if data.pop("type", None) != cls.TAG:
+                raise ProtocolError(f"not a {cls.TAG} message")
+        return _from_data(cls, data)
+
+
+def parse(text: str | bytes, *kinds: type[Message]) -> Message:
+    """The message in `text`, of whichever of `kinds` its ``"type"`` names."""
+    try:
+        tag = json.loads(text).get("type")
+    except (ValueError, AttributeError):
+        raise ProtocolError("not a JSON object") from None
+    for kind in kinds:
+        if kind.TAG == tag:
+            return kind.from_json(text)
+    raise ProtocolError(f"unexpected message type {tag!r}")
+
+
+def _to_data(value: Any) -> Any:
+    if dataclasses.is_dataclass(value):
+        return {f.name: _to_data(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, list | tuple):
+        return [_to_data(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _to_data(v) for k, v in value.items()}
+    return value
+
+
+def _from_data(hint: Any, data: Any) -> Any:
+    """`data` (parsed JSON) as the type `hint`, checked all the way down."""
+    origin, args = get_origin(hint), get_args(hint)
+    if hint is Any:
+        return data
+    if origin in (Union, types.UnionType):
+        if data is None and type(None) in args:
+            return None
+        return _from_data(next(a for a in args if a is not type(None)), data)
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        if not isinstance(data, dict):
+            raise ProtocolError(f"{hint.__name__}: expected an object")
+        hints = get_type_hints(hint)
+        names = {f.name for f in dataclasses.fields(hint)}
+        if unknown := set(data) - names:
+            raise ProtocolError(f"{hint.__name__}: unknown fields {sorted(unknown)}")
+        try:
+            return hint(**{k: _from_data(hints[k], v) for k, v in data.items()})
+        except TypeError as err:  # a required field is missing
+            raise ProtocolError(f"{hint.__name__}: {err}") from None
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        try:
+            return hint(data)
+        except ValueError:
+            raise ProtocolError(f"{hint.__name__}: unknown value {data!r}") from None
+    if origin is list:
+        return [_from_data(args[0], v) for v in _expect(data, list)]
+    if origin is tuple:
+        items = _expect(data, list)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_from_data(args[0], v) for v in items)
+        if len(items) != len(args):
+            raise ProtocolError(f"expected {len(args)} items, got {len(items)}")
+        return tuple(_from_data(a, v) for a, v in zip(args, items, strict=True))
+    if origin is dict:
+        return {_expect(k, str): _from_data(args[1], v) for k, v in _expect(data, dict).items()}
+    if hint is float and type(data) is int:
+        return float(data)
+    return _expect(data, hint)
+
+
+def _expect(data: Any, kind: type) -> Any:
+    if type(data) is not kind:
+        raise ProtocolError(f"expected {kind.__name__}, got {type(data).__name__}")
+    return data
+
+
+# runner <-> worker -----------------------------------------------------------------------------
+
+
+@dataclass
+class Job(Message):
+    """Grade one student's notebook of one assignment."""
+
+    assignment: str
+    student: str
+
+
+class Failure(Enum):
+    """Why a job gave no grade. :attr:`machine`: the grading machine's doing, graded again later."""
+
+    CPU_LIMIT = "cpu-limit"
+    """The notebook's processes used more CPU time than the per-notebook limit."""
+    ENDLESS_LOOP = "endless-loop"
+    """A cell reached its CPU-time limit and ignored the interrupt."""
+    WAITED = "waited"
+    """A cell reached the wall-clock backstop while mostly sleeping."""
+    PROCESS_LIMIT = "process-limit"
+    """The notebook ran processes and threads up to the sandbox's limit (a fork bomb)."""
+    SANDBOX_DIED = "sandbox-died"
+    """The sandbox stopped while grading (killed by the notebook?)."""
+    KERNEL_DIED = "kernel-died"
+    """The kernel died while running the notebook (os._exit, a crash, out of memory)."""
+    CELL_TIMEOUT = "cell-timeout"
+    """A cell kept running past its time limit and could not be interrupted."""
+    BUSY = "busy"
+    """A wall-clock backstop passed while student code mostly ran or waited for a core."""
+    HUNG = "hung"
+    """The worker gave no answer within the runner's wall-clock backstop."""
+    SANDBOX_START = "sandbox-start"
+    """The sandbox could not start."""
+    KERNEL_START = "kernel-start"
+    """The kernel died before any cell ran."""
+    LATE_OUTPUT = "late-output"
+    """A cell's output arrived long after its reply (a busy machine)."""
+    WORKER_DIED = "worker-died"
+    """The grading worker died or could not start."""
+    UNKNOWN = "unknown"
+    """nbgrader or the worker failed with an error of no known cause: graded again, in case it was the machine."""
+
+    @property
+    def machine(self) -> bool:
+        """Whether this failure may be the machine's rather than the notebook's (the job is retried)."""
+        return self in _MACHINE
+
+
+_MACHINE = frozenset(
+    {
+        Failure.BUSY,
+        Failure.HUNG,
+        Failure.SANDBOX_START,
+        Failure.KERNEL_START,
+        Failure.LATE_OUTPUT,
+        Failure.WORKER_DIED,
+        Failure.UNKNOWN,
+    }
+)
+
+
+@dataclass
+class Answer(Message):
+    """The worker's answer to a :class:`Job`: graded (flags, notes) or failed (a :class:`Failure` kind)."""
+
+    success: bool
+    failure: Failure | None = None
+    detail: str = ""
+    """What happened, in one line (the failure's reason is worded from it)."""
+    log: str = ""
+    """The full log of a failure (nbgrader's, or a traceback), kept beside the result."""
+    flags: dict[str, str] = field(default_factory=dict)
+    """Test cells nbgrader passed that the clean room does not confirm, with the reason."""
+    notes: list[str] = field(default_factory=list)
+    by_hand: dict[str, str] = field(default_factory=dict)
+    """Test cells that failed because the exercise was not written by hand, with the message."""
+    sandbox: str = ""
+    cpu: float = 0.0
+    """CPU seconds the submission's processes used."""
+
+    @classmethod
+    def failed(cls, failure: Failure, detail: str, log: str = "") -> Answer:
+        return cls(success=False, failure=failure, detail=detail, log=log)
+
+    @property
+    def machine_failed(self) -> bool:
+        """Whether the job failed and that may be the grading machine's doing: grade again."""
+        return not self.success and (self.failure is None or self.failure.machine)
+
+
+# worker <-> zygote ------------------------------------------------------------------------------
+
+
+@dataclass
+class ZygoteConfig(Message):
+    """How the zygote starts (its argv): scratch root, limits of its children, what to preload."""
+
+    root: str
+    pid_namespace: bool
+    limits: dict[str, int]
+    """setrlimit values by :class:`autograder.sandbox.Limits` field name."""
+    mounts: list[str]
+    """Read-only mounts under `root` that a wipe leaves alone (a course that lives under /tmp)."""
+    preload: list[str]
+    env: dict[str, str]
+
+
+class ChildKind(Enum):
+    KERNEL = "kernel"
+    VERIFY = "verify"
+
+
+@dataclass
+class ChildJob:
+    """A process the zygote forks: an ipykernel or a clean-room run, with its argv, environment and log."""
+
+    kind: ChildKind
+    argv: list[str]
+    env: dict[str, str]
+    cwd: str
+    log: str
+
+
+@dataclass
+class Spawn(Message):
+    """Fork a child for `job`; the reply carries its pid."""
+
+    TAG: ClassVar[str] = "spawn"
+    id: int
+    job: ChildJob
+
+
+@dataclass
+class Signal(Message):
+    """Send `sig` to the process group of the child `pid` (only children the zygote spawned)."""
+
+    TAG: ClassVar[str] = "signal"
+    id: int
+    pid: int
+    sig: int
+
+
+@dataclass
+class KillAll(Message):
+    """Kill every other process of the sandbox."""
+
+    TAG: ClassVar[str] = "kill_all"
+    id: int
+
+
+@dataclass
+class Usage(Message):
+    """Ask for the CPU seconds of the sandbox's processes and the seconds they waited for a core."""
+
+    TAG: ClassVar[str] = "usage"
+    id: int
+
+
+@dataclass
+class Wipe(Message):
+    """Kill every other process and empty the scratch folders; the reply carries the peak task count."""
+
+    TAG: ClassVar[str] = "wipe"
+    id: int
+
+
+@dataclass
+class Reply(Message):
+    """The zygote's answer to the command `id`; the fields that command asks for, or `error`."""
+
+    TAG: ClassVar[str] = "reply"
+    id: int
+    error: str = ""
+    pid: int = 0
+    cpu: float = 0.0
+    queued: float = 0.0
+    peak: int = 0
+
+
+@dataclass
+class Ready(Message):
+    """The zygote has loaded its libraries and waits for commands."""
+
+    TAG: ClassVar[str] = "ready"
+    pid: int
+
+
+@dataclass
+class Exit(Message):
+    """A child the zygote spawned has exited with `status` (negative: killed by that signal)."""
+
+    TAG: ClassVar[str] = "exit"
+    pid: int
+    status: int
+
+
+# grader <-> clean room -------------------------------------------------------------------------
+
+
+class CellKind(Enum):
+    LOCKED = "locked"
+    """Source text from the course (not the submission)."""
+    SOLUTION = "solution"
+    """The student's text."""
+
+
+@dataclass
+class PlanCell:
+    id: str
+    kind: CellKind
+    source: str
+
+
+@dataclass
+class PlanTest:
+    id: str
+    source: str
+
+
+@dataclass
+class Plan(Message):
+    """What the clean room runs: cells in the submission's order, then the tests, each already plain Python."""
+
+    cells: list[PlanCell]
+    tests: list[PlanTest]
+    record: list[str]
+    """Modules whose ``assert_*`` calls are recorded."""
+    cell_timeout: float
+    allowed: list[str]
+    """Guarded changes the course's own solution makes (not held against the tests)."""
+    careful: bool
+    """Run each test on its own from restored state (the course's solution)."""
+    out: str = ""
+    """Folder (as the sandbox sees it) for the records."""
+
+
+class Outcome(Enum):
+    """What a check concluded: in the sandbox (pass, fail, error), or re-run in the grader (also opaque)."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    ERROR = "error"
+    OPAQUE = "opaque"
+    """A value it compared did not cross as plain data (a re-check's verdict only)."""
+
+
+@dataclass
+class CheckCall:
+    """One recorded ``assert_*`` call: where in the test, what it concluded, its arguments encoded."""
+
+    fn: str
+    line: int
+    outcome: Outcome
+    args: Any
+    kwargs: Any
+
+
+@dataclass
+class TestRecord(Message):
+    """One test's clean run: whether it completed, its checks, the guarded values it changed."""
+
+    __test__: ClassVar[bool] = False  # not a pytest test class
+    completed: bool
+    error: str
+    calls: list[CheckCall]
+    changed: list[str]
+
+
+@dataclass
+class Summary(Message):
+    """The clean run as a whole: patches the notebook made (undone), errors of its cells."""
+
+    patched: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+# the values checks saw --------------------------------------------------------------------------
+
+
+@dataclass
+class Budget:
+    """Characters of encoded values still allowed in one test's record."""
+
+    left: int
+
+    def spend(self, size: int) -> bool:
+        """Take `size` characters; False once the budget is overdrawn."""
+        self.left -= size
+        return self.left >= 0
+
+
+@dataclass(frozen=True)
+class Opaque:
+    """A value that did not cross the sandbox boundary as plain data; `what` says what it was."""
+
+    what: str
+
+
+def encode(value: Any, budget: Budget) -> Any:
+    """`value` as JSON-able tagged data; anything else becomes ``{"opaque": type name}``.
+
+    Only exact builtin types, numpy arrays and scalars and torch tensors cross: an object that
+    overrides ``__eq__`` or ``__float__`` arrives as opaque and its check cannot pass.
+    """
+    try:
+        return _encode(value, budget)
+    except Exception as err:  # noqa: BLE001 - any failure to encode is an opaque value
+        return {"opaque": f"{type(value).__name__} ({type(err).__name__})"}
+
+
+def _npy(array: Any) -> str:
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, np.array(array, order="C"), allow_pickle=False)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def _encode(value: Any, budget: Budget) -> Any:
+    kind = type(value)
+    torch = sys.modules.get("torch")
+    if value is None or kind in (bool, str):
+        out: Any = value
+    elif kind is int:
+        out = value if abs(value) < 2**53 else {"int": str(value)}
+    elif kind is float:
+        out = value if value == value and abs(value) != float("inf") else {"float": repr(value)}
+    elif kind is complex:
+        out = {"complex": [repr(value.real), repr(value.imag)]}
+    elif kind in (list, tuple) or (torch is not None and kind is torch.Size):
+        items = [_encode(v, budget) for v in value]
+        out = {"list": items} if kind is list else {"tuple": items}
+    elif kind in (set, frozenset):
+        out = {"set": [_encode(v, budget) for v in value]}
+    elif kind is dict:
+        out = {"dict": [[_encode(k, budget), _encode(v, budget)] for k, v in value.items()]}
+    elif torch is not None and isinstance(value, torch.Tensor):
+        out = {"tensor": _npy(value.detach().cpu().numpy())}
+    elif torch is not None and kind is torch.dtype:
+        out = {"torch_dtype": str(value).removeprefix("torch.")}
+    else:
+        import numpy as np
+
+        if isinstance(value, np.ndarray) and value.dtype != object:
+            out = {"ndarray": _npy(np.asarray(value).view(np.ndarray))}
+        elif isinstance(value, np.generic) and not isinstance(value, np.object_):
+            out = {"scalar": _npy(np.asarray(value))}
+        elif isinstance(value, np.dtype) and not value.hasobject:
+            out = {"dtype": value.str}
+        else:
+            return {"opaque": kind.__name__}
+    text = out if isinstance(out, str) else _payload_text(out)
+    if text is not None and not budget.spend(len(text)):
+        return {"opaque": f"{kind.__name__} (too large to transfer)"}
+    return out
+
+
+def _payload_text(out: Any) -> str | None:
+    """The text payload of a one-tag encoding (what the budget counts), else None."""
+    if isinstance(out, dict) and len(out) == 1 and isinstance(payload := next(iter(out.values())), str):
+        return payload
+    return None
+
+
+def decode(data: Any) -> Any:
+    """The value :func:`encode` wrote; an opaque or unknown tag becomes :class:`Opaque`.
+
+    Raises:
+        ProtocolError: `data` is not an encoding (a damaged or forged record).
+    """
+    try:
+        return _decode(data)
+    except ProtocolError:
+        raise
+    except Exception as err:  # noqa: BLE001 - whatever a forged payload breaks is a protocol error
+        raise ProtocolError(f"undecodable value ({type(err).__name__}: {str(err)[:100]})") from None
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, list):
+        raise ProtocolError("an untagged list (encode tags every container)")
+    if not isinstance(value, dict):
+        return value
+    if len(value) != 1:
+        raise ProtocolError(f"an encoded value has one tag, not {len(value)}")
+    ((tag, payload),) = value.items()
+    if tag == "list":
+        return [_decode(v) for v in payload]
+    if tag == "tuple":
+        return tuple(_decode(v) for v in payload)
+    if tag == "dict":
+        return {_decode(k): _decode(v) for k, v in payload}
+    if tag == "int":
+        return int(payload)
+    if tag == "float":
+        return float(payload)
+    if tag == "complex":
+        return complex(float(payload[0]), float(payload[1]))
+    if tag == "set":
+        return {_decode(v) for v in payload}
+    if tag == "dtype":
+        import numpy as np
+
+        return np.dtype(payload)
+    if tag == "torch_dtype":
+        import torch
+
+        dtype = getattr(torch, payload)
+        if not isinstance(dtype, torch.dtype):
+            raise ProtocolError(f"torch.{payload} is not a dtype")
+        return dtype
+    if tag in ("ndarray", "scalar", "tensor"):
+        import numpy as np
+
+        array = np.lib.format.read_array(io.BytesIO(base64.b64decode(payload)), allow_pickle=False)
+        if tag == "scalar":
+            return array[()]
+        if tag == "tensor":
+            import torch
+
+            return torch.from_numpy(array)
+        return array
+    if tag == "opaque":
+        return Opaque(str(payload))
+    raise ProtocolError(f"unknown tag {tag!r}")
+
+
+def opaque_in(value: Any) -> str:
+    """What the first :class:`Opaque` inside a decoded `value` was ('' if none)."""
+    if isinstance(value, Opaque):
+        return value.what
+    if isinstance(value, list | tuple):
+        return next((w for v in value if (w := opaque_in(v))), "")
+    if isinstance(value, dict):
+        return next((w for k, v in value.items() if (w := opaque_in(k) or opaque_in(v))), "")
+    return ""
