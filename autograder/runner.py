@@ -26,29 +26,26 @@ from __future__ import annotations
 import json
 import os
 import queue
-import re
 import shlex
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from autograder import paths
+from autograder import gradebook, paths
 from autograder.assignments import Assignment, all_assignments
 from autograder.nofollow import fingerprint
 from autograder.preflight import MAX_BYTES, prepare
+from autograder.protocol import Answer, Failure, Job, ProtocolError, Ready
+from autograder.results import NOT_GRADED, Result
 from autograder.sandbox import KERNEL_ENV, WALL_FACTOR, kill_family, resolve_mode
 from autograder.worker import DEFAULT_CPU_LIMIT
 
-__all__ = ["DEFAULT_CPU_LIMIT", "DEFAULT_WORKER", "NOT_GRADED", "WORKER_ENV", "Result", "grade", "load_results"]
-
-NOT_GRADED = "not graded"
-"""The status of a job the machine failed (not the notebook): grade again."""
+__all__ = ["DEFAULT_CPU_LIMIT", "DEFAULT_WORKER", "WORKER_ENV", "grade"]
 
 ATTEMPTS = 3
 """Tries per job when the machine fails it; later tries wait until the rest of the batch is done."""
@@ -57,46 +54,6 @@ DEFAULT_WORKER = f"{shlex.quote(sys.executable)} -m autograder.worker"
 
 WORKER_ENV = KERNEL_ENV
 """The environment of grading kernels (one thread, warnings off, Agg); also used by the contract check."""
-
-
-@dataclass
-class Result:
-    """What grading one student's notebook gave."""
-
-    student: str
-    assignment: str
-    notebook: str
-    status: str  # "graded", "failed" or NOT_GRADED
-    score: float
-    max_score: float
-    reason: str = ""
-    cells: dict[str, float] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    submission_sha256: str = ""
-    seconds: float = 0.0
-    """Wall seconds the job took (for scheduling; never used to decide a grade)."""
-    cpu_seconds: float = 0.0
-    """CPU seconds the submission's processes used."""
-    flags: dict[str, str] = field(default_factory=dict)
-    """Test cells nbgrader passed that failed the clean re-run (scored 0), with the reason."""
-    sandbox: str = ""
-    """How the submission's code was confined: bwrap, or rlimits (resource limits only)."""
-
-    @property
-    def path(self) -> Path:
-        return paths.results() / self.student / f"{self.assignment}.json"
-
-    def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=1))
-        os.replace(tmp, self.path)
-
-
-def load_results() -> list[Result]:
-    """Every saved result, sorted by student and assignment."""
-    found = [Result(**json.loads(p.read_text())) for p in sorted(paths.results().glob("*/*.json"))]
-    return sorted(found, key=lambda r: (r.student, r.assignment))
 
 
 class _Worker:
@@ -130,29 +87,35 @@ class _Worker:
 
         threading.Thread(target=read, daemon=True).start()
         line = self.lines.get()
-        if line is None or json.loads(line).get("event") != "ready":
+        try:
+            Ready.from_json(line or "")
+        except ProtocolError:
             self.stop()
-            raise OSError(f"the grading worker did not start: {self.command[0]} ... (see {self.log})")
+            raise OSError(f"the grading worker did not start: {self.command[0]} ... (see {self.log})") from None
 
-    def run(self, job: dict, backstop: float) -> dict:
-        """The worker's answer to `job`; a hung or dead worker is the machine's failure (``retry``)."""
+    def run(self, job: Job, backstop: float) -> Answer:
+        """The worker's answer to `job`; a hung or dead worker is the machine's failure."""
         try:
             if self.proc is None or self.proc.poll() is not None:
                 self._start()
-            self.proc.stdin.write(json.dumps(job) + "\n")
+            self.proc.stdin.write(job.to_json() + "\n")
             self.proc.stdin.flush()
             line = self.lines.get(timeout=backstop)
         except queue.Empty:
             self.stop()
-            error = f"HUNG: the grading worker gave no answer within {backstop:.0f} s of wall time"
-            return {"success": False, "retry": True, "error": error}
+            hung = f"the grading worker gave no answer within {backstop:.0f} s of wall time"
+            return Answer.failed(Failure.HUNG, hung)
         except OSError as err:
             self.stop()
-            return {"success": False, "retry": True, "error": f"the grading worker died or did not start ({err})"}
+            return Answer.failed(Failure.WORKER_DIED, f"the grading worker died or did not start ({err})")
         if line is None:
             self.stop()
-            return {"success": False, "retry": True, "error": "the grading worker died"}
-        return json.loads(line)
+            return Answer.failed(Failure.WORKER_DIED, "the grading worker died")
+        try:
+            return Answer.from_json(line)
+        except ProtocolError as err:
+            self.stop()
+            return Answer.failed(Failure.UNKNOWN, f"the grading worker's answer is unreadable ({err})", line)
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -160,109 +123,65 @@ class _Worker:
             self.proc = None
 
 
-_KERNEL_START = r"Kernel died before replying to kernel_info"
-"""nbclient's error for a kernel that died before any cell ran: never the notebook's doing."""
-
-_LATE_OUTPUT = r"Timeout waiting for IOPub output"
-"""nbclient's error when a cell's output arrives after its reply by more than ``iopub_timeout``: a busy machine."""
-
-_REASONS = [
-    (_KERNEL_START, "the kernel could not start (a problem of the grading machine, not the notebook): grade again"),
-    (_LATE_OUTPUT, "a cell's output arrived late (a busy grading machine, not the notebook): grade again"),
-    (r"BUSY: (.*)", "the machine was too busy: {0}; not the notebook's fault: grade again"),
-    (r"HUNG: (.*)", "{0} (a problem of the grading machine): grade again"),
-    (r"CPU LIMIT: (cell .*ignored the interrupt)", "{0}: an endless loop?"),
-    (r"CPU LIMIT: (.*)", "{0} (the limit per notebook)"),
-    (r"WAITED: (.*)", "{0}: it sleeps, or waits for something that never comes"),
-    (r"PROCESS LIMIT: (.*)", "{0}, up to the process limit (a fork bomb?): not graded"),
-    (r"SANDBOX: (.*)", "{0}"),
-    (
-        r"DeadKernelError|Kernel died",
-        "the kernel died while running the notebook (os._exit, a crash, or out of memory)",
-    ),
-    (
-        r"CellTimeoutError|UnresponsiveKernelError",
-        "a cell kept running past the time limit and could not be interrupted",
-    ),
-    (r"the grading worker died", "the grading process died (out of memory?)"),
-]
+_REASONS = {
+    Failure.CPU_LIMIT: "{} (the limit per notebook)",
+    Failure.ENDLESS_LOOP: "{}: an endless loop?",
+    Failure.WAITED: "{}: it sleeps, or waits for something that never comes",
+    Failure.PROCESS_LIMIT: "{}, up to the process limit (a fork bomb?): not graded",
+    Failure.SANDBOX_DIED: "{}",
+    Failure.KERNEL_DIED: "the kernel died while running the notebook (os._exit, a crash, or out of memory)",
+    Failure.CELL_TIMEOUT: "a cell kept running past the time limit and could not be interrupted",
+    Failure.BUSY: "the machine was too busy: {}; not the notebook's fault: grade again",
+    Failure.HUNG: "{} (a problem of the grading machine): grade again",
+    Failure.SANDBOX_START: "{}",
+    Failure.KERNEL_START: "the kernel could not start (the grading machine's problem, not the notebook's): grade again",
+    Failure.LATE_OUTPUT: "a cell's output arrived late (a busy grading machine, not the notebook): grade again",
+    Failure.WORKER_DIED: "the grading process died (out of memory?)",
+    Failure.UNKNOWN: "{}",
+}
+"""How each kind of failure reads in the result, the table and the CSV; ``{}`` is the answer's detail."""
 
 
-def _machine_failed(answer: dict) -> bool:
-    """Whether a failure may be the grading machine's (or has no known cause in the notebook): grade again."""
-    if answer["success"]:
-        return False
-    error = answer.get("error", "")
-    known = any(re.search(pattern, error) for pattern, _ in _REASONS)
-    machine = re.search(_KERNEL_START, error) or re.search(_LATE_OUTPUT, error)
-    return bool(answer.get("retry")) or bool(machine) or not known
-
-
-def _reason(error: str) -> str:
-    for pattern, text in _REASONS:
-        if m := re.search(pattern, error):
-            return text.format(*m.groups())
-    errors = [line for line in error.splitlines() if "ERROR" in line or "Error" in line]
-    return (errors[-1].strip() if errors else error.strip().splitlines()[-1] if error.strip() else "unknown error")[
-        :300
-    ]
-
-
-def _gradebook_scores(student: str, assignment: Assignment) -> tuple[float, dict[str, float]]:
-    from nbgrader.api import Gradebook
-
-    with Gradebook("sqlite:///" + str(paths.gradebook())) as gb:
-        nb = gb.find_submission_notebook(assignment.notebook, assignment.name, student)
-        return float(nb.score), {g.name: float(g.score) for g in nb.grades}
-
-
-def _forget(student: str, assignment: Assignment) -> None:
-    """Remove a submission's rows from the gradebook (after a failure: no stale grades)."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    with Gradebook("sqlite:///" + str(paths.gradebook())) as gb:
-        try:
-            gb.remove_submission(assignment.name, student)
-        except MissingEntry:
-            pass
+def _reason(answer: Answer) -> str:
+    """The failure of `answer` in words for the instructor (and the student)."""
+    return _REASONS[answer.failure or Failure.UNKNOWN].format(answer.detail)[:300]
 
 
 def _failed(student: str, a: Assignment, sha: str, reason: str, notes: list[str], sandbox: str = "") -> Result:
     """A failed Result (score 0); the submission's rows leave the gradebook, so no stale grade survives."""
-    _forget(student, a)
+    gradebook.forget(student, a.name)
     return Result(student, a.name, a.notebook, "failed", 0.0, a.max_points, reason, notes=notes,
                   submission_sha256=sha, sandbox=sandbox)  # fmt: skip
 
 
-def _outcome(student: str, a: Assignment, sha: str, notes: list[str], answer: dict, mode: str) -> Result:
+def _outcome(student: str, a: Assignment, sha: str, notes: list[str], answer: Answer, mode: str) -> Result:
     """The Result of a worker's answer: gradebook scores and verification flags, or the failure.
 
     A failure's full log (nbgrader's, or the worker's error) is kept beside the result, as ``.log``.
     A failure of the machine is NOT_GRADED: the gradebook keeps what it had and no hash is kept,
     so the next run grades the submission again.
     """
-    if _machine_failed(answer):
-        error = answer.get("error", "")
-        result = Result(student, a.name, a.notebook, NOT_GRADED, 0.0, a.max_points, _reason(error), notes=notes,
-                        sandbox=answer.get("sandbox", mode))  # fmt: skip
+    sandbox = answer.sandbox or mode
+    if not answer.success:
+        if answer.machine_failed:
+            result = Result(student, a.name, a.notebook, NOT_GRADED, 0.0, a.max_points, _reason(answer), notes=notes,
+                            sandbox=sandbox)  # fmt: skip
+        else:
+            result = _failed(student, a, sha, _reason(answer), notes, sandbox)
         result.path.parent.mkdir(parents=True, exist_ok=True)
-        result.path.with_suffix(".log").write_text(error[-50_000:])
+        result.path.with_suffix(".log").write_text(f"{answer.detail}\n{answer.log}"[-50_000:])
         return result
-    if not answer["success"]:
-        error = answer.get("error", "")
-        result = _failed(student, a, sha, _reason(error), notes, answer.get("sandbox", mode))
-        result.path.parent.mkdir(parents=True, exist_ok=True)
-        result.path.with_suffix(".log").write_text(error[-50_000:])
-        return result
-    score, cells = _gradebook_scores(student, a)
-    flags = answer.get("flags", {})
-    by_hand = answer.get("by_hand", {})
+    recorded = gradebook.scores(student, a.name, a.notebook)
+    if recorded is None:  # removed while it was graded (another grader's run)
+        lost = Answer.failed(Failure.UNKNOWN, "its scores are missing from the gradebook: grade again")
+        return _outcome(student, a, sha, notes, lost, sandbox)
+    flags, by_hand = answer.flags, answer.by_hand
     reasons = [f"verification set {len(flags)} test(s) to 0: {', '.join(sorted(flags))}"] if flags else []
     reasons += [f"{test} scored 0: {why}" for test, why in sorted(by_hand.items())]
     reason = "; ".join(reasons)
-    notes = notes + answer.get("notes", []) + [f"{test} scored 0: {why}" for test, why in sorted(flags.items())]
-    result = Result(student, a.name, a.notebook, "graded", score, a.max_points, reason, cells, notes,
-                    submission_sha256=sha, flags=flags, sandbox=answer.get("sandbox", mode))  # fmt: skip
+    notes = notes + answer.notes + [f"{test} scored 0: {why}" for test, why in sorted(flags.items())]
+    result = Result(student, a.name, a.notebook, "graded", recorded.total, a.max_points, reason, recorded.cells, notes,
+                    submission_sha256=sha, flags=flags, sandbox=sandbox)  # fmt: skip
     result.path.with_suffix(".log").unlink(missing_ok=True)
     return result
 
@@ -279,9 +198,10 @@ def ensure_released(assignments: Iterable[Assignment]) -> None:
         released = paths.release() / a.name / a.path.name
         return not released.is_file() or released.stat().st_mtime < a.path.stat().st_mtime
 
-    missing = [a for a in assignments if stale(a)]
-    if missing or not paths.gradebook().is_file():
-        release(missing or list(assignments))
+    registered = gradebook.registered()
+    missing = [a for a in assignments if stale(a) or a.name not in registered]
+    if missing:
+        release(missing)
 
 
 def _typical_seconds() -> dict[str, float]:
@@ -392,14 +312,14 @@ def grade(
                             return
                         student, a, sha, notes, attempt = retries.pop(0)
                 start = time.perf_counter()
-                answer = worker.run({"assignment": a.name, "student": student}, backstop)
-                if _machine_failed(answer) and attempt < ATTEMPTS:
+                answer = worker.run(Job(a.name, student), backstop)
+                if answer.machine_failed and attempt < ATTEMPTS:
                     with lock:  # not the notebook's failure: never kept as its result; try again later
                         retries.append((student, a, sha, notes, attempt + 1))
                     continue
                 result = _outcome(student, a, sha, notes, answer, mode)
                 result.seconds = time.perf_counter() - start
-                result.cpu_seconds = answer.get("cpu", 0.0)
+                result.cpu_seconds = answer.cpu
                 result.save()
                 with lock:
                     done.append(result)
