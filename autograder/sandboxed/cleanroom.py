@@ -46,6 +46,7 @@ from autograder.protocol import (
     TestRecord,
     encode,
 )
+from autograder.sandboxed import audit
 
 __all__ = ["Guard", "main", "zygote_warm"]
 
@@ -238,12 +239,18 @@ def _on_alarm(signum: int, frame: Any) -> None:
     raise CellTimeout()
 
 
-def _run(source: str, filename: str, namespace: dict, timeout: float) -> str:
-    """Execute one cell with `timeout` seconds of CPU time (this process's, all threads); '' or its error."""
+def _run(source: str, filename: str, namespace: dict, timeout: float, submitted: bool = False) -> str:
+    """Execute one cell with `timeout` seconds of CPU time (this process's, all threads); '' or its error.
+
+    A `submitted` cell's code is declared to the audit hook first (:mod:`autograder.sandboxed.audit`).
+    """
     signal.signal(signal.SIGPROF, _on_alarm)
     signal.setitimer(signal.ITIMER_PROF, timeout)
     try:
-        exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - this is the point
+        code = compile(source, filename, "exec")
+        if submitted:
+            audit.submitted(code)
+        exec(code, namespace)  # noqa: S102 - this is the point
         return ""
     except CellTimeout:
         return f"used more than {timeout:g} s of CPU time"
@@ -360,6 +367,7 @@ def main(argv: list[str]) -> None:
         plan = Plan.from_json(f.read())
     os.unlink(argv[0])
     os.makedirs(plan.out, exist_ok=True)
+    audit.install()  # before any student code: introspection by submitted code is refused from here on
     namespace: dict = {"__name__": "__main__", "__builtins__": builtins, "get_ipython": lambda: _Shell()}
     from IPython.display import display
 
@@ -370,7 +378,8 @@ def main(argv: list[str]) -> None:
         before = {k: id(v) for k, v in namespace.items()}
         if cell.kind is CellKind.SOLUTION:
             _BASELINE.extend()
-        if error := _run(cell.source, f"<cell {cell.id}>", namespace, plan.cell_timeout):
+        submitted = cell.kind is CellKind.SOLUTION
+        if error := _run(cell.source, f"<cell {cell.id}>", namespace, plan.cell_timeout, submitted):
             errors[cell.id] = error
         if cell.kind is CellKind.LOCKED:
             _BASELINE.remember_names(namespace, before)

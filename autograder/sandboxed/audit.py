@@ -1,0 +1,132 @@
+"""Refuse introspection to submitted code in the clean room: a PEP 578 audit hook.
+
+The clean room (:mod:`autograder.sandboxed.cleanroom`) runs the student's functions in the same
+process as the tests that call them and the recorder that logs every check. Code that reaches
+the caller's frame (``sys._getframe``, ``inspect``, ``traceback.tb_frame``, a generator's
+``gi_frame``), installs a tracer or profiler, walks the garbage collector or loads C code through
+``ctypes`` could rewrite what a check compares or what the recorder keeps. CPython raises an
+audit event for each of these operations, whatever the spelling (names assembled at run time,
+``getattr`` chains, library wrappers such as ``inspect.stack``), and an audit hook cannot be
+removed once added.
+
+:func:`install` adds, before any student code runs, a hook that refuses those events (it raises
+:class:`Refused`, a ``ValueError``, which the standard library's optional uses of frames, in
+``collections``, ``typing``, ``enum`` and ``logging``, already treat as "no frame available") whenever *submitted
+code* is on the calling thread's stack. Submitted code is every code object the clean room
+declares with :func:`submitted` (the solution cells, compiled by the clean room), the code they
+nest, and every code object that runs through ``exec``, ``eval``, a new ``FunctionType`` or a
+``__code__`` assignment while submitted code is on the stack, so code made at run time (with
+any file name) stays submitted. The grader's own uses (the recorder's line numbers, the tests'
+``course.byhand`` profiler, putting tracing back) run with no submitted code on the stack and
+pass. The hook keeps its state in its closure and reaches nothing through module globals, so
+patching this module or ``builtins`` after :func:`install` changes nothing.
+
+CPython 3.11 raises no event for reading ``frame.f_back`` or ``f_locals`` (one needs a first
+frame, which is refused), for a function's ``__closure__`` or ``__globals__``, or for
+``ctypes.cast`` and ``ctypes.memmove`` on an address taken from ``id()``; the README's threat
+model lists what that leaves open.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+
+__all__ = ["EVENT", "REFUSED", "Refused", "install", "submitted"]
+
+EVENT = "autograder.submitted"
+"""The audit event that declares a code object (and those it nests) as submitted code."""
+
+REFUSED = frozenset(
+    {
+        "sys._getframe",
+        "sys._current_frames",
+        "sys.settrace",
+        "sys.setprofile",
+        "sys.addaudithook",
+        "gc.get_objects",
+        "gc.get_referrers",
+        "gc.get_referents",
+    }
+)
+"""Events refused while submitted code is on the stack (besides ``ctypes.*`` and the ones below)."""
+
+FRAME_ATTRIBUTES = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame"})
+"""Attributes whose read (event ``object.__getattr__``) hands out a frame."""
+
+_NEW_CODE = frozenset({"exec", "function.__new__"})
+"""Events whose first argument is a code object about to run."""
+
+
+class Refused(ValueError, RuntimeError):
+    """An introspection event refused to submitted code.
+
+    A ValueError, as ``sys._getframe`` raises when there is no such frame (the standard library's
+    optional uses of frames catch it), and a RuntimeError, the kind that stops ``sys.addaudithook``.
+    """
+
+
+def submitted(code: types.CodeType) -> None:
+    """Declare `code` (a compiled solution cell) as submitted code before running it."""
+    sys.audit(EVENT, code)
+
+
+def _refused(event: str, args: tuple, _refused=REFUSED, _frames=FRAME_ATTRIBUTES, _len=len, _str=str) -> str:
+    """What `event` would hand to the caller ('' if it is not an introspection event).
+
+    Everything it uses is bound when the module is imported (defaults), so that patching this
+    module's globals or ``builtins`` later changes nothing.
+    """
+    if event in _refused or event.startswith("ctypes."):
+        return event
+    if event == "object.__getattr__" and _len(args) == 2 and args[1] in _frames:
+        return f"the attribute {args[1]}"
+    if event == "open" and args and _str(args[0]).rstrip("/").rsplit("/", 1)[-1] == "mem":
+        return "opening a process's memory"
+    return ""
+
+
+def install() -> None:
+    """Add the hook to this process (once, before any student code runs; it cannot be removed)."""
+    import _thread
+
+    marked: dict[int, types.CodeType] = {}
+    busy: set[int] = set()
+
+    def mark(code: types.CodeType, _id=id, _type=type, _code=types.CodeType) -> None:
+        todo = [code]
+        while todo:
+            item = todo.pop()
+            if _type(item) is _code and _id(item) not in marked:
+                marked[_id(item)] = item  # kept alive: an id is never reused while it is marked
+                todo.extend(item.co_consts)
+
+    def on_stack(_getframe=sys._getframe, _id=id) -> bool:
+        frame = _getframe(2)
+        while frame is not None:
+            if _id(frame.f_code) in marked:
+                return True
+            frame = frame.f_back
+        return False
+
+    def hook(event: str, args: tuple, _ident=_thread.get_ident, _refused=_refused, _error=Refused) -> None:
+        me = _ident()
+        if me in busy:  # the hook's own frame and id() reads raise events too
+            return
+        new_code = event in _NEW_CODE or (event == "object.__setattr__" and args[1:2] == ("__code__",))
+        busy.add(me)
+        try:
+            if event == EVENT:
+                mark(args[0])
+                return
+            what = _refused(event, args)
+            if not (what or new_code) or not on_stack():
+                return
+            if new_code:
+                mark(args[-1] if event == "object.__setattr__" else args[0])
+        finally:
+            busy.discard(me)
+        if what:
+            raise _error(f"the grader refuses {what} in submitted code (introspection of the checks)")
+
+    sys.addaudithook(hook)
