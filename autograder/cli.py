@@ -61,7 +61,7 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     from autograder.report import write_feedback
 
     files = write_feedback()
-    print(f"wrote {len(files)} feedback files under {paths.feedback()} (checked: no hidden-test text)")
+    print(f"wrote {len(files)} feedback files under {paths.feedback()} (checked: no hidden-test text, no script)")
     return 0
 
 

@@ -10,16 +10,15 @@ from pathlib import Path
 import nbformat
 
 from autograder import gradebook, paths
-from autograder.assignments import Assignment, all_assignments, nbgrader_meta
+from autograder.activecontent import executable_content
+from autograder.assignments import all_assignments
+from autograder.feedback import hidden_test_lines
 from autograder.nbgrader_api import api, checked
 from autograder.results import NOT_GRADED, Result, load_results
 
 __all__ = ["export_csv", "grade_table", "hidden_test_lines", "write_feedback"]
 
-DISTINCTIVE = 30
-"""Characters a hidden-test line needs before it counts as a leak (`mistakes = {` is found anywhere)."""
 _TRACEBACK_PREFIX = re.compile(r"^(-*>)?\s*\d+\s")
-_HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.DOTALL)
 
 
 def grade_table(results: list[Result]) -> str:
@@ -72,17 +71,6 @@ def export_csv(to: Path) -> Path:
     return to
 
 
-def hidden_test_lines(assignment: Assignment) -> set[str]:
-    """Lines of the hidden tests that appear nowhere in the release (what feedback must never show)."""
-    hidden = set()
-    for cell in assignment.nb.cells:
-        if nbgrader_meta(cell).get("grade"):
-            for block in _HIDDEN.findall(cell.source):
-                hidden |= {s for line in block.splitlines() if len(s := " ".join(line.split())) >= DISTINCTIVE}
-    public = {" ".join(line.split()) for cell in assignment.released().cells for line in cell.source.splitlines()}
-    return hidden - public
-
-
 def _visible_lines(path: Path) -> set[str]:
     """The lines a reader of an HTML feedback file sees, whitespace-normalised."""
     text = html.unescape(re.sub(r"<[^>]+>", "", path.read_text(encoding="utf-8", errors="replace")))
@@ -91,10 +79,13 @@ def _visible_lines(path: Path) -> set[str]:
 
 
 def write_feedback(results: list[Result] | None = None) -> list[Path]:
-    """HTML feedback for every graded notebook, checked to contain no hidden-test text.
+    """HTML feedback for every graded notebook, checked to show no hidden-test text and run no script.
+
+    The notebook it is made from was rewritten by :mod:`autograder.feedback` (test cells show
+    only their verdict); these checks make sure nothing slipped through before a file is kept.
 
     Raises:
-        RuntimeError: a feedback file would show hidden tests (the file is deleted).
+        RuntimeError: a feedback file would show hidden tests or hold executable content (it is deleted).
     """
     written = []
     by_name = {a.name: a for a in all_assignments()}
@@ -106,6 +97,9 @@ def write_feedback(results: list[Result] | None = None) -> list[Path]:
             f"generate_feedback {r.assignment} {r.student}",
         )
         path = paths.feedback() / r.student / r.assignment / f"{r.notebook}.html"
+        if active := executable_content(path.read_text(encoding="utf-8", errors="replace")):
+            path.unlink()
+            raise RuntimeError(f"feedback for {r.student}/{r.assignment} would run code: {active[:3]}")
         visible = _visible_lines(path)
         # A line the student wrote themselves (their solution may match a hidden reference) is no leak.
         submission = nbformat.read(paths.submitted() / r.student / r.assignment / f"{r.notebook}.ipynb", as_version=4)

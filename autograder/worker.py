@@ -9,7 +9,8 @@ runner to grade it again later; ``cpu`` is the CPU time the submission's process
 Per job: nbgrader autograde (API, no CLI start-up) with every kernel forked inside this
 worker's sandbox (:mod:`autograder.sandbox`, :mod:`autograder.kernel`); then the tests nbgrader
 passed are verified in a clean room (:mod:`autograder.verify`) and those that fail it are set
-to 0 in the gradebook; hidden-test text is removed from the autograded notebook's outputs.
+to 0 in the gradebook; the autograded notebook is rewritten as the student may see it
+(:mod:`autograder.feedback`).
 The sandbox is wiped before and after each run, so nothing a submission leaves behind reaches
 the next one.
 
@@ -35,7 +36,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import gradebook, paths
+from autograder import feedback, gradebook, paths
 from autograder.assignments import Assignment, find_assignment
 from autograder.protocol import Answer, Failure, Job, Ready
 from autograder.sandbox import MODES, MachineBusy, Sandbox, SandboxError, resolve_mode
@@ -98,37 +99,6 @@ def _test_scores(assignment: Assignment, student: str) -> dict[str, float]:
     recorded = gradebook.scores(student, assignment.name, assignment.notebook)
     tests = assignment.test_cells
     return {cell: score for cell, score in recorded.cells.items() if cell in tests} if recorded else {}
-
-
-def _clean_outputs(path: Path, assignment: Assignment, flags: dict[str, str]) -> None:
-    """Drop output lines that quote hidden tests; tell the student why a verified test scored 0."""
-    from autograder.report import hidden_test_lines
-
-    hidden = hidden_test_lines(assignment)
-    nb = nbformat.read(path, as_version=4)
-
-    def scrub(text: str) -> str:
-        lines = text.splitlines(keepends=True)
-        return "".join(
-            "[a hidden test line was removed]\n" if any(h in " ".join(line.split()) for h in hidden) else line
-            for line in lines
-        )
-
-    for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            if "text" in out:
-                out.text = scrub(out.text)
-            if "evalue" in out:
-                out.evalue = scrub(out.evalue)
-                out.traceback = [scrub(t) for t in out.traceback]
-            for key, value in out.get("data", {}).items():
-                if isinstance(value, str) and key.startswith("text/"):
-                    out.data[key] = scrub(value)
-        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if gid in flags:
-            note = f"[grader] 0 points: this test passed here but failed when re-run cleanly: {flags[gid]}\n"
-            cell.outputs.append(nbformat.v4.new_output("stream", name="stdout", text=note))
-    nbformat.write(nb, path)
 
 
 def _forbidden_calls(path: Path) -> dict[str, str]:
@@ -195,8 +165,9 @@ class Worker:
         if verdicts.failed:
             gradebook.zero(student, assignment.name, assignment.notebook, sorted(verdicts.failed))
         autograded = paths.autograded() / student / assignment.name / assignment.path.name
-        _clean_outputs(autograded, assignment, verdicts.failed)
-        return Answer(success=True, flags=verdicts.failed, notes=verdicts.notes, by_hand=_forbidden_calls(autograded))
+        by_hand = _forbidden_calls(autograded)  # read before the rewrite replaces the test cells' outputs
+        feedback.rewrite(autograded, assignment, verdicts.failed)
+        return Answer(success=True, flags=verdicts.failed, notes=verdicts.notes, by_hand=by_hand)
 
     def run(self, job: Job) -> Answer:
         """Grade one job within the CPU limit; the answer names the sandbox mode and the CPU time used."""

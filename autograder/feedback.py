@@ -1,0 +1,138 @@
+"""The autograded notebook made fit to be shown to the student as feedback.
+
+nbgrader's feedback shows a notebook as the student's kernel left it, so whatever student code
+printed, displayed or raised would reach the page: while a hidden test calls it, a student's
+function can read the test's source (``In[-1]``, frames) and print it in any encoding; a
+``display_id`` lets a test-time call rewrite an earlier cell's output; any cell after a test
+cell can read the test from the kernel's history; markdown and HTML outputs can carry script.
+So the page is rebuilt from what the grader knows, never from what the kernel chose to emit:
+
+* a test cell shows one line: ``passed``, or ``failed:`` with the error's name (a built-in or
+  course exception, else "an error") and the first line of its message (the course's checks
+  explain the mistake there), capped and with hidden-test lines removed; plus the clean-room
+  verdict when it set the test to 0;
+* a code cell that ran before any hidden test keeps its printed text and errors (nothing
+  hidden existed in the kernel yet, and nothing later can append to them); rich outputs
+  (HTML, JavaScript, images, markdown) are dropped everywhere, since a later ``display_id``
+  update can rewrite them; a cell that ran after a hidden test keeps only that it raised;
+* a markdown cell identical to the course's cell of the same id renders as written; any other
+  is shown as its source text in a code block (no HTML, links or script of the student's);
+* raw cells are not shown; cell and notebook metadata are reduced to what nbgrader reads.
+"""
+
+from __future__ import annotations
+
+import builtins
+import re
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+
+from autograder.assignments import Assignment, nbgrader_meta
+
+__all__ = ["DISTINCTIVE", "ERROR_LINE", "for_feedback", "hidden_test_lines", "rewrite"]
+
+DISTINCTIVE = 30
+"""Characters a hidden-test line needs before it counts as a leak (`mistakes = {` is found anywhere)."""
+ERROR_LINE = 300
+"""Characters of an error message a test cell's feedback shows."""
+_HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.DOTALL)
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_KNOWN_ERRORS = {n for n, v in vars(builtins).items() if isinstance(v, type) and issubclass(v, BaseException)} | {
+    "ForbiddenCall",  # course.byhand
+    "CellTimeoutError",  # nbclient, a cell past its time limit
+    "DeadKernelError",
+}
+_KEPT_OUTPUTS = ("stream", "error")
+_NB_METADATA = ("kernelspec", "language_info")
+GRADER = "[grader] "
+
+
+def hidden_test_lines(assignment: Assignment) -> set[str]:
+    """Lines of the hidden tests that appear nowhere in the release (what feedback must never show)."""
+    hidden = set()
+    for cell in assignment.nb.cells:
+        if nbgrader_meta(cell).get("grade"):
+            for block in _HIDDEN.findall(cell.source):
+                hidden |= {s for line in block.splitlines() if len(s := " ".join(line.split())) >= DISTINCTIVE}
+    public = {" ".join(line.split()) for cell in assignment.released().cells for line in cell.source.splitlines()}
+    return hidden - public
+
+
+def _note(text: str) -> NotebookNode:
+    return nbformat.v4.new_output("stream", name="stdout", text=GRADER + text + "\n")
+
+
+def _error_name(ename: str) -> str:
+    return ename if ename in _KNOWN_ERRORS else "an error"
+
+
+def _first_line(text: str, hidden: set[str]) -> str:
+    line = next((s for s in _ANSI.sub("", text).splitlines() if s.strip()), "").strip()[:ERROR_LINE]
+    squeezed = " ".join(line.split())
+    return "[a hidden test line was removed]" if any(h in squeezed for h in hidden) else line
+
+
+def _verdict(outputs: list[NotebookNode], hidden: set[str], flag: str | None) -> list[NotebookNode]:
+    """A test cell's outputs: passed, or failed with the error line; and the clean room's verdict."""
+    errors = [o for o in outputs if o.get("output_type") == "error"]
+    if errors:
+        error = errors[0]
+        message = _first_line(str(error.get("evalue", "")), hidden)
+        shown = [_note(f"failed: {_error_name(str(error.get('ename', '')))}" + (f": {message}" if message else ""))]
+    else:
+        shown = [_note("passed")]
+    if flag:
+        shown.append(_note(f"0 points: this test passed here but failed when re-run cleanly: {flag}"))
+    return shown
+
+
+def _own_outputs(outputs: list[NotebookNode], after_hidden: bool) -> list[NotebookNode]:
+    """A non-test code cell's outputs: printed text and errors if it ran before any hidden test."""
+    if after_hidden:
+        errors = [o for o in outputs if o.get("output_type") == "error"]
+        return [_note(f"this cell raised {_error_name(str(errors[0].get('ename', '')))}")] if errors else []
+    return [o for o in outputs if o.get("output_type") in _KEPT_OUTPUTS]
+
+
+def _as_text(source: str) -> str:
+    """Markdown that shows `source` verbatim: a fenced code block no line of it can close."""
+    runs = [len(run) for run in re.findall(r"`+", source)]
+    fence = "`" * max(3, max(runs, default=0) + 1)
+    return f"{fence}text\n{source}\n{fence}"
+
+
+def for_feedback(nb: NotebookNode, assignment: Assignment, flags: dict[str, str]) -> NotebookNode:
+    """Rewrite the autograded notebook `nb` in place as the student may see it (see the module)."""
+    hidden = hidden_test_lines(assignment)
+    course = {c.get("id"): c for c in assignment.nb.cells}
+    after_hidden = False
+    for cell in nb.cells:
+        meta = nbgrader_meta(cell)
+        cell.metadata = {"nbgrader": cell.metadata["nbgrader"]} if meta else {}
+        mine = course.get(cell.get("id"))
+        if cell.cell_type == "markdown":
+            trusted = mine is not None and mine.cell_type == "markdown" and mine.source == cell.source
+            cell.pop("attachments", None)
+            if trusted and "attachments" in mine:
+                cell.attachments = mine.attachments
+            if not trusted:
+                cell.source = _as_text(cell.source)
+        elif cell.cell_type == "code":
+            test = assignment.test_cells.get(meta.get("grade_id", "")) if meta.get("grade") else None
+            if test is not None:
+                cell.outputs = _verdict(cell.outputs, hidden, flags.get(meta["grade_id"]))
+                after_hidden = after_hidden or bool(_HIDDEN.search(test.source))
+            else:
+                cell.outputs = _own_outputs(cell.outputs, after_hidden)
+        else:
+            cell.metadata = {}  # a raw cell without a mime type is not rendered
+    nb.metadata = {k: v for k, v in nb.metadata.items() if k in _NB_METADATA}
+    return nb
+
+
+def rewrite(path: Path, assignment: Assignment, flags: dict[str, str]) -> None:
+    """:func:`for_feedback` on the notebook file at `path`."""
+    nb = nbformat.read(path, as_version=4)
+    nbformat.write(for_feedback(nb, assignment, flags), path)
