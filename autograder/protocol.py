@@ -40,6 +40,7 @@ __all__ = [
     "CheckCall",
     "ChildJob",
     "ChildKind",
+    "Command",
     "Exit",
     "Failure",
     "Job",
@@ -59,6 +60,7 @@ __all__ = [
     "TestRecord",
     "Usage",
     "Wipe",
+    "ZYGOTE_COMMANDS",
     "ZygoteConfig",
     "decode",
     "encode",
@@ -297,46 +299,49 @@ class ChildJob:
 
 
 @dataclass
-class Spawn(Message):
+class Command(Message):
+    """A command to the zygote; its :class:`Reply` carries the same `id`."""
+
+    id: int
+
+
+@dataclass
+class Spawn(Command):
     """Fork a child for `job`; the reply carries its pid."""
 
     TAG: ClassVar[str] = "spawn"
-    id: int
     job: ChildJob
 
 
 @dataclass
-class Signal(Message):
+class Signal(Command):
     """Send `sig` to the process group of the child `pid` (only children the zygote spawned)."""
 
     TAG: ClassVar[str] = "signal"
-    id: int
     pid: int
     sig: int
 
 
-@dataclass
-class KillAll(Message):
+class KillAll(Command):
     """Kill every other process of the sandbox."""
 
     TAG: ClassVar[str] = "kill_all"
-    id: int
 
 
-@dataclass
-class Usage(Message):
+class Usage(Command):
     """Ask for the CPU seconds of the sandbox's processes and the seconds they waited for a core."""
 
     TAG: ClassVar[str] = "usage"
-    id: int
 
 
-@dataclass
-class Wipe(Message):
+class Wipe(Command):
     """Kill every other process and empty the scratch folders; the reply carries the peak task count."""
 
     TAG: ClassVar[str] = "wipe"
-    id: int
+
+
+ZYGOTE_COMMANDS = (Spawn, Signal, KillAll, Usage, Wipe)
+"""Every command the zygote takes."""
 
 
 @dataclass

@@ -36,9 +36,9 @@ from autograder import paths
 from autograder.protocol import (
     ChildJob,
     ChildKind,
+    Command,
     Exit,
     KillAll,
-    Message,
     Ready,
     Reply,
     Signal,
@@ -411,7 +411,7 @@ class Sandbox:
         with self._lock:
             self._changed.notify_all()
 
-    def _call(self, command: type[Message], timeout: float = 60.0, **fields: Any) -> Reply:
+    def _call(self, command: type[Command], timeout: float = 60.0, **fields: Any) -> Reply:
         """Send `command` (built with `fields` and a fresh id) and wait for its reply."""
         if self._dead():
             raise SandboxError("the sandbox is not running")

@@ -35,8 +35,10 @@ import time
 from pathlib import Path
 
 from autograder.protocol import (
+    ZYGOTE_COMMANDS,
     ChildJob,
     ChildKind,
+    Command,
     Exit,
     KillAll,
     Message,
@@ -63,10 +65,6 @@ _RLIMITS = {  # by field of autograder.sandbox.Limits (tests/test_trust_core.py 
     "file_bytes": resource.RLIMIT_FSIZE,
     "open_files": resource.RLIMIT_NOFILE,
 }
-
-
-COMMANDS = (Spawn, Signal, KillAll, Usage, Wipe)
-"""What the worker may ask of the zygote."""
 
 
 def _prctl(option: int, value: int) -> None:
@@ -250,7 +248,7 @@ class Zygote:
         for name in ("job", "run"):
             (self.root / name).mkdir(mode=0o700)
 
-    def handle(self, command: Message) -> Reply:
+    def handle(self, command: Command) -> Reply:
         match command:
             case Spawn(id=n, job=job):
                 return Reply(n, pid=self.spawn(job))
@@ -294,7 +292,7 @@ class Zygote:
                 buffer += data
                 while b"\n" in buffer:
                     line, buffer = buffer.split(b"\n", 1)
-                    command = parse(line, *COMMANDS)
+                    command = parse(line, *ZYGOTE_COMMANDS)
                     try:
                         reply = self.handle(command)
                     except Exception as err:  # noqa: BLE001 - reported to the worker
