@@ -21,6 +21,7 @@ $(LAB_STAMP): pyproject.toml
 	  { echo "Could not create $(VENV): on Debian or Ubuntu, install python3-venv first"; exit 1; }
 	@echo "== Installing the course into $(VENV) (the first time takes a few minutes: PyTorch is large)"
 	$(PIP) -e .
+	@install -D -m 644 autograder/jupyter_server_config.json $(VENV)/etc/jupyter/jupyter_server_config.d/dlcourse.json
 	@touch $@
 
 $(STAMP): $(LAB_STAMP)

@@ -145,6 +145,8 @@ def _lint_exercises(assignment: Assignment, cells: list[NotebookNode], problem) 
         last = test_tree.body[-1] if test_tree.body else None
         if isinstance(last, ast.Expr) and not isinstance(last.value, ast.Call):
             problem(ex.test_id, "ends in a bare expression, which nbgrader would read as partial credit")
+        if "raises-exception" not in cells[position[ex.test_id]].metadata.get("tags", []):
+            problem(ex.test_id, "lacks the raises-exception tag, so Run All would stop at an unfinished exercise")
         _lint_by_hand(ex, test_tree, locked_names, problem)
         _lint_checks(ex, test_tree, problem)
 

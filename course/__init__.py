@@ -4,3 +4,7 @@ The package holds no answers to the graded exercises; notebooks import it for ev
 """
 
 __version__ = "0.1.0"
+
+from course.unfinished import install as _show_unfinished_exercises_in_one_line
+
+_show_unfinished_exercises_in_one_line()

@@ -16,35 +16,59 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
-__all__ = ["ExerciseResult", "check_notebook"]
+__all__ = ["ExerciseResult", "check_notebook", "exercise_result", "graded_results", "summary"]
+
+
+NOT_STARTED = "not started"
 
 
 @dataclass(frozen=True)
 class ExerciseResult:
-    """One test cell's outcome."""
+    """One test cell's outcome: ``status`` is "passed", "failed" or "not started"."""
 
     test_id: str
     points: float
     score: float
     message: str
+    status: str
 
     @property
     def passed(self) -> bool:
-        return self.score == self.points
+        return self.status == "passed"
 
 
-def _outcome(cell: nbformat.NotebookNode) -> tuple[bool, str]:
+def exercise_result(cell: nbformat.NotebookNode) -> ExerciseResult:
+    """Score an executed graded test cell: its points unless it raised or wrote to stderr.
+
+    A test that ran into a bare ``NotImplementedError`` (the release's stub) is "not started";
+    any other error fails it, with its first line as the message.
+    """
+    meta = cell.metadata["nbgrader"]
+    points = float(meta.get("points", 0))
     for out in cell.get("outputs", []):
         if out.output_type == "error":
-            return False, f"{out.ename}: {out.evalue}".strip().rstrip(":")
+            if out.ename == "NotImplementedError" and not out.evalue:
+                return ExerciseResult(meta["grade_id"], points, 0.0, "", NOT_STARTED)
+            return ExerciseResult(meta["grade_id"], points, 0.0, f"{out.ename}: {out.evalue}".strip(), "failed")
         if out.output_type == "stream" and out.name == "stderr":
-            return False, "the test printed to stderr: " + out.text.strip().splitlines()[0][:200]
-    return True, ""
+            first = out.text.strip().splitlines()[0][:200] if out.text.strip() else ""
+            return ExerciseResult(meta["grade_id"], points, 0.0, f"the test printed to stderr: {first}", "failed")
+    return ExerciseResult(meta["grade_id"], points, points, "", "passed")
+
+
+def graded_results(nb: nbformat.NotebookNode) -> list[ExerciseResult]:
+    """The results of every graded code cell of an executed notebook, in order."""
+    return [
+        exercise_result(cell)
+        for cell in nb.cells
+        if cell.cell_type == "code" and cell.get("metadata", {}).get("nbgrader", {}).get("grade")
+    ]
 
 
 def check_notebook(path: str | os.PathLike, *, timeout: int = 300, show: bool = True) -> list[ExerciseResult]:
@@ -53,42 +77,41 @@ def check_notebook(path: str | os.PathLike, *, timeout: int = 300, show: bool = 
     Returns:
         one result per graded test cell, in notebook order; a summary table is printed if `show`.
     """
+    from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
 
     path = Path(path).resolve()
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(
-        nb,
-        timeout=timeout,
-        kernel_name="python3",
-        allow_errors=True,
-        resources={"metadata": {"path": str(path.parent)}},
-    )
-    client.execute(env={**os.environ, "NBGRADER_EXECUTION": "validate"})  # grader-sized budgets
-    results = []
-    for cell in nb.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if cell.cell_type == "code" and meta.get("grade"):
-            ok, message = _outcome(cell)
-            points = float(meta.get("points", 0))
-            results.append(ExerciseResult(meta["grade_id"], points, points if ok else 0.0, message))
+    with tempfile.TemporaryDirectory(prefix="selfcheck-") as run:
+        # Local sockets (ipc), not TCP: nothing listens on the network, and the kernel does not warn.
+        km = KernelManager(kernel_name="python3", transport="ipc", connection_file=str(Path(run) / "kernel.json"))
+        client = NotebookClient(
+            nb, km=km, timeout=timeout, allow_errors=True, resources={"metadata": {"path": str(path.parent)}}
+        )
+        client.execute(env={**os.environ, "NBGRADER_EXECUTION": "validate"})  # grader-sized budgets
+    results = graded_results(nb)
     if show:
         print(summary(results))
     return results
 
 
 def summary(results: list[ExerciseResult]) -> str:
-    """A table of the results and the total."""
+    """A table of the results (each exercise: passed, failed with its message, or not started) and the total."""
     width = max([len("exercise"), *(len(r.test_id) for r in results)])
     lines = [f"{'exercise':<{width}}  points  result"]
     for r in results:
-        verdict = "passed" if r.passed else f"FAILED  {r.message}"
+        verdict = f"failed: {r.message}" if r.status == "failed" else r.status
         lines.append(f"{r.test_id:<{width}}  {r.score:>2g}/{r.points:<3g}  {verdict}")
     total, top = sum(r.score for r in results), sum(r.points for r in results)
-    lines.append(
-        f"visible tests: {total:g} of {top:g} points ({sum(r.passed for r in results)} of {len(results)} passed)"
+    counts = ", ".join(
+        f"{n} {status}" for status in ("passed", "failed", NOT_STARTED) if (n := _count(results, status))
     )
+    lines.append(f"visible tests: {total:g} of {top:g} points ({counts})")
     return "\n".join(lines)
+
+
+def _count(results: list[ExerciseResult], status: str) -> int:
+    return sum(r.status == status for r in results)
 
 
 if __name__ == "__main__":

@@ -254,4 +254,16 @@ def test_untouched_release_shows_what_is_missing(lab, page):
     tests = _tests(_run_all(page))
     first = tests[0]
     assert first["shown"] and first["errors"], f"test cell {first['id']} shows no failure"
-    assert "NotImplementedError" in first["errors"][0]
+    for c in tests:  # Run All went past every unfinished exercise (their cells carry raises-exception)
+        assert re.fullmatch(r"\[\d+\]:", c["prompt"].strip()), f"Run All stopped before {c['id']}: {c['prompt']!r}"
+        assert c["errors"][0].strip().startswith("NotImplementedError: ") and "is not written yet" in c["errors"][0]
+        assert len(c["errors"][0].strip().splitlines()) == 1, f"{c['id']} shows a traceback: {c['errors'][0][:300]}"
+
+    # Validate answers with one summary: every exercise "not started", and the count.
+    page.locator(".jp-Toolbar").get_by_role("button", name="Validate").click()
+    dialog = page.locator(".jp-Dialog-content")
+    dialog.wait_for(timeout=RUN_TIMEOUT * 1000)
+    text = dialog.inner_text()
+    assert text.count("The following cell failed") == 1, text
+    assert text.count("not started") == len(tests) + 1 and f"0 of {len(tests)} exercises pass" in text, text
+    assert "forbidden" not in text, "Validate showed a test cell's source"

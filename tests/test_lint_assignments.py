@@ -92,6 +92,7 @@ def _cell(nb, cell_id):
             ),
             "'tanh_ref' is not defined by a locked cell",
         ),
+        (lambda nb: _cell(nb, "tanh_test").metadata.update(tags=[]), "lacks the raises-exception tag"),
     ],
     ids=[
         "terms",
@@ -107,6 +108,7 @@ def _cell(nb, cell_id):
         "not-by-hand",
         "forbidden-typo",
         "forbidden-unknown-name",
+        "run-all-stops",
     ],
 )
 def test_lint_finds_each_broken_rule(tmp_path, edit, expected):

@@ -24,11 +24,28 @@ def test_self_check_scores_the_release_and_the_answers(tmp_path):
     nbformat.write(answered, full)
 
     blank = check_notebook(release, show=False)
-    assert len(blank) == len(neuron.exercises) and not any(r.passed for r in blank)
-    assert all("NotImplementedError" in r.message for r in blank)
+    assert len(blank) == len(neuron.exercises) and {r.status for r in blank} == {"not started"}
+    assert f"({len(blank)} not started)" in summary(blank)
     done = check_notebook(full, show=False)
     assert all(r.passed for r in done)
     assert f"{neuron.max_points:g} of {neuron.max_points:g} points" in summary(done)
+
+
+def test_self_check_names_a_failure_by_its_first_message(tmp_path, capfd):
+    neuron = find_assignment("01_neuron")
+    first = neuron.exercises[0]
+    answered = neuron.released()
+    for cell in answered.cells:
+        if nbgrader_meta(cell).get("solution") and cell.id != first.solution_id:
+            cell.source = neuron.cell(cell.id).source
+    answered.cells[[c.id for c in answered.cells].index(first.solution_id)].source = "def sigmoid(z):\n    return z"
+    nbformat.write(answered, tmp_path / "one_wrong.ipynb")
+    results = check_notebook(tmp_path / "one_wrong.ipynb")
+    assert [r.status for r in results] == ["failed"] + ["passed"] * (len(results) - 1)
+    assert results[0].message.startswith("AssertionError: ")
+    printed = capfd.readouterr()
+    assert f"{results[0].test_id}" in printed.out and "failed: AssertionError" in printed.out
+    assert "without encryption" not in printed.out + printed.err, "the kernel's TCP warning reached the student"
 
 
 FRAGMENT = 3
