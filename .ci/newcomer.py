@@ -61,7 +61,7 @@ def _pip_source() -> dict[str, str]:
 
 
 def _as(user: str | None) -> list[str]:
-    return ["runuser", "-u", user, "--"] if user else []
+    return [shutil.which("runuser") or "/usr/sbin/runuser", "-u", user, "--"] if user else []
 
 
 def _contents(port: int, token: str, path: str = "") -> dict | None:
