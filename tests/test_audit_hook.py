@@ -21,7 +21,7 @@ from autograder import paths
 _RUNNER = """
 import ctypes, json, sys  # ctypes: loaded before student code, as in the zygote
 from autograder.sandboxed import audit
-audit.install()
+audit.install(trusted=[])
 namespace = {"__name__": "__main__"}
 cell = compile(sys.argv[1], "<cell answer>", "exec")
 audit.submitted(cell)

@@ -29,10 +29,14 @@ model lists what that leaves open.
 
 from __future__ import annotations
 
+import io
+import marshal
+import os
 import sys
 import types
+from collections.abc import Callable
 
-__all__ = ["EVENT", "REFUSED", "Refused", "install", "submitted"]
+__all__ = ["EVENT", "REFUSED", "Refused", "install", "submitted", "warm_libraries"]
 
 EVENT = "autograder.submitted"
 """The audit event that declares a code object (and those it nests) as submitted code."""
@@ -86,11 +90,58 @@ def _refused(event: str, args: tuple, _refused=REFUSED, _frames=FRAME_ATTRIBUTES
     return ""
 
 
-def install() -> None:
-    """Add the hook to this process (once, before any student code runs; it cannot be removed)."""
+def _read_only_roots() -> tuple[str, ...]:
+    """Folders whose files student code cannot change in the sandbox: Python, the venv, course/ and autograder/."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    roots = {sys.prefix, sys.base_prefix, package, os.path.join(os.path.dirname(package), "course")}
+    return tuple(os.path.realpath(root) + os.sep for root in roots)
+
+
+def _genuine_library_code(roots: tuple[str, ...]) -> Callable[[types.CodeType], bool]:
+    """A test: is a code object exactly the code of the read-only file its ``co_filename`` names?
+
+    Libraries imported for the first time while submitted code runs (torch imports sympy lazily)
+    run module code that is not the submission's; code compiled or unmarshalled by the
+    submission under such a file name is not equal to it and stays the submission's. The file's
+    cached bytecode is the reference (its source compiled when there is none). Everything is
+    bound now, so that nothing patched later is called.
+    """
+    tag, reference = sys.implementation.cache_tag, {}
+    _open, _loads, _compile = io.open, marshal.loads, compile
+
+    def genuine(code: types.CodeType) -> bool:
+        path = code.co_filename
+        if not (path.startswith(roots) and path.endswith(".py") and "/../" not in path):
+            return False
+        if path not in reference:
+            folder, _, name = path.rpartition("/")
+            try:
+                with _open(f"{folder}/__pycache__/{name[:-3]}.{tag}.pyc", "rb") as f:
+                    reference[path] = _loads(f.read()[16:])
+            except (OSError, ValueError, EOFError, TypeError):
+                try:
+                    with _open(path, "rb") as f:
+                        reference[path] = _compile(f.read(), path, "exec", dont_inherit=True)
+                except (OSError, SyntaxError, ValueError):
+                    reference[path] = None
+        return reference[path] is not None and reference[path] == code
+
+    return genuine
+
+
+def install(trusted: list[types.CodeType]) -> None:
+    """Add the hook to this process (once, before any student code runs; it cannot be removed).
+
+    Args:
+        trusted: the grader's code that may read frames whatever is on the stack (the recorder's
+            line finder, which a test's helper may reach from a student function); it must hand
+            no frame back.
+    """
     import _thread
 
     marked: dict[int, types.CodeType] = {}
+    genuine = _genuine_library_code(_read_only_roots())
+    allowed = {id(code): code for code in trusted}
     busy: set[int] = set()
 
     def mark(code: types.CodeType, _id=id, _type=type, _code=types.CodeType) -> None:
@@ -101,15 +152,17 @@ def install() -> None:
                 marked[_id(item)] = item  # kept alive: an id is never reused while it is marked
                 todo.extend(item.co_consts)
 
-    def on_stack(_getframe=sys._getframe, _id=id) -> bool:
-        frame = _getframe(2)
+    def on_stack(frame: types.FrameType, _id=id) -> bool:
         while frame is not None:
             if _id(frame.f_code) in marked:
                 return True
             frame = frame.f_back
         return False
 
-    def hook(event: str, args: tuple, _ident=_thread.get_ident, _refused=_refused, _error=Refused) -> None:
+    def hook(
+        event: str, args: tuple, _ident=_thread.get_ident, _getframe=sys._getframe, _id=id, _refused=_refused,
+        _error=Refused,
+    ) -> None:  # fmt: skip
         me = _ident()
         if me in busy:  # the hook's own frame and id() reads raise events too
             return
@@ -120,13 +173,29 @@ def install() -> None:
                 mark(args[0])
                 return
             what = _refused(event, args)
-            if not (what or new_code) or not on_stack():
+            if not (what or new_code):
                 return
-            if new_code:
-                mark(args[-1] if event == "object.__setattr__" else args[0])
+            caller = _getframe(1)  # the Python code that raised the event
+            if not on_stack(caller) or (what and _id(caller.f_code) in allowed):
+                return
+            if new_code and not genuine(code := args[-1] if event == "object.__setattr__" else args[0]):
+                mark(code)
         finally:
             busy.discard(me)
         if what:
             raise _error(f"the grader refuses {what} in submitted code (introspection of the checks)")
 
     sys.addaudithook(hook)
+
+
+def warm_libraries() -> None:
+    """Run, in the zygote, the one-time set-ups that libraries do on first use and that read frames.
+
+    Done on a student's first call, they would have submitted code on the stack and be refused.
+    Found by calibrating the course's nine solutions in the clean room: torch.func's forward
+    mode registers ``torch.library`` decompositions and compiles TorchScript helpers (both read
+    their caller's frame) the first time it runs.
+    """
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.func.jacfwd(torch.nn.Linear(2, 2))(torch.ones(2))
