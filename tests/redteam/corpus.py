@@ -562,3 +562,12 @@ def write_case(case: Case, submissions: Path, ctx: Context) -> Path:
     folder = submissions / case.name / ctx.assignment.name
     case.build(folder, ctx)
     return folder
+
+
+from redteam.corpus_introspection import CASES as _INTROSPECTION  # noqa: E402 - built from the helpers above
+
+CASES += _INTROSPECTION
+
+from redteam.corpus_submission import CASES as _SUBMISSION  # noqa: E402 - built from the helpers above
+
+CASES += _SUBMISSION

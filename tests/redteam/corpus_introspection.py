@@ -1,0 +1,171 @@
+"""Red-team cases that inspect the checking code, or the grader's processes, from a submission.
+
+Every case answers with zeros (wrong, array-shaped), so that whatever score it gets beyond 0 came
+from the attack; each attack reaches for the check's frame, the clean room's recorder or the
+grader's command lines with the API names assembled at run time, and hides its own errors
+(``try/except``), so that only the grader's refusal or the real answers decide the score. Cases
+that need nbgrader's kernel to pass first disarm ``course.checks`` there (the clean room undoes
+that, and the attack must then work during the clean re-run to gain anything).
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+from nbformat import NotebookNode
+
+from redteam.corpus import _DISARM, Case, Context, _cell, _function_names, _if_found, _notebook_case, zeros
+
+__all__ = ["CASES"]
+
+
+def _armed(ctx: Context, attack: str, disarm: bool) -> NotebookNode:
+    """Zeros for every exercise; each function runs ``_attack()`` (defined in the first solution cell) when called."""
+    nb = zeros(ctx)
+    for i, exercise in enumerate(ctx.assignment.exercises):
+        cell = _cell(nb, exercise.solution_id)
+        names = _function_names(ctx.assignment.cell(exercise.solution_id).source)
+        wrappers = "\n".join(
+            f"_plain_{n} = {n}\n\ndef {n}(*args, **kwargs):\n    _attack()\n    return _plain_{n}(*args, **kwargs)\n"
+            for n in names
+        )
+        head = textwrap.dedent(attack) + (_DISARM if disarm else "") if i == 0 else ""
+        cell.source = f"{head}\n{cell.source}\n\n{wrappers}"
+    return nb
+
+
+_TRACER = """
+import sys as _s
+
+def _tracer(frame, event, arg):
+    if event == "call":
+        local = frame.f_locals
+        if frame.f_code.co_name.startswith("assert_") and "expected" in local:
+            local["actual"] = local["expected"]  # the check compares the expected value with itself
+        if frame.f_code.co_name == "record" and len(local.get("args", ())) >= 2:
+            local["args"] = (local["args"][1],) + tuple(local["args"][1:])  # and the recorder keeps that
+    return _tracer
+
+def _attack():
+    try:
+        getattr(_s, "set" + "tr" + "ace")(_tracer)
+    except Exception:
+        pass
+"""
+
+_TRACEBACK = """
+def _attack():
+    pass
+
+class _Borrowed:
+    \"\"\"An answer that, once the check converts it, hands back the check's own `expected`.\"\"\"
+
+    def __init__(self, fallback):
+        self.fallback = fallback
+
+    def __array__(self, dtype=None, copy=None):
+        import numpy
+        try:
+            raise RuntimeError
+        except RuntimeError as err:
+            frame = getattr(err.__traceback__, "tb_" + "frame")
+        while frame is not None:
+            if "expected" in frame.f_locals:
+                return numpy.asarray(frame.f_locals["expected"], dtype=dtype)
+            frame = frame.f_back
+        return numpy.asarray(self.fallback, dtype=dtype)
+"""
+
+_GC = """
+import gc as _gc
+
+def _copy_expected(original):
+    def check(*args, **kwargs):
+        import numpy
+        if len(args) >= 2 and isinstance(args[0], numpy.ndarray) and numpy.shape(args[0]) == numpy.shape(args[1]):
+            numpy.copyto(args[0], numpy.asarray(args[1], dtype=args[0].dtype))  # in place: what is recorded too
+        return original(*args, **kwargs)
+    return check
+
+def _attack():
+    try:
+        found = getattr(_gc, "get_" + "objects")()
+    except Exception:
+        return
+    for thing in found:
+        if callable(thing) and getattr(thing, "__name__", "") == "record" and thing.__closure__:
+            for cell in thing.__closure__:
+                if callable(cell.cell_contents) and getattr(cell.cell_contents, "__name__", "").startswith("assert_"):
+                    cell.cell_contents = _copy_expected(cell.cell_contents)
+"""
+
+_CLOSURE = """
+import course.checks as _checks
+
+def _attack():
+    for name in ("assert_close", "assert_equal"):
+        recorder = getattr(_checks, name)
+        for cell in recorder.__closure__ or ():
+            if callable(cell.cell_contents) and getattr(cell.cell_contents, "__name__", "") == name:
+                cell.cell_contents = _copy_expected(cell.cell_contents)
+"""
+
+_CTYPES = """
+import sys as _s
+
+def _attack():
+    try:
+        api = getattr(__import__("c" + "types"), "python" + "api")
+        get_frame = getattr(api, "PyEval_" + "GetFrame")
+        get_frame.restype = __import__("c" + "types").py_object
+        frame = get_frame()
+        while frame is not None:
+            frame.f_globals.update({k: v for k, v in frame.f_locals.items() if k == "expected"})
+            frame = frame.f_back
+    except Exception:
+        pass
+"""
+
+
+def _traceback_answers(ctx: Context) -> NotebookNode:
+    """Zeros that convert, inside the check, into whatever the check expects (through a traceback's frame)."""
+    nb = _armed(ctx, _TRACEBACK, disarm=False)
+    for exercise in ctx.assignment.exercises:
+        cell = _cell(nb, exercise.solution_id)
+        for n in _function_names(ctx.assignment.cell(exercise.solution_id).source):
+            borrowed = f"def {n}(*args, **kwargs):\n    return _Borrowed(_zero_{n}(*args, **kwargs))\n"
+            cell.source += f"\n\n_zero_{n} = {n}\n\n{borrowed}"
+    return nb
+
+
+def _proc_cmdline(ctx: Context) -> NotebookNode:
+    """Right answers only if a process of the sandbox shows the grader's command line (bwrap's options, host paths)."""
+    probe = f"""
+    import os
+    _FOUND = []
+    for _pid in [p for p in os.listdir("/proc") if p.isdigit()]:
+        try:
+            _line = open(f"/proc/{{_pid}}/cmdline", "rb").read().replace(b"\\0", b" ").decode()
+        except OSError:
+            continue
+        if "--ro-bind" in _line or "--tmpfs" in _line or {str(ctx.work)!r} in _line or "preload" in _line:
+            _FOUND.append(_pid)
+    print("grader command lines seen in processes:", _FOUND)
+    """
+    return _if_found(ctx, probe, lambda gid: ctx.assignment.cell(gid).source)
+
+
+CASES = [
+    Case("tracer_copies_expected", "wrong answers; a tracer (name built at run time) copies expected into actual",
+         _notebook_case(lambda ctx: _armed(ctx, _TRACER, disarm=False)), "graded", "zero"),
+    Case("traceback_frame_walk", "wrong answers that read the check's `expected` through __traceback__.tb_frame",
+         _notebook_case(_traceback_answers), "graded", "zero"),
+    Case("gc_walk_recorder", "wrong answers; a gc walk finds the recorder and makes its check copy expected in place",
+         _notebook_case(lambda ctx: _armed(ctx, _GC, disarm=True)), "graded", "zero"),
+    Case("closure_recorder", "wrong answers; the recorder's closure (no introspection API) copies expected in place",
+         _notebook_case(lambda ctx: _armed(ctx, _GC + _CLOSURE, disarm=True)), "graded", "zero"),
+    Case("ctypes_frames", "wrong answers; ctypes fetches the current frame to copy expected values around",
+         _notebook_case(lambda ctx: _armed(ctx, _CTYPES, disarm=True)), "graded", "zero"),
+    Case("proc_cmdline", "right answers only if /proc/<pid>/cmdline shows the grader's command lines",
+         _notebook_case(_proc_cmdline), "graded", "zero"),
+]  # fmt: skip
