@@ -76,7 +76,7 @@ def _contents(port: int, token: str, path: str = "") -> dict | None:
 def start_lab(clone: Path, user: str | None, env: dict[str, str], deadline: float) -> Start:
     """Run `make lab` until the JupyterLab it starts lists the nine notebooks, then stop it."""
     port, token = _free_port(), secrets.token_hex(8)
-    args = f"--no-browser --ip=127.0.0.1 --port={port} --ServerApp.token={token}"
+    args = f"--no-browser --ip=127.0.0.1 --port={port} --IdentityProvider.token={token}"
     log = clone / f"make-lab-{time.monotonic_ns()}.log"
     began = time.monotonic()
     with log.open("w") as out:
