@@ -91,9 +91,31 @@ CASES = [
         """
         def conv_output_size(n, f, pad=0, stride=1):
             span = n - f + 2 * pad
-            if span < 0 or span % stride:
-                raise ValueError("does not tile")
+            if span < 0:
+                raise ValueError("does not fit")
             return span // stride
+    """,
+    ),
+    Wrong(
+        "conv_output_size",
+        "PyTorch rounds the size down (floor), it does not refuse",
+        """
+        def conv_output_size(n, f, pad=0, stride=1):
+            span = n - f + 2 * pad
+            if span < 0 or span % stride:
+                raise ValueError("the windows do not tile the input")
+            return span // stride + 1
+    """,
+    ),
+    Wrong(
+        "conv_output_size",
+        "the fraction is rounded up (ceil)",
+        """
+        def conv_output_size(n, f, pad=0, stride=1):
+            span = n - f + 2 * pad
+            if span < 0:
+                raise ValueError("does not fit")
+            return -(-span // stride) + 1
     """,
     ),
     Wrong("conv_forward", "the stride is ignored", _CONV_LOOP.format(step=1, body="np.sum(window * w[f]) + b[f]")),
@@ -301,6 +323,18 @@ CASES = [
             start = {"full": 0, "same": (k - 1) // 2, "valid": k - 1}[mode]
             length = {"full": n + k - 1, "same": n, "valid": n - k + 1}[mode]
             return full[start:start + length]
+    """,
+    ),
+    Right(
+        "conv_output_size",
+        "math.floor of the formula, the fit checked by comparing F with W + 2P",
+        """
+        import math
+
+        def conv_output_size(n, f, pad=0, stride=1):
+            if f > n + 2 * pad:
+                raise ValueError("window larger than the padded input")
+            return int(math.floor((n - f + 2 * pad) / stride)) + 1
     """,
     ),
     Right(
