@@ -87,84 +87,89 @@ CASES = [
         "backward",
         "you divide by m again",
         """
-        def backward(params, cache, delta3):
+        def backward(params, cache, delta3, lam=0.0):
             m = delta3.shape[0]
             mask = cache["mask"]
             a2 = cache["a2"]
             a2_out = a2 if mask is None else a2 * mask
             da2 = delta3 @ params["W2"] * (1 if mask is None else mask)
             delta2 = da2 * a2 * (1 - a2)
-            return {"W1": delta2.T @ cache["a1"] / m, "b1": delta2.sum(0) / m,
-                    "W2": delta3.T @ a2_out / m, "b2": delta3.sum(0) / m}
+            return {"W1": delta2.T @ cache["a1"] / m + lam * params["W1"], "b1": delta2.sum(0) / m,
+                    "W2": delta3.T @ a2_out / m + lam * params["W2"], "b2": delta3.sum(0) / m}
     """,
     ),
     Wrong(
         "backward",
         "is transposed",
         """
-        def backward(params, cache, delta3):
+        def backward(params, cache, delta3, lam=0.0):
             mask = cache["mask"]
             a2 = cache["a2"]
             a2_out = a2 if mask is None else a2 * mask
             da2 = delta3 @ params["W2"] * (1 if mask is None else mask)
             delta2 = da2 * a2 * (1 - a2)
-            return {"W1": cache["a1"].T @ delta2, "b1": delta2.sum(0), "W2": delta3.T @ a2_out, "b2": delta3.sum(0)}
+            return {"W1": cache["a1"].T @ delta2 + lam * params["W1"].T, "b1": delta2.sum(0),
+                    "W2": delta3.T @ a2_out + lam * params["W2"], "b2": delta3.sum(0)}
     """,
     ),
     Wrong(
         "backward",
         "sums over the examples (axis 0)",
         """
-        def backward(params, cache, delta3):
+        def backward(params, cache, delta3, lam=0.0):
             mask = cache["mask"]
             a2 = cache["a2"]
             a2_out = a2 if mask is None else a2 * mask
             da2 = delta3 @ params["W2"] * (1 if mask is None else mask)
             delta2 = da2 * a2 * (1 - a2)
-            return {"W1": delta2.T @ cache["a1"], "b1": delta2.sum(1), "W2": delta3.T @ a2_out, "b2": delta3.sum(1)}
+            return {"W1": delta2.T @ cache["a1"] + lam * params["W1"], "b1": delta2.sum(1),
+                    "W2": delta3.T @ a2_out + lam * params["W2"], "b2": delta3.sum(1)}
     """,
     ),
     Wrong(
         "backward",
         "the mask is not reused in the backward pass",
         """
-        def backward(params, cache, delta3):
+        def backward(params, cache, delta3, lam=0.0):
             mask = cache["mask"]
             a2 = cache["a2"]
             a2_out = a2 if mask is None else a2 * mask
             delta2 = delta3 @ params["W2"] * a2 * (1 - a2)
-            return {"W1": delta2.T @ cache["a1"], "b1": delta2.sum(0), "W2": delta3.T @ a2_out, "b2": delta3.sum(0)}
+            return {"W1": delta2.T @ cache["a1"] + lam * params["W1"], "b1": delta2.sum(0),
+                    "W2": delta3.T @ a2_out + lam * params["W2"], "b2": delta3.sum(0)}
     """,
     ),
     Wrong(
         "backward",
-        "sigmoid derivative a2 * (1 - a2) of the hidden layer is missing",
+        "the sigmoid derivative of the hidden layer is missing",
         """
-        def backward(params, cache, delta3):
+        def backward(params, cache, delta3, lam=0.0):
             mask = cache["mask"]
             a2 = cache["a2"]
             a2_out = a2 if mask is None else a2 * mask
             delta2 = delta3 @ params["W2"] * (1 if mask is None else mask)
-            return {"W1": delta2.T @ cache["a1"], "b1": delta2.sum(0), "W2": delta3.T @ a2_out, "b2": delta3.sum(0)}
+            return {"W1": delta2.T @ cache["a1"] + lam * params["W1"], "b1": delta2.sum(0),
+                    "W2": delta3.T @ a2_out + lam * params["W2"], "b2": delta3.sum(0)}
     """,
     ),
     Wrong(
         "backward",
         "dW2 uses a2 instead of a2 * mask",
         """
-        def backward(params, cache, delta3):
+        def backward(params, cache, delta3, lam=0.0):
             mask = cache["mask"]
             a2 = cache["a2"]
             da2 = delta3 @ params["W2"] * (1 if mask is None else mask)
             delta2 = da2 * a2 * (1 - a2)
-            return {"W1": delta2.T @ cache["a1"], "b1": delta2.sum(0), "W2": delta3.T @ a2, "b2": delta3.sum(0)}
+            return {"W1": delta2.T @ cache["a1"] + lam * params["W1"], "b1": delta2.sum(0),
+                    "W2": delta3.T @ a2 + lam * params["W2"], "b2": delta3.sum(0)}
     """,
     ),
     Wrong(
         "backward",
         "calls torch.Tensor.backward",
         """
-        def backward(params, cache, delta3):
+        def backward(params, cache, delta3, lam=0.0):
             t = to_torch(params)
             a2 = torch.sigmoid(torch.nn.functional.linear(torch.tensor(cache["a1"]), t["W1"], t["b1"]))
             if cache["mask"] is not None:
@@ -174,22 +179,41 @@ CASES = [
     """,
     ),
     Wrong(
-        "add_weight_decay",
-        "the bias is regularised too",
+        "backward",
+        "the weight-decay path is missing",
         """
-        def add_weight_decay(grads, params, lam):
-            return {k: grads[k] + lam * params[k] for k in grads}
+        def backward(params, cache, delta3, lam=0.0):
+            mask = cache["mask"]
+            a2 = cache["a2"]
+            a2_out = a2 if mask is None else a2 * mask
+            delta2 = delta3 @ params["W2"] * (1 if mask is None else mask) * a2 * (1 - a2)
+            return {"W1": delta2.T @ cache["a1"], "b1": delta2.sum(0), "W2": delta3.T @ a2_out, "b2": delta3.sum(0)}
     """,
     ),
     Wrong(
-        "add_weight_decay",
-        "the decay term is lam/2 * W",
+        "backward",
+        "the weight-decay path is off by 2",
         """
-        def add_weight_decay(grads, params, lam):
-            out = dict(grads)
-            for key in ("W1", "W2"):
-                out[key] = grads[key] + 0.5 * lam * params[key]
-            return out
+        def backward(params, cache, delta3, lam=0.0):
+            mask = cache["mask"]
+            a2 = cache["a2"]
+            a2_out = a2 if mask is None else a2 * mask
+            delta2 = delta3 @ params["W2"] * (1 if mask is None else mask) * a2 * (1 - a2)
+            return {"W1": delta2.T @ cache["a1"] + lam / 2 * params["W1"], "b1": delta2.sum(0),
+                    "W2": delta3.T @ a2_out + lam / 2 * params["W2"], "b2": delta3.sum(0)}
+    """,
+    ),
+    Wrong(
+        "backward",
+        "the biases are regularised too",
+        """
+        def backward(params, cache, delta3, lam=0.0):
+            mask = cache["mask"]
+            a2 = cache["a2"]
+            a2_out = a2 if mask is None else a2 * mask
+            delta2 = delta3 @ params["W2"] * (1 if mask is None else mask) * a2 * (1 - a2)
+            grads = {"W1": delta2.T @ cache["a1"], "b1": delta2.sum(0), "W2": delta3.T @ a2_out, "b2": delta3.sum(0)}
+            return {k: g + lam * params[k] for k, g in grads.items()}
     """,
     ),
     Wrong(
@@ -247,22 +271,6 @@ CASES = [
     """,
     ),
     Wrong(
-        "gd_step",
-        "goes up the gradient",
-        """
-        def gd_step(params, grads, lr):
-            return {k: params[k] + lr * grads[k] for k in params}
-    """,
-    ),
-    Wrong(
-        "gd_step",
-        "the biases are not updated",
-        """
-        def gd_step(params, grads, lr):
-            return {k: params[k] - lr * grads[k] if k.startswith("W") else params[k] for k in params}
-    """,
-    ),
-    Wrong(
         "dropout_forward",
         "not rescaled",
         """
@@ -290,11 +298,283 @@ CASES = [
     """,
     ),
     Wrong(
-        "dropout_backward",
-        "not rescaled in the backward pass",
+        "neuron_graph",
+        "the sigmoid's local gradient is missing",
         """
-        def dropout_backward(dout, mask):
-            return dout * (mask != 0)
+        def neuron_graph(x, w, b, y, lam):
+            p = w * x
+            a = float(sigmoid(np.sum(p) + b))
+            e = a - y
+            dz = e
+            return float(0.5 * e**2 + 0.5 * lam * np.sum(w**2)), {
+                "e": e, "a": e, "z": dz, "b": dz, "p": dz * np.ones_like(p), "w": dz * x + lam * w, "x": dz * w}
+    """,
+    ),
+    Wrong(
+        "neuron_graph",
+        "evaluated as z * (1 - z)",
+        """
+        def neuron_graph(x, w, b, y, lam):
+            p = w * x
+            z = np.sum(p) + b
+            e = float(sigmoid(z)) - y
+            dz = e * z * (1 - z)
+            return float(0.5 * e**2 + 0.5 * lam * np.sum(w**2)), {
+                "e": e, "a": e, "z": dz, "b": dz, "p": dz * np.ones_like(p), "w": dz * x + lam * w, "x": dz * w}
+    """,
+    ),
+    Wrong(
+        "neuron_graph",
+        "add the gradients of both paths",
+        """
+        def neuron_graph(x, w, b, y, lam):
+            p = w * x
+            a = float(sigmoid(np.sum(p) + b))
+            e = a - y
+            dz = e * a * (1 - a)
+            return float(0.5 * e**2 + 0.5 * lam * np.sum(w**2)), {
+                "e": e, "a": e, "z": dz, "b": dz, "p": dz * np.ones_like(p), "w": dz * x, "x": dz * w}
+    """,
+    ),
+    Wrong(
+        "neuron_graph",
+        "the product's local gradients are swapped",
+        """
+        def neuron_graph(x, w, b, y, lam):
+            p = w * x
+            a = float(sigmoid(np.sum(p) + b))
+            e = a - y
+            dz = e * a * (1 - a)
+            return float(0.5 * e**2 + 0.5 * lam * np.sum(w**2)), {
+                "e": e, "a": e, "z": dz, "b": dz, "p": dz * np.ones_like(p), "w": dz * w + lam * w, "x": dz * x}
+    """,
+    ),
+    Wrong(
+        "neuron_graph",
+        "the sign of dL/de is flipped",
+        """
+        def neuron_graph(x, w, b, y, lam):
+            p = w * x
+            a = float(sigmoid(np.sum(p) + b))
+            e = y - a
+            dz = e * a * (1 - a)
+            return float(0.5 * e**2 + 0.5 * lam * np.sum(w**2)), {
+                "e": e, "a": e, "z": dz, "b": dz, "p": dz * np.ones_like(p), "w": dz * x + lam * w, "x": dz * w}
+    """,
+    ),
+    Wrong(
+        "neuron_graph",
+        "calls torch.Tensor.backward",
+        """
+        def neuron_graph(x, w, b, y, lam):
+            xt, wt, bt = (torch.tensor(np.asarray(v, dtype=float), requires_grad=True) for v in (x, w, b))
+            p = wt * xt
+            p.retain_grad()
+            z = p.sum() + bt
+            z.retain_grad()
+            a = torch.sigmoid(z)
+            a.retain_grad()
+            e = a - y
+            e.retain_grad()
+            L = 0.5 * e**2 + 0.5 * lam * (wt**2).sum()
+            L.backward()
+            g = {"e": e, "a": a, "z": z, "b": bt, "p": p, "w": wt, "x": xt}
+            return float(L), {k: v.grad.numpy() for k, v in g.items()}
+    """,
+    ),
+    Wrong(
+        "batchnorm_forward",
+        "you normalise with the unbiased variance",
+        """
+        def batchnorm_forward(x, gamma, beta, running_mean, running_var, train=True, momentum=0.1, eps=1e-5):
+            if not train:
+                return gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta, running_mean, running_var
+            mean, var = x.mean(0), x.var(0, ddof=1)
+            out = gamma * (x - mean) / np.sqrt(var + eps) + beta
+            return out, (1 - momentum) * running_mean + momentum * mean, (1 - momentum) * running_var + momentum * var
+    """,
+    ),
+    Wrong(
+        "batchnorm_forward",
+        "fed the biased batch variance",
+        """
+        def batchnorm_forward(x, gamma, beta, running_mean, running_var, train=True, momentum=0.1, eps=1e-5):
+            if not train:
+                return gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta, running_mean, running_var
+            mean, var = x.mean(0), x.var(0)
+            out = gamma * (x - mean) / np.sqrt(var + eps) + beta
+            return out, (1 - momentum) * running_mean + momentum * mean, (1 - momentum) * running_var + momentum * var
+    """,
+    ),
+    Wrong(
+        "batchnorm_forward",
+        "momentum weights the old value",
+        """
+        def batchnorm_forward(x, gamma, beta, running_mean, running_var, train=True, momentum=0.1, eps=1e-5):
+            if not train:
+                return gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta, running_mean, running_var
+            mean, var = x.mean(0), x.var(0)
+            out = gamma * (x - mean) / np.sqrt(var + eps) + beta
+            var_u = x.var(0, ddof=1)
+            return out, momentum * running_mean + (1 - momentum) * mean, momentum * running_var + (1 - momentum) * var_u
+    """,
+    ),
+    Wrong(
+        "batchnorm_forward",
+        "inference mode must normalise with the running statistics",
+        """
+        def batchnorm_forward(x, gamma, beta, running_mean, running_var, train=True, momentum=0.1, eps=1e-5):
+            mean, var = x.mean(0), x.var(0)
+            out = gamma * (x - mean) / np.sqrt(var + eps) + beta
+            if not train:
+                return out, running_mean, running_var
+            var_u = x.var(0, ddof=1)
+            return out, (1 - momentum) * running_mean + momentum * mean, (1 - momentum) * running_var + momentum * var_u
+    """,
+    ),
+    Wrong(
+        "batchnorm_forward",
+        "each example (row) instead of each feature",
+        """
+        def batchnorm_forward(x, gamma, beta, running_mean, running_var, train=True, momentum=0.1, eps=1e-5):
+            if not train:
+                return gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta, running_mean, running_var
+            mean, var = x.mean(1, keepdims=True), x.var(1, keepdims=True)
+            out = gamma * (x - mean) / np.sqrt(var + eps) + beta
+            mean, var_u = x.mean(0), x.var(0, ddof=1)
+            return out, (1 - momentum) * running_mean + momentum * mean, (1 - momentum) * running_var + momentum * var_u
+    """,
+    ),
+    Wrong(
+        "batchnorm_forward",
+        "calls torch.nn.functional.batch_norm",
+        """
+        def batchnorm_forward(x, gamma, beta, running_mean, running_var, train=True, momentum=0.1, eps=1e-5):
+            m, v = torch.tensor(running_mean), torch.tensor(running_var)
+            t = [torch.tensor(a) for a in (x, gamma, beta)]
+            out = torch.nn.functional.batch_norm(t[0], m, v, t[1], t[2], train, momentum, eps)
+            return out.numpy(), m.numpy(), v.numpy()
+    """,
+    ),
+    Wrong(
+        "batchnorm_backward",
+        "misses the paths through the batch mean and variance",
+        """
+        def batchnorm_backward(dout, x, gamma, eps=1e-5):
+            std = np.sqrt(x.var(0) + eps)
+            xhat = (x - x.mean(0)) / std
+            return dout * gamma / std, (dout * xhat).sum(0), dout.sum(0)
+    """,
+    ),
+    Wrong(
+        "batchnorm_backward",
+        "misses the path through the batch mean",
+        """
+        def batchnorm_backward(dout, x, gamma, eps=1e-5):
+            std = np.sqrt(x.var(0) + eps)
+            xhat = (x - x.mean(0)) / std
+            dxhat = dout * gamma
+            return (dxhat - xhat * (dxhat * xhat).mean(0)) / std, (dout * xhat).sum(0), dout.sum(0)
+    """,
+    ),
+    Wrong(
+        "batchnorm_backward",
+        "dgamma and dbeta are swapped",
+        """
+        def batchnorm_backward(dout, x, gamma, eps=1e-5):
+            std = np.sqrt(x.var(0) + eps)
+            xhat = (x - x.mean(0)) / std
+            dxhat = dout * gamma
+            dx = (dxhat - dxhat.mean(0) - xhat * (dxhat * xhat).mean(0)) / std
+            return dx, dout.sum(0), (dout * xhat).sum(0)
+    """,
+    ),
+    Wrong(
+        "batchnorm_backward",
+        "gamma and beta are parameters too",
+        """
+        def batchnorm_backward(dout, x, gamma, eps=1e-5):
+            std = np.sqrt(x.var(0) + eps)
+            xhat = (x - x.mean(0)) / std
+            dxhat = dout * gamma
+            return (dxhat - dxhat.mean(0) - xhat * (dxhat * xhat).mean(0)) / std
+    """,
+    ),
+    Wrong(
+        "batchnorm_backward",
+        "you differentiate the unbiased variance",
+        """
+        def batchnorm_backward(dout, x, gamma, eps=1e-5):
+            m = x.shape[0]
+            var = x.var(0, ddof=1)
+            std = np.sqrt(var + eps)
+            xc = x - x.mean(0)
+            dxhat = dout * gamma
+            dvar = np.sum(dxhat * xc, 0) * -0.5 * (var + eps) ** -1.5
+            dmu = -dxhat.sum(0) / std
+            dx = dxhat / std + dvar * 2 * xc / (m - 1) + dmu / m
+            return dx, (dout * xc / np.sqrt(x.var(0) + eps)).sum(0), dout.sum(0)
+    """,
+    ),
+    Wrong(
+        "batchnorm_backward",
+        "calls torch.Tensor.backward",
+        """
+        def batchnorm_backward(dout, x, gamma, eps=1e-5):
+            xt, gt = torch.tensor(x, requires_grad=True), torch.tensor(gamma, requires_grad=True)
+            bt = torch.zeros_like(gt, requires_grad=True)
+            xhat = (xt - xt.mean(0)) / torch.sqrt(xt.var(0, unbiased=False) + eps)
+            ((gt * xhat + bt) * torch.tensor(dout)).sum().backward()
+            return xt.grad.numpy(), gt.grad.numpy(), bt.grad.numpy()
+    """,
+    ),
+    Right(
+        "neuron_graph",
+        "sigmoid recomputed from z, and the products summed with a loop",
+        """
+        def neuron_graph(x, w, b, y, lam):
+            z = b
+            for wi, xi in zip(w, x):
+                z = z + wi * xi
+            e = 1 / (1 + np.exp(-z)) - y
+            s = 1 / (1 + np.exp(-z))
+            dz = e * s * (1 - s)
+            L = 0.5 * e * e + lam / 2 * float(w @ w)
+            return L, {"e": e, "a": e, "z": dz, "b": dz, "p": np.full(len(w), dz), "w": x * dz + lam * w, "x": w * dz}
+    """,
+    ),
+    Right(
+        "batchnorm_forward",
+        "sums written out, float32-safe",
+        """
+        def batchnorm_forward(x, gamma, beta, running_mean, running_var, train=True, momentum=0.1, eps=1e-5):
+            if train:
+                m = len(x)
+                mu = np.sum(x, axis=0) / m
+                ss = np.sum((x - mu) ** 2, axis=0)
+                xhat = (x - mu) / np.sqrt(ss / m + eps)
+                running_mean = momentum * mu + (1 - momentum) * running_mean
+                running_var = momentum * ss / (m - 1) + (1 - momentum) * running_var
+                return gamma * xhat + beta, running_mean, running_var
+            return gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta, running_mean, running_var
+    """,
+    ),
+    Right(
+        "batchnorm_backward",
+        "node by node through the graph (cs231n's staged form)",
+        """
+        def batchnorm_backward(dout, x, gamma, eps=1e-5):
+            m = x.shape[0]
+            mu = x.mean(0)
+            xc = x - mu
+            var = (xc**2).mean(0)
+            istd = 1 / np.sqrt(var + eps)
+            xhat = xc * istd
+            dxhat = dout * gamma
+            dvar = np.sum(dxhat * xc, 0) * -0.5 * istd**3
+            dxc = dxhat * istd + dvar * 2 * xc / m
+            dx = dxc - dxc.mean(0)
+            return dx, np.sum(dout * xhat, 0), np.sum(dout, 0)
     """,
     ),
     Right(
@@ -322,7 +602,7 @@ CASES = [
         "backward",
         "a loop over the examples, accumulating outer products",
         """
-        def backward(params, cache, delta3):
+        def backward(params, cache, delta3, lam=0.0):
             mask = cache["mask"]
             a2 = cache["a2"]
             grads = {k: np.zeros_like(v, dtype=np.float64) for k, v in params.items()}
@@ -333,6 +613,8 @@ CASES = [
                 d2 = (params["W2"].T @ delta3[i]) * keep * a2[i] * (1 - a2[i])
                 grads["W1"] += np.outer(d2, cache["a1"][i])
                 grads["b1"] += d2
+            grads["W1"] += lam * params["W1"]
+            grads["W2"] += lam * params["W2"]
             return grads
     """,
     ),
@@ -352,14 +634,6 @@ CASES = [
                 flat[i] = old
                 grad[i] = (up - down) / (2 * h)
             return grad.reshape(x.shape)
-    """,
-    ),
-    Right(
-        "dropout_backward",
-        "np.where on the mask",
-        """
-        def dropout_backward(dout, mask):
-            return np.where(mask != 0, dout * mask, 0.0)
     """,
     ),
 ]
