@@ -36,6 +36,24 @@ def pool_backward(dout, x, size, stride, mode="max"):
     return dx
 """
 
+_DX_FULL = """
+def conv_dx_full(dout, w, x_shape, stride=1, pad=0):
+    N, F_out, H_out, W_out = dout.shape
+    _, C, HH, WW = w.shape
+    H, W = x_shape[2], x_shape[3]
+    step = {step}
+    spread = np.zeros((N, F_out, (H_out - 1) * step + 1, (W_out - 1) * step + 1))
+    spread[:, :, ::step, ::step] = dout
+    spread = np.pad(spread, ((0, 0), (0, 0), (HH - 1, HH - 1), (WW - 1, WW - 1)))
+    full = torch_conv2d(spread, {kernel})
+    {finish}
+"""
+_DX_PLACE = (
+    "dx_pad = np.zeros((N, C, H + 2 * pad, W + 2 * pad)); "
+    "dx_pad[:, :, :full.shape[2], :full.shape[3]] = full; return dx_pad[:, :, pad:pad + H, pad:pad + W]"
+)
+_ROT = "w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)"
+
 CASES = [
     Wrong(
         "conv1d",
@@ -208,6 +226,64 @@ CASES = [
             out = torch.einsum("nchwij,fcij->nfhw", win, wt) + bt[None, :, None, None]
             (out * to_torch(dout)).sum().backward()
             return xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy()
+    """,
+    ),
+    Wrong(
+        "conv_dx_full",
+        "the kernel is not rotated by 180 degrees",
+        _DX_FULL.format(step="stride", kernel="w.transpose(1, 0, 2, 3)", finish=_DX_PLACE),
+    ),
+    Wrong(
+        "conv_dx_full",
+        "the filter and channel axes are not swapped",
+        _DX_FULL.format(step="stride", kernel="w[:, :, ::-1, ::-1]", finish=_DX_PLACE),
+    ),
+    Wrong(
+        "conv_dx_full",
+        "dout is not spread out by the stride",
+        _DX_FULL.format(step="1", kernel=_ROT, finish=_DX_PLACE),
+    ),
+    Wrong(
+        "conv_dx_full",
+        "give the rows and columns no window saw",
+        _DX_FULL.format(step="stride", kernel=_ROT, finish="return full[:, :, pad:pad + H, pad:pad + W]"),
+    ),
+    Wrong(
+        "conv_dx_full",
+        "cut the padding off",
+        _DX_FULL.format(
+            step="stride",
+            kernel=_ROT,
+            finish="dx_pad = np.zeros((N, C, H + 2 * pad, W + 2 * pad)); "
+            "dx_pad[:, :, :full.shape[2], :full.shape[3]] = full; return dx_pad",
+        ),
+    ),
+    Wrong(
+        "conv_dx_full",
+        "calls torch.nn.functional.conv_transpose2d",
+        """
+        def conv_dx_full(dout, w, x_shape, stride=1, pad=0):
+            out = F.conv_transpose2d(to_torch(dout), to_torch(w), stride=stride, padding=pad).numpy()
+            dx = np.zeros(x_shape)
+            dx[:, :, :out.shape[2], :out.shape[3]] = out
+            return dx
+    """,
+    ),
+    Right(
+        "conv_dx_full",
+        "the full correlation written with sliding_window_view and einsum, no torch",
+        """
+        def conv_dx_full(dout, w, x_shape, stride=1, pad=0):
+            N, F_out, H_out, W_out = dout.shape
+            _, C, HH, WW = w.shape
+            spread = np.zeros((N, F_out, (H_out - 1) * stride + 1, (W_out - 1) * stride + 1))
+            spread[:, :, ::stride, ::stride] = dout
+            spread = np.pad(spread, ((0, 0), (0, 0), (HH - 1, HH - 1), (WW - 1, WW - 1)))
+            win = np.lib.stride_tricks.sliding_window_view(spread, (HH, WW), axis=(2, 3))
+            full = np.einsum("nfhwij,fcij->nchw", win, w[:, :, ::-1, ::-1])
+            dx_pad = np.zeros((N, C, x_shape[2] + 2 * pad, x_shape[3] + 2 * pad))
+            dx_pad[:, :, :full.shape[2], :full.shape[3]] = full
+            return dx_pad[:, :, pad:pad + x_shape[2], pad:pad + x_shape[3]]
     """,
     ),
     Wrong(
