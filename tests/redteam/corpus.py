@@ -550,7 +550,7 @@ def _cases() -> list[Case]:
         Case("write_outside", "right answers; writes outside its folder", _notebook_case(_write_outside),
              "graded", "full"),
         Case("leak_hidden_tests", "right answers that print the cells calling them (the hidden tests)",
-             _notebook_case(_leak_hidden), "graded", "full"),
+             _notebook_case(_leak_hidden), "graded", "full-minus:first"),  # inspect.stack is refused in the clean room
     ]  # fmt: skip
 
 

@@ -93,10 +93,13 @@ def _attack():
     except Exception:
         return
     for thing in found:
-        if callable(thing) and getattr(thing, "__name__", "") == "record" and thing.__closure__:
-            for cell in thing.__closure__:
-                if callable(cell.cell_contents) and getattr(cell.cell_contents, "__name__", "").startswith("assert_"):
-                    cell.cell_contents = _copy_expected(cell.cell_contents)
+        try:
+            if type(thing).__name__ == "function" and thing.__name__ == "record" and thing.__closure__:
+                for cell in thing.__closure__:
+                    if getattr(cell.cell_contents, "__name__", "").startswith("assert_"):
+                        cell.cell_contents = _copy_expected(cell.cell_contents)
+        except Exception:
+            pass
 """
 
 _CLOSURE = """
