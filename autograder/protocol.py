@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import hmac
 import io
 import json
 import sys
@@ -412,6 +413,39 @@ class Plan(Message):
     """Run each test on its own from restored state (the course's solution)."""
     out: str = ""
     """Folder (as the sandbox sees it) for the records."""
+    key: str = ""
+    """This run's secret (hex) that seals the records: see :func:`seal`."""
+
+
+def _mac(key: str, label: str, body: bytes) -> bytes:
+    return hmac.new(bytes.fromhex(key), label.encode() + b"\n" + body, "sha256").hexdigest().encode()
+
+
+def seal(text: str, key: str, label: str) -> str:
+    """`text` after a line with its HMAC-SHA256 under `key` (hex): proof that the clean room wrote it.
+
+    `label` names what the text is (a test's id): a record sealed for one test is refused as
+    another's.
+
+    The grader puts a fresh key in each plan. The clean room reads the plan and deletes the file
+    before any submitted code runs, and keeps the key only in its functions' locals, which
+    submitted code cannot reach without the frame or gc introspection the audit hook refuses; so
+    records that a submission writes itself, or replays from another run, are refused by
+    :func:`unseal`.
+    """
+    return _mac(key, label, text.encode()).decode() + "\n" + text
+
+
+def unseal(raw: bytes, key: str, label: str) -> bytes:
+    """The text that :func:`seal` sealed under `key` as `label`.
+
+    Raises:
+        ProtocolError: the seal is missing or does not match (written by anything but the clean room).
+    """
+    mac, _, body = raw.partition(b"\n")
+    if not hmac.compare_digest(mac, _mac(key, label, body)):
+        raise ProtocolError("not written by the clean room of this run (its seal does not match)")
+    return body
 
 
 class Outcome(Enum):

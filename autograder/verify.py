@@ -25,6 +25,7 @@ import hashlib
 import importlib
 import json
 import os
+import secrets
 from dataclasses import asdict, dataclass, field
 
 from nbformat import NotebookNode
@@ -44,6 +45,7 @@ from autograder.protocol import (
     TestRecord,
     decode,
     opaque_in,
+    unseal,
 )
 from autograder.sandbox import Sandbox
 
@@ -106,17 +108,34 @@ def _plan(
     )
 
 
-def _run(sandbox: Sandbox, plan: Plan, env: dict[str, str]) -> tuple[dict[str, bytes | None], Summary]:
-    """Run `plan` in a wiped sandbox; (test id -> its record as written there, or None; summary)."""
+Record = bytes | ProtocolError | None
+"""A test's record as the clean room wrote it (unsealed), why it cannot be trusted, or None if missing."""
+
+
+def _unsealed(raw: bytes | None, key: str, label: str) -> Record:
+    try:
+        return None if raw is None else unseal(raw, key, label)
+    except ProtocolError as err:
+        return err
+
+
+def _run(sandbox: Sandbox, plan: Plan, env: dict[str, str]) -> tuple[dict[str, Record], Summary]:
+    """Run `plan` in a wiped sandbox; (test id -> its record, unsealed; summary)."""
     sandbox.wipe()
     plan.out = sandbox.inside("run/verify")
+    plan.key = secrets.token_hex(32)
     sandbox.write("run/plan.json", plan.to_json().encode())
     pid = sandbox.spawn(ChildKind.VERIFY, [sandbox.inside("run/plan.json")], env, "run/verify.log")
     sandbox.wait_cpu(pid, (len(plan.cells) + len(plan.tests) + 2) * (plan.cell_timeout + 5))
     sandbox.kill_all()  # the run itself if it overran, and whatever the student's code left behind
-    records = {t.id: sandbox.read(f"run/verify/{t.id}.json", MAX_RESULT_BYTES) for t in plan.tests}
+
+    def opened(label: str) -> Record:
+        return _unsealed(sandbox.read(f"run/verify/{label}.json", MAX_RESULT_BYTES), plan.key, label)
+
+    records = {t.id: opened(t.id) for t in plan.tests}
+    summary = opened("summary")
     try:
-        summary = Summary.from_json(sandbox.read("run/verify/summary.json", MAX_RESULT_BYTES) or b"{}")
+        summary = Summary.from_json(summary) if isinstance(summary, bytes) else Summary()
     except ProtocolError:
         summary = Summary()
     return records, summary
@@ -164,10 +183,12 @@ class Reference:
         return test in self.tests and self.tests[test].usable
 
 
-def _judge(raw: bytes | None, ref: _TestReference) -> str:
+def _judge(raw: Record, ref: _TestReference) -> str:
     """'' if the clean run of one test (its record as written in the sandbox) confirms nbgrader's pass, else why not."""
     if raw is None:
         return "its clean re-run did not finish (time limit, crash or killed)"
+    if isinstance(raw, ProtocolError):
+        return f"its clean re-run left an unreadable record ({raw})"[:400]
     try:
         return _judge_record(TestRecord.from_json(raw), ref)
     except ProtocolError as err:  # the record was written in the sandbox
@@ -196,14 +217,14 @@ def _judge_record(record: TestRecord, ref: _TestReference) -> str:
     return ""
 
 
-def _calibrated(raw: bytes | None) -> _TestReference:
+def _calibrated(raw: Record) -> _TestReference:
     """How the course's solution fares on one test (its record as written in the sandbox).
 
     The checks it reaches must be reached by every submission; values it cannot transfer and
     guarded state it changes are allowed; a test it does not pass cleanly is not usable.
     """
     try:
-        record = TestRecord.from_json(raw) if raw is not None else None
+        record = TestRecord.from_json(raw) if isinstance(raw, bytes) else None
         calls = record.calls if record else []
         opaque = {(c.fn, c.line) for c in calls if c.fn in RECHECKED and _recheck(c)[0] is Outcome.OPAQUE}
     except ProtocolError:

@@ -45,6 +45,7 @@ from autograder.protocol import (
     Summary,
     TestRecord,
     encode,
+    seal,
 )
 from autograder.sandboxed import audit
 
@@ -276,11 +277,11 @@ class _Shell:
     getoutput = system
 
 
-def _write(path: str, message: Message) -> None:
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
-        f.write(message.to_json())
-    os.replace(tmp, path)
+def _write(folder: str, label: str, message: Message, key: str) -> None:
+    path = f"{folder}/{label}.json"
+    with open(f"{path}.tmp", "w") as f:
+        f.write(seal(message.to_json(), key, label))
+    os.replace(f"{path}.tmp", path)
 
 
 def _recorder(name: str, original: Callable, calls: list[CheckCall], budget: Budget) -> Callable:
@@ -333,7 +334,7 @@ def _run_test(test: PlanTest, plan: Plan, namespace: dict, calls: list[CheckCall
             mapping[key] = original
 
 
-def _tests(plan: Plan, namespace: dict, guard: Guard, errors: dict[str, str]) -> None:
+def _tests(plan: Plan, namespace: dict, guard: Guard, errors: dict[str, str], key: str) -> None:
     """Runs in a one-thread fork: undo the patches, then run the tests from that clean state.
 
     The tests run one after the other and the guarded state is compared once at the end (a
@@ -358,8 +359,8 @@ def _tests(plan: Plan, namespace: dict, guard: Guard, errors: dict[str, str]) ->
             _, changed = guard.restore(namespace)
             results[test.id] = TestRecord(completed=not error, error=error, calls=calls, changed=changed)
     for test_id, record in results.items():
-        _write(f"{plan.out}/{test_id}.json", record)
-    _write(f"{plan.out}/summary.json", Summary(patched=patched, errors=errors))
+        _write(plan.out, test_id, record, key)
+    _write(plan.out, "summary", Summary(patched=patched, errors=errors), key)
 
 
 def main(argv: list[str]) -> None:
@@ -367,6 +368,7 @@ def main(argv: list[str]) -> None:
     with open(argv[0]) as f:
         plan = Plan.from_json(f.read())
     os.unlink(argv[0])
+    key, plan.key = plan.key, ""  # kept in locals only: see protocol.seal
     os.makedirs(plan.out, exist_ok=True)
     audit.install(trusted=[_test_line.__code__])  # before any student code: introspection by submitted code is refused
     namespace: dict = {"__name__": "__main__", "__builtins__": builtins, "get_ipython": lambda: _Shell()}
@@ -387,7 +389,7 @@ def main(argv: list[str]) -> None:
     pid = os.fork()
     if pid == 0:
         try:
-            _tests(plan, namespace, _BASELINE, errors)
+            _tests(plan, namespace, _BASELINE, errors, key)
         finally:
             os._exit(0)
     os.waitpid(pid, 0)
