@@ -48,6 +48,19 @@ def conv_forward_im2col(x, w, b, stride=1, pad=0, im2col_fn=None):
     return {out}, (x, w, b, stride, pad, X_col)
 """
 
+_OFFSETS = """
+def im2col_offsets(x, HH, WW, stride=1, pad=0):
+    N, C, H, W = x.shape
+    Ho, Wo = (H + 2 * pad - HH) // stride + 1, (W + 2 * pad - WW) // stride + 1
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    buf = np.empty((C, HH, WW, N, Ho, Wo), dtype=x.dtype)
+    for i in range(HH):
+        for j in range(WW):
+            buf[:, i, j] = xp[:, :, {rows}, {cols}]{swap}
+    return buf.reshape(C * HH * WW, -1)
+"""
+_ROWS, _COLS = "i:i + stride * Ho:stride", "j:j + stride * Wo:stride"
+
 _RIGHT_PATCH = "patch"
 CASES = [
     Wrong(
@@ -107,6 +120,52 @@ CASES = [
         "conv_forward",
         "the bias is not added",
         _FORWARD.format(bias="", out="out.reshape(n_filters, N, Ho, Wo).transpose(1, 0, 2, 3)"),
+    ),
+    Wrong(
+        "im2col_offsets",
+        "the stride is ignored: the windows are taken one pixel apart",
+        _OFFSETS.format(rows="i:i + Ho", cols="j:j + Wo", swap=".transpose(1, 0, 2, 3)"),
+    ),
+    Wrong(
+        "im2col_offsets",
+        "has exactly H_out entries",
+        _OFFSETS.format(rows="i:i + Ho:stride", cols="j:j + Wo:stride", swap=".transpose(1, 0, 2, 3)"),
+    ),
+    Wrong(
+        "im2col_offsets",
+        "the batch and channel axes are swapped",
+        _OFFSETS.format(rows=_ROWS, cols=_COLS, swap=""),
+    ),
+    Wrong(
+        "im2col_offsets",
+        "loops over output positions",
+        _IM2COL.format(name="im2col_offsets", step="stride", rows="C * HH * WW", patch="patch", tail=""),
+    ),
+    Wrong(
+        "im2col_offsets",
+        "sliding_window_view",
+        """
+        def im2col_offsets(x, HH, WW, stride=1, pad=0):
+            N, C, H, W = x.shape
+            xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+            win = sliding_window_view(xp, (HH, WW), axis=(2, 3))[:, :, ::stride, ::stride]
+            return win.transpose(1, 4, 5, 0, 2, 3).reshape(C * HH * WW, -1)
+    """,
+    ),
+    Right(
+        "im2col_offsets",
+        "a (N, C, HH, WW, H_out, W_out) buffer as in Saito's book, transposed at the end",
+        """
+        def im2col_offsets(x, HH, WW, stride=1, pad=0):
+            N, C, H, W = x.shape
+            Ho, Wo = (H + 2 * pad - HH) // stride + 1, (W + 2 * pad - WW) // stride + 1
+            img = np.pad(x, [(0, 0), (0, 0), (pad, pad), (pad, pad)], "constant")
+            col = np.zeros((N, C, HH, WW, Ho, Wo), dtype=x.dtype)
+            for y in range(HH):
+                for x_ in range(WW):
+                    col[:, :, y, x_, :, :] = img[:, :, y:y + stride * Ho:stride, x_:x_ + stride * Wo:stride]
+            return col.transpose(1, 2, 3, 0, 4, 5).reshape(C * HH * WW, N * Ho * Wo)
+    """,
     ),
     Wrong(
         "im2col_strided",
