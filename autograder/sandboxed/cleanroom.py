@@ -328,7 +328,9 @@ def _run_test(test: PlanTest, plan: Plan, namespace: dict, calls: list[CheckCall
                     replaced.append((mapping, key, original))
                     mapping[key] = wrapper
     try:
-        return _run(test.source, "<test>", namespace, plan.cell_timeout)
+        # In a copy of the namespace: the test's own variables (its expected values) are not
+        # globals of the student's functions, so ``globals()`` inside them cannot find them.
+        return _run(test.source, "<test>", dict(namespace), plan.cell_timeout)
     finally:
         for mapping, key, original in replaced:  # the recorders are ours, not changes made by the test
             mapping[key] = original

@@ -1,9 +1,9 @@
-"""The clean room's records are sealed with the run's key: a submission cannot write its own.
+"""What a submission cannot reach in the clean room: the records it writes, and the tests' variables.
 
-The clean room runs in a subprocess here (no sandbox needed): first honestly, to get a perfect
-record; then a submission whose solution cell writes that very record (a perfect forgery, or a
-replay of an honest run) and exits before the tests run. Only the clean room's own, sealed under
-the run's key, is accepted.
+The clean room runs in a subprocess here (no sandbox needed). Its records are sealed with the
+run's key: a submission whose solution cell writes a perfect record itself (or replays an honest
+run's) and exits is refused. And each test runs in a copy of the namespace, so the student's
+functions cannot read a test's expected value from ``globals()``.
 """
 
 import secrets
@@ -17,13 +17,13 @@ TEST = PlanTest("double_test", "checks.assert_close(double(1.0), 2.0, name='doub
 SETUP = PlanCell("setup", CellKind.LOCKED, "from course import checks")
 
 
-def _clean_room(tmp_path, solution: str) -> tuple[bytes | None, str]:
+def _clean_room(tmp_path, solution: str, test: PlanTest = TEST) -> tuple[bytes | None, str]:
     """Run one plan in the clean room; (the test's record file as written, the run's key)."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     out, key = tmp_path / "verify", secrets.token_hex(32)
     plan = Plan(
         cells=[SETUP, PlanCell("double", CellKind.SOLUTION, solution)],
-        tests=[TEST],
+        tests=[test],
         record=list(RECORDED),
         cell_timeout=30,
         allowed=[],
@@ -35,7 +35,7 @@ def _clean_room(tmp_path, solution: str) -> tuple[bytes | None, str]:
     run = [sys.executable, "-c", "import sys; from autograder.sandboxed import cleanroom; cleanroom.main(sys.argv[1:])"]
     done = subprocess.run([*run, str(tmp_path / "plan.json")], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    record = out / f"{TEST.id}.json"
+    record = out / f"{test.id}.json"
     return (record.read_bytes() if record.exists() else None), key
 
 
@@ -66,3 +66,11 @@ def test_a_record_the_submission_writes_itself_is_refused(tmp_path):
     assert forged == body, "the forgery reached the record file"
     assert _judge(body, reference) == "", "without the seal, the forged record would pass"
     assert "not written by the clean room" in _judge(_unsealed(forged, key, TEST.id), reference)
+
+
+def test_a_students_function_cannot_read_the_tests_variables(tmp_path):
+    test = PlanTest("double_test", "expected = 2.0\nchecks.assert_close(double(1.0), expected, name='double(1)')")
+    peeking = "def double(x):\n    return globals().get('expected', 0.0)"
+    record, key = _clean_room(tmp_path, peeking, test)
+    why = _judge(unseal(record, key, test.id), _TestReference(usable=True, sites=[("assert_close", 2)]))
+    assert why.startswith("it fails when re-run cleanly: AssertionError"), why
