@@ -74,3 +74,19 @@ def test_a_students_function_cannot_read_the_tests_variables(tmp_path):
     record, key = _clean_room(tmp_path, peeking, test)
     why = _judge(unseal(record, key, test.id), _TestReference(usable=True, sites=[("assert_close", 2)]))
     assert why.startswith("it fails when re-run cleanly: AssertionError"), why
+
+
+def test_a_students_function_cannot_swap_a_recorded_check_for_a_no_op(tmp_path):
+    # assert_raises is judged in the clean room (it calls student code), so its recorder must hold.
+    test = PlanTest("strict_test", "strict(1.0)\nchecks.assert_raises(ValueError, strict, -1.0, name='strict(-1)')")
+    tampering = (
+        "def strict(x):\n"
+        "    import course.checks as c\n"
+        "    for cell in getattr(c.assert_raises, '__closure__', None) or ():\n"
+        "        if getattr(cell.cell_contents, '__name__', '') == 'assert_raises':\n"
+        "            cell.cell_contents = lambda *args, **kwargs: None\n"
+        "    return x\n"
+    )
+    record, key = _clean_room(tmp_path, tampering, test)
+    why = _judge(unseal(record, key, test.id), _TestReference(usable=True, sites=[("assert_raises", 2)]))
+    assert why.startswith("it fails when re-run cleanly: AssertionError: strict(-1) should raise"), why

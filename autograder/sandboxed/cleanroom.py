@@ -284,23 +284,32 @@ def _write(folder: str, label: str, message: Message, key: str) -> None:
     os.replace(f"{path}.tmp", path)
 
 
-def _recorder(name: str, original: Callable, calls: list[CheckCall], budget: Budget) -> Callable:
-    def record(*args: Any, **kwargs: Any) -> Any:
-        line = _test_line()
-        # encoded before the check runs: what it calls (perhaps the submission's code) cannot change what is kept
-        seen = encode(list(args), budget), encode(kwargs, budget)
-        outcome = Outcome.ERROR
-        try:
-            result = original(*args, **kwargs)
-            outcome = Outcome.PASS
-            return result
-        except AssertionError:
-            outcome = Outcome.FAIL
-            raise
-        finally:
-            calls.append(CheckCall(name, line, outcome, *seen))
+def _record(state: tuple[str, Callable, list[CheckCall], Budget], *args: Any, **kwargs: Any) -> Any:
+    """A recorded check: run it, and append what it concluded and its values to the test's calls."""
+    name, original, calls, budget = state
+    line = _test_line()
+    # encoded before the check runs: what it calls (perhaps the submission's code) cannot change what is kept
+    seen = encode(list(args), budget), encode(kwargs, budget)
+    outcome = Outcome.ERROR
+    try:
+        result = original(*args, **kwargs)
+        outcome = Outcome.PASS
+        return result
+    except AssertionError:
+        outcome = Outcome.FAIL
+        raise
+    finally:
+        calls.append(CheckCall(name, line, outcome, *seen))
 
-    return record
+
+def _recorder(name: str, original: Callable, calls: list[CheckCall], budget: Budget) -> Callable:
+    """`original` recorded into `calls`, as a bound method of an immutable tuple.
+
+    Not a closure: a closure's cells can be rewritten (``__closure__[i].cell_contents = ...``,
+    which no audit event reports), so a submission could swap the check for a no-op. A bound
+    method's ``__func__`` and ``__self__`` are read-only, and ``_record``'s code is guarded.
+    """
+    return types.MethodType(_record, (name, original, calls, budget))
 
 
 def _test_line() -> int:
