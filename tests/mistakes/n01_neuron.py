@@ -72,7 +72,7 @@ CASES = [
     """,
     ),
     Wrong(
-        "prelu",
+        "relu",
         "averaged over the batch",
         """
         def prelu_backward(dout, z, slopes):
@@ -84,7 +84,7 @@ CASES = [
     """,
     ),
     Wrong(
-        "prelu",
+        "relu",
         "not summed over the batch",
         """
         def prelu_backward(dout, z, slopes):
@@ -93,7 +93,7 @@ CASES = [
     """,
     ),
     Wrong(
-        "prelu",
+        "relu",
         "along the last axis instead of the channel axis",
         """
         def prelu(z, slopes):
@@ -102,11 +102,94 @@ CASES = [
     """,
     ),
     Wrong(
-        "neuron_forward",
+        "perceptron_update",
         "the bias is ignored",
         """
         def neuron_forward(X, w, b, activation):
             return activation(X @ w)
+    """,
+    ),
+    Wrong(
+        "tanh",
+        "overflows",
+        """
+        def tanh(z):
+            z = np.asarray(z, dtype=float)
+            return (np.exp(z) - np.exp(-z)) / (np.exp(z) + np.exp(-z))
+    """,
+    ),
+    Wrong(
+        "tanh",
+        "np.where evaluates both",
+        """
+        def tanh(z):
+            z = np.asarray(z, dtype=float)
+            return np.where(z >= 0, 2 / (1 + np.exp(-2 * z)) - 1, 1 - 2 / (1 + np.exp(2 * z)))
+    """,
+    ),
+    Wrong(
+        "tanh",
+        "tanh(z / 2)",
+        """
+        def tanh(z):
+            z = np.asarray(z, dtype=float)
+            e = np.exp(-np.abs(z))
+            return np.sign(z) * (1 - e) / (1 + e)
+    """,
+    ),
+    Wrong(
+        "tanh",
+        "not yet scaled and shifted",
+        """
+        def tanh(z):
+            z = np.asarray(z, dtype=float)
+            e = np.exp(-2 * np.abs(z))
+            return np.where(z >= 0, 1.0, e) / (1.0 + e)
+    """,
+    ),
+    Wrong(
+        "tanh",
+        "inner factor is missing",
+        """
+        def tanh_grad(z):
+            s = 1 / (1 + np.exp(-2 * np.asarray(z, dtype=float)))
+            return 2 * s * (1 - s)
+    """,
+    ),
+    Wrong(
+        "relu",
+        "dz is 1 where z <= 0",
+        """
+        def prelu_backward(dout, z, slopes):
+            z = np.asarray(z, dtype=float)
+            axes = (0,) + tuple(range(2, z.ndim))
+            return dout, np.sum(np.where(z > 0, 0.0, dout * z), axis=axes)
+    """,
+    ),
+    Wrong(
+        "relu",
+        "not over the positions (H, W)",
+        """
+        def prelu_backward(dout, z, slopes):
+            z = np.asarray(z, dtype=float)
+            s = np.reshape(slopes, (1, -1) + (1,) * (z.ndim - 2))
+            return np.where(z > 0, dout, s * dout), np.sum(np.where(z > 0, 0.0, dout * z), axis=0)
+    """,
+    ),
+    Wrong(
+        "relu",
+        "negative inputs are zeroed",
+        """
+        def prelu(z, slopes):
+            return np.maximum(np.asarray(z, dtype=float), 0.0)
+    """,
+    ),
+    Wrong(
+        "perceptron_update",
+        "the bias is subtracted",
+        """
+        def neuron_forward(X, w, b, activation):
+            return activation(X @ w - b)
     """,
     ),
     Wrong(
@@ -223,6 +306,54 @@ CASES = [
 
         def tanh_grad(z):
             return 1.0 - tanh(z) ** 2
+    """,
+    ),
+    Right(
+        "tanh",
+        "2 sigmoid(2z) - 1 with an overflow-free sigmoid, and 4 sigmoid'(2z) by the chain rule",
+        """
+        def _sig(u):
+            e = np.exp(-np.abs(u))
+            return np.where(u >= 0, 1.0, e) / (1.0 + e)
+
+        def tanh(z):
+            return 2.0 * _sig(2.0 * np.asarray(z, dtype=float)) - 1.0
+
+        def tanh_grad(z):
+            s = _sig(2.0 * np.asarray(z, dtype=float))
+            return 4.0 * s * (1.0 - s)
+    """,
+    ),
+    Right(
+        "relu",
+        "each function written on its own, the slope gradient by a loop over channels",
+        """
+        def relu(z):
+            return np.maximum(np.asarray(z, dtype=float), 0.0)
+
+        def relu_grad(z):
+            return (np.asarray(z) > 0) * 1.0
+
+        def leaky_relu(z, slope=0.01):
+            z = np.asarray(z, dtype=float)
+            return np.maximum(z, 0.0) + slope * np.minimum(z, 0.0)
+
+        def leaky_relu_grad(z, slope=0.01):
+            return np.where(np.asarray(z) > 0, 1.0, slope)
+
+        def prelu(z, slopes):
+            out = np.array(z, dtype=float)
+            for k, s in enumerate(slopes):
+                out[:, k] = np.where(out[:, k] > 0, out[:, k], s * out[:, k])
+            return out
+
+        def prelu_backward(dout, z, slopes):
+            dz, ds = np.array(dout, dtype=float), np.zeros(len(slopes))
+            for k, s in enumerate(slopes):
+                neg = z[:, k] <= 0
+                dz[:, k][neg] *= s
+                ds[k] = np.sum(dout[:, k][neg] * z[:, k][neg])
+            return dz, ds
     """,
     ),
     Right(
