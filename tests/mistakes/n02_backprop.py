@@ -528,6 +528,156 @@ CASES = [
             return xt.grad.numpy(), gt.grad.numpy(), bt.grad.numpy()
     """,
     ),
+    Wrong(
+        "forward",
+        "the sigmoid is not applied to z2",
+        """
+        def forward(X, params, mask=None):
+            z2 = X @ params["W1"].T + params["b1"]
+            z3 = (z2 if mask is None else z2 * mask) @ params["W2"].T + params["b2"]
+            return {"a1": X, "z2": z2, "a2": z2, "z3": z3, "a3": sigmoid(z3), "mask": mask}
+    """,
+    ),
+    Wrong(
+        "forward",
+        "layer 3 reads z2 instead of a2",
+        """
+        def forward(X, params, mask=None):
+            z2 = X @ params["W1"].T + params["b1"]
+            z3 = (z2 if mask is None else z2 * mask) @ params["W2"].T + params["b2"]
+            return {"a1": X, "z2": z2, "a2": sigmoid(z2), "z3": z3, "a3": sigmoid(z3), "mask": mask}
+    """,
+    ),
+    Wrong(
+        "forward",
+        "the bias b2 is left out",
+        """
+        def forward(X, params, mask=None):
+            z2 = X @ params["W1"].T + params["b1"]
+            a2 = sigmoid(z2)
+            z3 = (a2 if mask is None else a2 * mask) @ params["W2"].T
+            return {"a1": X, "z2": z2, "a2": a2, "z3": z3, "a3": sigmoid(z3), "mask": mask}
+    """,
+    ),
+    Wrong(
+        "forward",
+        "the sigmoid is not applied to the output layer",
+        """
+        def forward(X, params, mask=None):
+            z2 = X @ params["W1"].T + params["b1"]
+            a2 = sigmoid(z2)
+            z3 = (a2 if mask is None else a2 * mask) @ params["W2"].T + params["b2"]
+            return {"a1": X, "z2": z2, "a2": a2, "z3": z3, "a3": z3, "mask": mask}
+    """,
+    ),
+    Wrong(
+        "forward",
+        "the mask is ignored",
+        """
+        def forward(X, params, mask=None):
+            z2 = X @ params["W1"].T + params["b1"]
+            a2 = sigmoid(z2)
+            z3 = a2 @ params["W2"].T + params["b2"]
+            return {"a1": X, "z2": z2, "a2": a2, "z3": z3, "a3": sigmoid(z3), "mask": mask}
+    """,
+    ),
+    Wrong(
+        "forward",
+        "the mask multiplies z2 before the sigmoid",
+        """
+        def forward(X, params, mask=None):
+            z2 = X @ params["W1"].T + params["b1"]
+            z3 = sigmoid(z2 if mask is None else z2 * mask) @ params["W2"].T + params["b2"]
+            return {"a1": X, "z2": z2, "a2": sigmoid(z2), "z3": z3, "a3": sigmoid(z3), "mask": mask}
+    """,
+    ),
+    Wrong(
+        "dropout_forward",
+        "you keep the units with u >= 1 - keep_prob",
+        """
+        def dropout_forward(a, keep_prob, rng):
+            mask = (rng.random(a.shape) >= 1 - keep_prob) / keep_prob
+            return a * mask, mask
+    """,
+    ),
+    Wrong(
+        "dropout_forward",
+        "the kept units are not those with u < keep_prob",
+        """
+        def dropout_forward(a, keep_prob, rng):
+            rng.random()  # an extra draw first: the units kept are not those of rng.random(a.shape)
+            mask = (rng.random(a.shape) < keep_prob) / keep_prob
+            return a * mask, mask
+    """,
+    ),
+    Wrong(
+        "dropout_forward",
+        "you multiply by keep_prob instead of dividing by it",
+        """
+        def dropout_forward(a, keep_prob, rng):
+            mask = (rng.random(a.shape) < keep_prob) * keep_prob
+            return a * mask, mask
+    """,
+    ),
+    Wrong(
+        "dropout_forward",
+        "dropout is not rescaled in the output",
+        """
+        def dropout_forward(a, keep_prob, rng):
+            mask = (rng.random(a.shape) < keep_prob) / keep_prob
+            return a * (mask != 0), mask
+    """,
+    ),
+    Wrong(
+        "batchnorm_forward",
+        "the running mean is not updated",
+        """
+        def batchnorm_forward(x, gamma, beta, running_mean, running_var, train=True, momentum=0.1, eps=1e-5):
+            if not train:
+                return gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta, running_mean, running_var
+            out = gamma * (x - x.mean(0)) / np.sqrt(x.var(0) + eps) + beta
+            return out, running_mean, (1 - momentum) * running_var + momentum * x.var(0, ddof=1)
+    """,
+    ),
+    Wrong(
+        "batchnorm_forward",
+        "the running variance is not updated",
+        """
+        def batchnorm_forward(x, gamma, beta, running_mean, running_var, train=True, momentum=0.1, eps=1e-5):
+            if not train:
+                return gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta, running_mean, running_var
+            out = gamma * (x - x.mean(0)) / np.sqrt(x.var(0) + eps) + beta
+            return out, (1 - momentum) * running_mean + momentum * x.mean(0), running_var
+    """,
+    ),
+    Wrong(
+        "batchnorm_forward",
+        "training mode must use the batch statistics",
+        """
+        def batchnorm_forward(x, gamma, beta, running_mean, running_var, train=True, momentum=0.1, eps=1e-5):
+            out = gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta
+            if not train:
+                return out, running_mean, running_var
+            new_mean = (1 - momentum) * running_mean + momentum * x.mean(0)
+            return out, new_mean, (1 - momentum) * running_var + momentum * x.var(0, ddof=1)
+    """,
+    ),
+    Wrong(
+        "forward",
+        "calls torch.nn.functional.linear",
+        """
+        def forward(X, params, mask=None):  # the test's reference, called instead of writing the layers
+            return {**torch_forward(X, params, mask)[0], "mask": mask}
+    """,
+    ),
+    Wrong(
+        "backward",
+        "calls torch.Tensor.backward",
+        """
+        def backward(params, cache, delta3, lam=0.0):  # the test's reference, called instead of deriving
+            return backward_slips(params, cache["a1"], delta3, lam, cache["mask"])[1]
+    """,
+    ),
     Right(
         "neuron_graph",
         "sigmoid recomputed from z, and the products summed with a loop",
