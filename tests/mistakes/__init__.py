@@ -24,6 +24,26 @@ message must contain `says` (case-insensitive): the phrase that names the mistak
 ``Right(exercise, why, code)``: a correct answer written another way (loops or vectorised, float32,
 another valid order). The whole test cell, hidden tests included, must pass.
 
+Most wrong answers differ from a neighbour by a line or a word. Such a case is written as a
+mutation, not a copy: the neighbour's code is a module constant named after the exercise, set just
+above that exercise's cases, and the case is ``edited(BASE, old, new, ...)``, the base with each
+`old` (which must occur exactly once, else ValueError) replaced by its `new`::
+
+    LAYER_SIZES = '''
+    def layer_sizes(size, layers):
+        ...
+            sizes.append((sizes[-1] + 2 * p - k) // s + 1)
+        ...
+    '''
+
+    CASES += [
+        Wrong("layer_sizes", "should raise ValueError", LAYER_SIZES),
+        Wrong("layer_sizes", "the +1 of the formula is missing", edited(LAYER_SIZES, "// s + 1", "// s")),
+    ]
+
+So the one change that makes the mistake is all a case spells out. A base is itself the code of
+one of the cases next to it (the one its neighbours are closest to), so it is tested like any case.
+
 Each case runs in a fresh namespace built the way the grader's kernel builds it: every locked
 cell above the test cell (setup, given references, test helpers), in notebook order, with
 ``NBGRADER_EXECUTION=autograde`` set and the notebook's folder as working directory. A notebook's
@@ -48,7 +68,7 @@ import nbformat
 HIDDEN = "### BEGIN HIDDEN TESTS"
 ROOT = Path(__file__).resolve().parents[2]
 
-__all__ = ["Right", "Wrong", "corpus", "outcome", "run_case"]
+__all__ = ["Right", "Wrong", "corpus", "edited", "outcome", "run_case"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +87,22 @@ class Right:
     exercise: str
     why: str
     code: str
+
+
+def edited(base: str, old: str, new: str, *more: str) -> str:
+    """`base` with its one occurrence of `old` replaced by `new`; further (old, new) pairs apply in turn.
+
+    Raises ValueError when an `old` does not occur exactly once in the text it applies to, so that
+    an edit cannot silently miss, or hit two places, once the base changes.
+    """
+    if len(more) % 2:
+        raise ValueError("edited() takes (old, new) pairs")
+    text = base
+    for before, after in zip((old, *more[::2]), (new, *more[1::2]), strict=True):
+        if (count := text.count(before)) != 1:
+            raise ValueError(f"{before!r} occurs {count} times, not once, in:\n{text}")
+        text = text.replace(before, after)
+    return text
 
 
 def corpus() -> dict[str, ModuleType]:
