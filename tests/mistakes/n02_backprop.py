@@ -1,32 +1,20 @@
 """02 Backpropagation by hand: the usual wrong answers, and right ones written another way."""
 
-from mistakes import Right, Wrong
+from mistakes import Right, Wrong, edited
 
 NOTEBOOK = "02_backprop"
 
+FORWARD = """
+def forward(X, params, mask=None):
+    z2 = X @ params["W1"] + params["b1"]
+    a2 = sigmoid(z2)
+    z3 = (a2 if mask is None else a2 * mask) @ params["W2"].T + params["b2"]
+    return {"a1": X, "z2": z2, "a2": a2, "z3": z3, "a3": sigmoid(z3), "mask": mask}
+"""
+
 CASES = [
-    Wrong(
-        "forward",
-        "W1 is used transposed",
-        """
-        def forward(X, params, mask=None):
-            z2 = X @ params["W1"] + params["b1"]
-            a2 = sigmoid(z2)
-            z3 = (a2 if mask is None else a2 * mask) @ params["W2"].T + params["b2"]
-            return {"a1": X, "z2": z2, "a2": a2, "z3": z3, "a3": sigmoid(z3), "mask": mask}
-    """,
-    ),
-    Wrong(
-        "forward",
-        "the bias b1 is left out",
-        """
-        def forward(X, params, mask=None):
-            z2 = X @ params["W1"].T
-            a2 = sigmoid(z2)
-            z3 = (a2 if mask is None else a2 * mask) @ params["W2"].T + params["b2"]
-            return {"a1": X, "z2": z2, "a2": a2, "z3": z3, "a3": sigmoid(z3), "mask": mask}
-    """,
-    ),
+    Wrong("forward", "W1 is used transposed", FORWARD),
+    Wrong("forward", "the bias b1 is left out", edited(FORWARD, ' + params["b1"]', ".T")),
     Wrong(
         "forward",
         "the cache stores a2 after the mask",
@@ -40,24 +28,16 @@ CASES = [
             return {"a1": X, "z2": z2, "a2": a2, "z3": z3, "a3": sigmoid(z3), "mask": mask}
     """,
     ),
-    Wrong(
-        "cost",
-        "summed instead of averaged over the batch",
-        """
-        def cost(h, Y, params, lam):
-            decay = 0.5 * lam * (np.sum(params["W1"] ** 2) + np.sum(params["W2"] ** 2))
-            return float(0.5 * np.sum((h - Y) ** 2) + decay)
-    """,
-    ),
-    Wrong(
-        "cost",
-        "the mean runs over every entry",
-        """
-        def cost(h, Y, params, lam):
-            decay = 0.5 * lam * (np.sum(params["W1"] ** 2) + np.sum(params["W2"] ** 2))
-            return float(0.5 * np.mean((h - Y) ** 2) + decay)
-    """,
-    ),
+]
+
+COST = """
+def cost(h, Y, params, lam):
+    decay = 0.5 * lam * (np.sum(params["W1"] ** 2) + np.sum(params["W2"] ** 2))
+    return float(0.5 * np.sum((h - Y) ** 2) + decay)
+"""
+CASES += [
+    Wrong("cost", "summed instead of averaged over the batch", COST),
+    Wrong("cost", "the mean runs over every entry", edited(COST, "np.sum((h", "np.mean((h")),
     Wrong(
         "cost",
         "the biases are regularised too",
@@ -83,6 +63,26 @@ CASES = [
             return (Y - h) * h * (1 - h) / h.shape[0]
     """,
     ),
+]
+
+BACKWARD = """
+def backward(params, cache, delta3, lam=0.0):
+    mask = cache["mask"]
+    a2 = cache["a2"]
+    a2_out = a2 if mask is None else a2 * mask
+    delta2 = delta3 @ params["W2"] * a2 * (1 - a2)
+    return {"W1": delta2.T @ cache["a1"] + lam * params["W1"], "b1": delta2.sum(0),
+            "W2": delta3.T @ a2_out + lam * params["W2"], "b2": delta3.sum(0)}
+"""
+BACKWARD_2 = """
+def backward(params, cache, delta3, lam=0.0):
+    mask = cache["mask"]
+    a2 = cache["a2"]
+    a2_out = a2 if mask is None else a2 * mask
+    delta2 = delta3 @ params["W2"] * (1 if mask is None else mask) * a2 * (1 - a2)
+    return {"W1": delta2.T @ cache["a1"], "b1": delta2.sum(0), "W2": delta3.T @ a2_out, "b2": delta3.sum(0)}
+"""
+CASES += [
     Wrong(
         "backward",
         "you divide by m again",
@@ -126,31 +126,11 @@ CASES = [
                     "W2": delta3.T @ a2_out + lam * params["W2"], "b2": delta3.sum(1)}
     """,
     ),
-    Wrong(
-        "backward",
-        "the mask is not reused in the backward pass",
-        """
-        def backward(params, cache, delta3, lam=0.0):
-            mask = cache["mask"]
-            a2 = cache["a2"]
-            a2_out = a2 if mask is None else a2 * mask
-            delta2 = delta3 @ params["W2"] * a2 * (1 - a2)
-            return {"W1": delta2.T @ cache["a1"] + lam * params["W1"], "b1": delta2.sum(0),
-                    "W2": delta3.T @ a2_out + lam * params["W2"], "b2": delta3.sum(0)}
-    """,
-    ),
+    Wrong("backward", "the mask is not reused in the backward pass", BACKWARD),
     Wrong(
         "backward",
         "the sigmoid derivative of the hidden layer is missing",
-        """
-        def backward(params, cache, delta3, lam=0.0):
-            mask = cache["mask"]
-            a2 = cache["a2"]
-            a2_out = a2 if mask is None else a2 * mask
-            delta2 = delta3 @ params["W2"] * (1 if mask is None else mask)
-            return {"W1": delta2.T @ cache["a1"] + lam * params["W1"], "b1": delta2.sum(0),
-                    "W2": delta3.T @ a2_out + lam * params["W2"], "b2": delta3.sum(0)}
-    """,
+        edited(BACKWARD, "a2 * (1 - a2", "(1 if mask is None else mask"),
     ),
     Wrong(
         "backward",
@@ -178,30 +158,16 @@ CASES = [
             return {k: v.grad.numpy() for k, v in t.items()}
     """,
     ),
-    Wrong(
-        "backward",
-        "the weight-decay path is missing",
-        """
-        def backward(params, cache, delta3, lam=0.0):
-            mask = cache["mask"]
-            a2 = cache["a2"]
-            a2_out = a2 if mask is None else a2 * mask
-            delta2 = delta3 @ params["W2"] * (1 if mask is None else mask) * a2 * (1 - a2)
-            return {"W1": delta2.T @ cache["a1"], "b1": delta2.sum(0), "W2": delta3.T @ a2_out, "b2": delta3.sum(0)}
-    """,
-    ),
+    Wrong("backward", "the weight-decay path is missing", BACKWARD_2),
     Wrong(
         "backward",
         "the weight-decay path is off by 2",
-        """
-        def backward(params, cache, delta3, lam=0.0):
-            mask = cache["mask"]
-            a2 = cache["a2"]
-            a2_out = a2 if mask is None else a2 * mask
-            delta2 = delta3 @ params["W2"] * (1 if mask is None else mask) * a2 * (1 - a2)
-            return {"W1": delta2.T @ cache["a1"] + lam / 2 * params["W1"], "b1": delta2.sum(0),
-                    "W2": delta3.T @ a2_out + lam / 2 * params["W2"], "b2": delta3.sum(0)}
-    """,
+        edited(
+            BACKWARD_2,
+            ', "b1": delta2.sum(0), "W2": delta3.T @ a2_out',
+            ' + lam / 2 * params["W1"], "b1": delta2.sum(0),\n'
+            '            "W2": delta3.T @ a2_out + lam / 2 * params["W2"]',
+        ),
     ),
     Wrong(
         "backward",
@@ -270,45 +236,39 @@ CASES = [
             return gradcheck.numerical_gradient(f, x, h=h)
     """,
     ),
+]
+
+DROPOUT_FORWARD = """
+def dropout_forward(a, keep_prob, rng):
+    mask = (rng.random(a.shape) >= keep_prob) / keep_prob
+    return a * mask, mask
+"""
+CASES += [
     Wrong(
-        "dropout_forward",
-        "not rescaled",
-        """
-        def dropout_forward(a, keep_prob, rng):
-            mask = (rng.random(a.shape) < keep_prob) * 1.0
-            return a * mask, mask
-    """,
+        "dropout_forward", "not rescaled", edited(DROPOUT_FORWARD, ">= keep_prob) / keep_prob", "< keep_prob) * 1.0")
     ),
-    Wrong(
-        "dropout_forward",
-        "you drop with probability keep_prob",
-        """
-        def dropout_forward(a, keep_prob, rng):
-            mask = (rng.random(a.shape) >= keep_prob) / keep_prob
-            return a * mask, mask
-    """,
-    ),
+    Wrong("dropout_forward", "you drop with probability keep_prob", DROPOUT_FORWARD),
     Wrong(
         "dropout_forward",
         "come from the rng argument",
-        """
-        def dropout_forward(a, keep_prob, rng):
-            mask = (np.random.random(a.shape) < keep_prob) / keep_prob
-            return a * mask, mask
-    """,
+        edited(DROPOUT_FORWARD, "rng.random(a.shape) >=", "np.random.random(a.shape) <"),
     ),
+]
+
+NEURON_GRAPH = """
+def neuron_graph(x, w, b, y, lam):
+    p = w * x
+    a = float(sigmoid(np.sum(p) + b))
+    e = a - y
+    dz = e * a * (1 - a)
+    return float(0.5 * e**2 + 0.5 * lam * np.sum(w**2)), {
+        "e": e, "a": e, "z": dz, "b": dz, "p": dz * np.ones_like(p), "w": dz * x, "x": dz * w}
+"""
+CASES += [
     Wrong(
         "neuron_graph",
         "the sigmoid's local gradient is missing",
-        """
-        def neuron_graph(x, w, b, y, lam):
-            p = w * x
-            a = float(sigmoid(np.sum(p) + b))
-            e = a - y
-            dz = e
-            return float(0.5 * e**2 + 0.5 * lam * np.sum(w**2)), {
-                "e": e, "a": e, "z": dz, "b": dz, "p": dz * np.ones_like(p), "w": dz * x + lam * w, "x": dz * w}
-    """,
+        edited(NEURON_GRAPH, " * a * (1 - a)", "", 'dz * x, "x":', 'dz * x + lam * w, "x":'),
     ),
     Wrong(
         "neuron_graph",
@@ -323,44 +283,16 @@ CASES = [
                 "e": e, "a": e, "z": dz, "b": dz, "p": dz * np.ones_like(p), "w": dz * x + lam * w, "x": dz * w}
     """,
     ),
-    Wrong(
-        "neuron_graph",
-        "add the gradients of both paths",
-        """
-        def neuron_graph(x, w, b, y, lam):
-            p = w * x
-            a = float(sigmoid(np.sum(p) + b))
-            e = a - y
-            dz = e * a * (1 - a)
-            return float(0.5 * e**2 + 0.5 * lam * np.sum(w**2)), {
-                "e": e, "a": e, "z": dz, "b": dz, "p": dz * np.ones_like(p), "w": dz * x, "x": dz * w}
-    """,
-    ),
+    Wrong("neuron_graph", "add the gradients of both paths", NEURON_GRAPH),
     Wrong(
         "neuron_graph",
         "the product's local gradients are swapped",
-        """
-        def neuron_graph(x, w, b, y, lam):
-            p = w * x
-            a = float(sigmoid(np.sum(p) + b))
-            e = a - y
-            dz = e * a * (1 - a)
-            return float(0.5 * e**2 + 0.5 * lam * np.sum(w**2)), {
-                "e": e, "a": e, "z": dz, "b": dz, "p": dz * np.ones_like(p), "w": dz * w + lam * w, "x": dz * x}
-    """,
+        edited(NEURON_GRAPH, 'x, "x": dz * w', 'w + lam * w, "x": dz * x'),
     ),
     Wrong(
         "neuron_graph",
         "the sign of dL/de is flipped",
-        """
-        def neuron_graph(x, w, b, y, lam):
-            p = w * x
-            a = float(sigmoid(np.sum(p) + b))
-            e = y - a
-            dz = e * a * (1 - a)
-            return float(0.5 * e**2 + 0.5 * lam * np.sum(w**2)), {
-                "e": e, "a": e, "z": dz, "b": dz, "p": dz * np.ones_like(p), "w": dz * x + lam * w, "x": dz * w}
-    """,
+        edited(NEURON_GRAPH, "e = a - y", "e = y - a", 'dz * x, "x":', 'dz * x + lam * w, "x":'),
     ),
     Wrong(
         "neuron_graph",
@@ -382,30 +314,19 @@ CASES = [
             return float(L), {k: v.grad.numpy() for k, v in g.items()}
     """,
     ),
-    Wrong(
-        "batchnorm_forward",
-        "you normalise with the unbiased variance",
-        """
-        def batchnorm_forward(x, gamma, beta, running_mean, running_var, train=True, momentum=0.1, eps=1e-5):
-            if not train:
-                return gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta, running_mean, running_var
-            mean, var = x.mean(0), x.var(0, ddof=1)
-            out = gamma * (x - mean) / np.sqrt(var + eps) + beta
-            return out, (1 - momentum) * running_mean + momentum * mean, (1 - momentum) * running_var + momentum * var
-    """,
-    ),
-    Wrong(
-        "batchnorm_forward",
-        "fed the biased batch variance",
-        """
-        def batchnorm_forward(x, gamma, beta, running_mean, running_var, train=True, momentum=0.1, eps=1e-5):
-            if not train:
-                return gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta, running_mean, running_var
-            mean, var = x.mean(0), x.var(0)
-            out = gamma * (x - mean) / np.sqrt(var + eps) + beta
-            return out, (1 - momentum) * running_mean + momentum * mean, (1 - momentum) * running_var + momentum * var
-    """,
-    ),
+]
+
+BATCHNORM_FORWARD = """
+def batchnorm_forward(x, gamma, beta, running_mean, running_var, train=True, momentum=0.1, eps=1e-5):
+    if not train:
+        return gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta, running_mean, running_var
+    mean, var = x.mean(0), x.var(0, ddof=1)
+    out = gamma * (x - mean) / np.sqrt(var + eps) + beta
+    return out, (1 - momentum) * running_mean + momentum * mean, (1 - momentum) * running_var + momentum * var
+"""
+CASES += [
+    Wrong("batchnorm_forward", "you normalise with the unbiased variance", BATCHNORM_FORWARD),
+    Wrong("batchnorm_forward", "fed the biased batch variance", edited(BATCHNORM_FORWARD, ", ddof=1", "")),
     Wrong(
         "batchnorm_forward",
         "momentum weights the old value",
@@ -456,26 +377,24 @@ CASES = [
             return out.numpy(), m.numpy(), v.numpy()
     """,
     ),
-    Wrong(
-        "batchnorm_backward",
-        "misses the paths through the batch mean and variance",
-        """
-        def batchnorm_backward(dout, x, gamma, eps=1e-5):
-            std = np.sqrt(x.var(0) + eps)
-            xhat = (x - x.mean(0)) / std
-            return dout * gamma / std, (dout * xhat).sum(0), dout.sum(0)
-    """,
-    ),
+]
+
+BATCHNORM_BACKWARD = """
+def batchnorm_backward(dout, x, gamma, eps=1e-5):
+    std = np.sqrt(x.var(0) + eps)
+    xhat = (x - x.mean(0)) / std
+    return dout * gamma / std, (dout * xhat).sum(0), dout.sum(0)
+"""
+CASES += [
+    Wrong("batchnorm_backward", "misses the paths through the batch mean and variance", BATCHNORM_BACKWARD),
     Wrong(
         "batchnorm_backward",
         "misses the path through the batch mean",
-        """
-        def batchnorm_backward(dout, x, gamma, eps=1e-5):
-            std = np.sqrt(x.var(0) + eps)
-            xhat = (x - x.mean(0)) / std
-            dxhat = dout * gamma
-            return (dxhat - xhat * (dxhat * xhat).mean(0)) / std, (dout * xhat).sum(0), dout.sum(0)
-    """,
+        edited(
+            BATCHNORM_BACKWARD,
+            "return dout * gamma",
+            "dxhat = dout * gamma\n    return (dxhat - xhat * (dxhat * xhat).mean(0))",
+        ),
     ),
     Wrong(
         "batchnorm_backward",
@@ -528,36 +447,28 @@ CASES = [
             return xt.grad.numpy(), gt.grad.numpy(), bt.grad.numpy()
     """,
     ),
-    Wrong(
-        "forward",
-        "the sigmoid is not applied to z2",
-        """
-        def forward(X, params, mask=None):
-            z2 = X @ params["W1"].T + params["b1"]
-            z3 = (z2 if mask is None else z2 * mask) @ params["W2"].T + params["b2"]
-            return {"a1": X, "z2": z2, "a2": z2, "z3": z3, "a3": sigmoid(z3), "mask": mask}
-    """,
-    ),
-    Wrong(
-        "forward",
-        "layer 3 reads z2 instead of a2",
-        """
-        def forward(X, params, mask=None):
-            z2 = X @ params["W1"].T + params["b1"]
-            z3 = (z2 if mask is None else z2 * mask) @ params["W2"].T + params["b2"]
-            return {"a1": X, "z2": z2, "a2": sigmoid(z2), "z3": z3, "a3": sigmoid(z3), "mask": mask}
-    """,
-    ),
+]
+
+FORWARD = """
+def forward(X, params, mask=None):
+    z2 = X @ params["W1"].T + params["b1"]
+    z3 = (z2 if mask is None else z2 * mask) @ params["W2"].T + params["b2"]
+    return {"a1": X, "z2": z2, "a2": sigmoid(z2), "z3": z3, "a3": sigmoid(z3), "mask": mask}
+"""
+FORWARD_2 = """
+def forward(X, params, mask=None):
+    z2 = X @ params["W1"].T + params["b1"]
+    a2 = sigmoid(z2)
+    z3 = a2 @ params["W2"].T + params["b2"]
+    return {"a1": X, "z2": z2, "a2": a2, "z3": z3, "a3": sigmoid(z3), "mask": mask}
+"""
+CASES += [
+    Wrong("forward", "the sigmoid is not applied to z2", edited(FORWARD, "sigmoid(z2)", "z2")),
+    Wrong("forward", "layer 3 reads z2 instead of a2", FORWARD),
     Wrong(
         "forward",
         "the bias b2 is left out",
-        """
-        def forward(X, params, mask=None):
-            z2 = X @ params["W1"].T + params["b1"]
-            a2 = sigmoid(z2)
-            z3 = (a2 if mask is None else a2 * mask) @ params["W2"].T
-            return {"a1": X, "z2": z2, "a2": a2, "z3": z3, "a3": sigmoid(z3), "mask": mask}
-    """,
+        edited(FORWARD_2, 'a2 @ params["W2"].T + params["b2"]', '(a2 if mask is None else a2 * mask) @ params["W2"].T'),
     ),
     Wrong(
         "forward",
@@ -570,35 +481,20 @@ CASES = [
             return {"a1": X, "z2": z2, "a2": a2, "z3": z3, "a3": z3, "mask": mask}
     """,
     ),
-    Wrong(
-        "forward",
-        "the mask is ignored",
-        """
-        def forward(X, params, mask=None):
-            z2 = X @ params["W1"].T + params["b1"]
-            a2 = sigmoid(z2)
-            z3 = a2 @ params["W2"].T + params["b2"]
-            return {"a1": X, "z2": z2, "a2": a2, "z3": z3, "a3": sigmoid(z3), "mask": mask}
-    """,
-    ),
-    Wrong(
-        "forward",
-        "the mask multiplies z2 before the sigmoid",
-        """
-        def forward(X, params, mask=None):
-            z2 = X @ params["W1"].T + params["b1"]
-            z3 = sigmoid(z2 if mask is None else z2 * mask) @ params["W2"].T + params["b2"]
-            return {"a1": X, "z2": z2, "a2": sigmoid(z2), "z3": z3, "a3": sigmoid(z3), "mask": mask}
-    """,
-    ),
+    Wrong("forward", "the mask is ignored", FORWARD_2),
+    Wrong("forward", "the mask multiplies z2 before the sigmoid", edited(FORWARD, "z3 = (z2 if", "z3 = sigmoid(z2 if")),
+]
+
+DROPOUT_FORWARD = """
+def dropout_forward(a, keep_prob, rng):
+    mask = (rng.random(a.shape) < keep_prob) * keep_prob
+    return a * mask, mask
+"""
+CASES += [
     Wrong(
         "dropout_forward",
         "you keep the units with u >= 1 - keep_prob",
-        """
-        def dropout_forward(a, keep_prob, rng):
-            mask = (rng.random(a.shape) >= 1 - keep_prob) / keep_prob
-            return a * mask, mask
-    """,
+        edited(DROPOUT_FORWARD, "< keep_prob) *", ">= 1 - keep_prob) /"),
     ),
     Wrong(
         "dropout_forward",
@@ -610,15 +506,7 @@ CASES = [
             return a * mask, mask
     """,
     ),
-    Wrong(
-        "dropout_forward",
-        "you multiply by keep_prob instead of dividing by it",
-        """
-        def dropout_forward(a, keep_prob, rng):
-            mask = (rng.random(a.shape) < keep_prob) * keep_prob
-            return a * mask, mask
-    """,
-    ),
+    Wrong("dropout_forward", "you multiply by keep_prob instead of dividing by it", DROPOUT_FORWARD),
     Wrong(
         "dropout_forward",
         "dropout is not rescaled in the output",
@@ -628,28 +516,26 @@ CASES = [
             return a * (mask != 0), mask
     """,
     ),
+]
+
+BATCHNORM_FORWARD = """
+def batchnorm_forward(x, gamma, beta, running_mean, running_var, train=True, momentum=0.1, eps=1e-5):
+    if not train:
+        return gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta, running_mean, running_var
+    out = gamma * (x - x.mean(0)) / np.sqrt(x.var(0) + eps) + beta
+    return out, (1 - momentum) * running_mean + momentum * x.mean(0), running_var
+"""
+CASES += [
     Wrong(
         "batchnorm_forward",
         "the running mean is not updated",
-        """
-        def batchnorm_forward(x, gamma, beta, running_mean, running_var, train=True, momentum=0.1, eps=1e-5):
-            if not train:
-                return gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta, running_mean, running_var
-            out = gamma * (x - x.mean(0)) / np.sqrt(x.var(0) + eps) + beta
-            return out, running_mean, (1 - momentum) * running_var + momentum * x.var(0, ddof=1)
-    """,
+        edited(
+            BATCHNORM_FORWARD,
+            "(1 - momentum) * running_mean + momentum * x.mean(0), running_var",
+            "running_mean, (1 - momentum) * running_var + momentum * x.var(0, ddof=1)",
+        ),
     ),
-    Wrong(
-        "batchnorm_forward",
-        "the running variance is not updated",
-        """
-        def batchnorm_forward(x, gamma, beta, running_mean, running_var, train=True, momentum=0.1, eps=1e-5):
-            if not train:
-                return gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta, running_mean, running_var
-            out = gamma * (x - x.mean(0)) / np.sqrt(x.var(0) + eps) + beta
-            return out, (1 - momentum) * running_mean + momentum * x.mean(0), running_var
-    """,
-    ),
+    Wrong("batchnorm_forward", "the running variance is not updated", BATCHNORM_FORWARD),
     Wrong(
         "batchnorm_forward",
         "training mode must use the batch statistics",
