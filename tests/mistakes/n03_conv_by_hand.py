@@ -1,6 +1,6 @@
 """03 Convolution by hand: the usual wrong answers, and right ones written another way."""
 
-from mistakes import Right, Wrong
+from mistakes import Right, Wrong, edited
 
 NOTEBOOK = "03_conv_by_hand"
 
@@ -54,35 +54,28 @@ _DX_PLACE = (
 )
 _ROT = "w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)"
 
+CONV1D = """
+def conv1d(x, w, mode="full"):
+    if mode not in ("full", "same", "valid"):
+        raise ValueError(mode)
+    x, w = np.asarray(x, float), np.asarray(w, float)
+    n, k = len(x), len(w)
+    padded = np.concatenate([np.zeros(k - 1), x, np.zeros(k - 1)])
+    full = np.array([np.dot(padded[i:i + k], w[::-1]) for i in range(n + k - 1)])
+    return {"full": full, "same": full[k // 2:k // 2 + n], "valid": full[k - 1:n]}[mode]
+"""
+
 CASES = [
     Wrong(
         "conv1d",
         "the kernel is not flipped",
-        """
-        def conv1d(x, w, mode="full"):
-            if mode not in ("full", "same", "valid"):
-                raise ValueError(mode)
-            x, w = np.asarray(x, float), np.asarray(w, float)
-            n, k = len(x), len(w)
-            padded = np.concatenate([np.zeros(k - 1), x, np.zeros(k - 1)])
-            full = np.array([np.dot(padded[i:i + k], w) for i in range(n + k - 1)])
-            return {"full": full, "same": full[(k - 1) // 2:(k - 1) // 2 + n], "valid": full[k - 1:n]}[mode]
-    """,
+        edited(
+            CONV1D,
+            '[::-1]) for i in range(n + k - 1)])\n    return {"full": full, "same": full[k // 2:k',
+            ') for i in range(n + k - 1)])\n    return {"full": full, "same": full[(k - 1) // 2:(k - 1)',
+        ),
     ),
-    Wrong(
-        "conv1d",
-        "starts at K // 2",
-        """
-        def conv1d(x, w, mode="full"):
-            if mode not in ("full", "same", "valid"):
-                raise ValueError(mode)
-            x, w = np.asarray(x, float), np.asarray(w, float)
-            n, k = len(x), len(w)
-            padded = np.concatenate([np.zeros(k - 1), x, np.zeros(k - 1)])
-            full = np.array([np.dot(padded[i:i + k], w[::-1]) for i in range(n + k - 1)])
-            return {"full": full, "same": full[k // 2:k // 2 + n], "valid": full[k - 1:n]}[mode]
-    """,
-    ),
+    Wrong("conv1d", "starts at K // 2", CONV1D),
     Wrong(
         "conv1d",
         "calls numpy.convolve",
@@ -103,17 +96,17 @@ CASES = [
             return np.pad(x, pad)
     """,
     ),
-    Wrong(
-        "conv_output_size",
-        "the +1 is forgotten",
-        """
-        def conv_output_size(n, f, pad=0, stride=1):
-            span = n - f + 2 * pad
-            if span < 0:
-                raise ValueError("does not fit")
-            return span // stride
-    """,
-    ),
+]
+
+CONV_OUTPUT_SIZE = """
+def conv_output_size(n, f, pad=0, stride=1):
+    span = n - f + 2 * pad
+    if span < 0:
+        raise ValueError("does not fit")
+    return span // stride
+"""
+CASES += [
+    Wrong("conv_output_size", "the +1 is forgotten", CONV_OUTPUT_SIZE),
     Wrong(
         "conv_output_size",
         "PyTorch rounds the size down (floor), it does not refuse",
@@ -128,13 +121,7 @@ CASES = [
     Wrong(
         "conv_output_size",
         "the fraction is rounded up (ceil)",
-        """
-        def conv_output_size(n, f, pad=0, stride=1):
-            span = n - f + 2 * pad
-            if span < 0:
-                raise ValueError("does not fit")
-            return -(-span // stride) + 1
-    """,
+        edited(CONV_OUTPUT_SIZE, "span // stride", "-(-span // stride) + 1"),
     ),
     Wrong("conv_forward", "the stride is ignored", _CONV_LOOP.format(step=1, body="np.sum(window * w[f]) + b[f]")),
     Wrong(
@@ -167,55 +154,42 @@ CASES = [
             return out[0].transpose(1, 2, 0)
     """,
     ),
+]
+
+CONV_BACKWARD = """
+def conv_backward(dout, x, w, b, stride=1, pad=0):
+    N, C, H, W = x.shape
+    F_out, _, HH, WW = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    dxp, dw = np.zeros_like(xp), np.zeros(w.shape)
+    for n, f, i, j in np.ndindex(N, F_out, *dout.shape[2:]):
+        rows, cols = slice(i * stride, i * stride + HH), slice(j * stride, j * stride + WW)
+        dw[f] += xp[n, :, rows, cols] * dout[n, f, i, j]
+        dxp[n, :, rows, cols] += w[f] * dout[n, f, i, j]
+    return dxp, dw, dout.sum(axis=(0, 2, 3))
+"""
+CASES += [
     Wrong(
         "conv_backward",
         "only the first example of the batch contributes to dw",
-        """
-        def conv_backward(dout, x, w, b, stride=1, pad=0):
-            N, C, H, W = x.shape
-            F_out, _, HH, WW = w.shape
-            xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-            dxp, dw = np.zeros_like(xp), np.zeros(w.shape)
-            for n, f, i, j in np.ndindex(N, F_out, *dout.shape[2:]):
-                rows, cols = slice(i * stride, i * stride + HH), slice(j * stride, j * stride + WW)
-                if n == 0:
-                    dw[f] += xp[n, :, rows, cols] * dout[n, f, i, j]
-                dxp[n, :, rows, cols] += w[f] * dout[n, f, i, j]
-            return dxp[:, :, pad:pad + H, pad:pad + W], dw, dout.sum(axis=(0, 2, 3))
-    """,
+        edited(
+            CONV_BACKWARD,
+            "        dw[f] +=",
+            "        if n == 0:\n            dw[f] +=",
+            "return dxp,",
+            "return dxp[:, :, pad:pad + H, pad:pad + W],",
+        ),
     ),
     Wrong(
         "conv_backward",
         "the kernel is flipped when it is spread back",
-        """
-        def conv_backward(dout, x, w, b, stride=1, pad=0):
-            N, C, H, W = x.shape
-            F_out, _, HH, WW = w.shape
-            xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-            dxp, dw = np.zeros_like(xp), np.zeros(w.shape)
-            for n, f, i, j in np.ndindex(N, F_out, *dout.shape[2:]):
-                rows, cols = slice(i * stride, i * stride + HH), slice(j * stride, j * stride + WW)
-                dw[f] += xp[n, :, rows, cols] * dout[n, f, i, j]
-                dxp[n, :, rows, cols] += w[f, :, ::-1, ::-1] * dout[n, f, i, j]
-            return dxp[:, :, pad:pad + H, pad:pad + W], dw, dout.sum(axis=(0, 2, 3))
-    """,
+        edited(
+            CONV_BACKWARD,
+            "] * dout[n, f, i, j]\n    return dxp",
+            ", :, ::-1, ::-1] * dout[n, f, i, j]\n    return dxp[:, :, pad:pad + H, pad:pad + W]",
+        ),
     ),
-    Wrong(
-        "conv_backward",
-        "dx still has the padding",
-        """
-        def conv_backward(dout, x, w, b, stride=1, pad=0):
-            N, C, H, W = x.shape
-            F_out, _, HH, WW = w.shape
-            xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-            dxp, dw = np.zeros_like(xp), np.zeros(w.shape)
-            for n, f, i, j in np.ndindex(N, F_out, *dout.shape[2:]):
-                rows, cols = slice(i * stride, i * stride + HH), slice(j * stride, j * stride + WW)
-                dw[f] += xp[n, :, rows, cols] * dout[n, f, i, j]
-                dxp[n, :, rows, cols] += w[f] * dout[n, f, i, j]
-            return dxp, dw, dout.sum(axis=(0, 2, 3))
-    """,
-    ),
+    Wrong("conv_backward", "dx still has the padding", CONV_BACKWARD),
     Wrong(
         "conv_backward",
         "calls autograd (.backward() or torch.autograd.grad)",
