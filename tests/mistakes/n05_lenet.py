@@ -1,55 +1,27 @@
 """05 LeNet-5: the usual wrong answers, and right ones written another way."""
 
-from mistakes import Right, Wrong
+from mistakes import Right, Wrong, edited
 
 NOTEBOOK = "05_lenet"
 
+# layer_sizes
+LAYER_SIZES = """
+def layer_sizes(size, layers):
+    sizes = [size]
+    for k, s, p in layers:
+        sizes.append((sizes[-1] + 2 * p - k) // s + 1)
+    return sizes
+"""
+
 CASES = [
-    # layer_sizes
-    Wrong(
-        "layer_sizes",
-        "the +1 of the formula is missing",
-        """
-        def layer_sizes(size, layers):
-            sizes = [size]
-            for k, s, p in layers:
-                sizes.append((sizes[-1] + 2 * p - k) // s)
-            return sizes
-    """,
-    ),
-    Wrong(
-        "layer_sizes",
-        "padding is added on one side only",
-        """
-        def layer_sizes(size, layers):
-            sizes = [size]
-            for k, s, p in layers:
-                sizes.append((sizes[-1] + p - k) // s + 1)
-            return sizes
-    """,
-    ),
+    Wrong("layer_sizes", "the +1 of the formula is missing", edited(LAYER_SIZES, "// s + 1", "// s")),
+    Wrong("layer_sizes", "padding is added on one side only", edited(LAYER_SIZES, "+ 2 * p - k", "+ p - k")),
     Wrong(
         "layer_sizes",
         "the stride is ignored",
-        """
-        def layer_sizes(size, layers):
-            sizes = [size]
-            for k, s, p in layers:
-                sizes.append(sizes[-1] + 2 * p - k + 1)
-            return sizes
-    """,
+        edited(LAYER_SIZES, "(sizes[-1] + 2 * p - k) // s", "sizes[-1] + 2 * p - k"),
     ),
-    Wrong(
-        "layer_sizes",
-        "should raise ValueError",
-        """
-        def layer_sizes(size, layers):
-            sizes = [size]
-            for k, s, p in layers:
-                sizes.append((sizes[-1] + 2 * p - k) // s + 1)
-            return sizes
-    """,
-    ),
+    Wrong("layer_sizes", "should raise ValueError", LAYER_SIZES),
     Wrong(
         "layer_sizes",
         "calls torch.nn.functional.conv2d",
@@ -80,74 +52,46 @@ CASES = [
             return out
     """,
     ),
-    # ModernLeNet
+]
+
+# ModernLeNet
+MODERN_LENET = """
+class ModernLeNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2))
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(400, 120), nn.ReLU(),
+                                        nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+"""
+CASES += [
     Wrong(
         "modern_lenet",
         "average pooling is used instead of max pooling",
-        """
-        class ModernLeNet(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.features = nn.Sequential(
-                    nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.AvgPool2d(2),
-                    nn.Conv2d(6, 16, 5), nn.ReLU(), nn.AvgPool2d(2))
-                self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(400, 120), nn.ReLU(),
-                                                nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
-
-            def forward(self, x):
-                return self.classifier(self.features(x))
-    """,
+        edited(
+            MODERN_LENET,
+            "), nn.ReLU(), nn.MaxPool2d(2),\n            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d",
+            ", padding=2), nn.ReLU(), nn.AvgPool2d(2),\n            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.AvgPool2d",
+        ),
     ),
+    Wrong("modern_lenet", "with padding 2", MODERN_LENET),
     Wrong(
-        "modern_lenet",
-        "with padding 2",
-        """
-        class ModernLeNet(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.features = nn.Sequential(
-                    nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2),
-                    nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2))
-                self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(400, 120), nn.ReLU(),
-                                                nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
-
-            def forward(self, x):
-                return self.classifier(self.features(x))
-    """,
-    ),
-    Wrong(
-        "modern_lenet",
-        "the first convolution has no padding",
-        """
-        class ModernLeNet(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.features = nn.Sequential(
-                    nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2),
-                    nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2))
-                self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(256, 120), nn.ReLU(),
-                                                nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
-
-            def forward(self, x):
-                return self.classifier(self.features(x))
-    """,
+        "modern_lenet", "the first convolution has no padding", edited(MODERN_LENET, "nn.Linear(400,", "nn.Linear(256,")
     ),
     Wrong(
         "modern_lenet",
         "there is a ReLU after the last linear layer",
-        """
-        class ModernLeNet(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.features = nn.Sequential(
-                    nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-                    nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2))
-                self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(400, 120), nn.ReLU(),
-                                                nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10), nn.ReLU())
-
-            def forward(self, x):
-                return self.classifier(self.features(x))
-    """,
+        edited(
+            MODERN_LENET,
+            "nn.Conv2d(1, 6, 5), nn.ReLU(),",
+            "nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(),",
+            "nn.Linear(84, 10))",
+            "nn.Linear(84, 10), nn.ReLU())",
+        ),
     ),
     Right(
         "modern_lenet",
@@ -172,21 +116,21 @@ CASES = [
                 return self.classifier(h)
     """,
     ),
-    # Subsampling
-    Wrong(
-        "subsampling",
-        "averaged instead of summed",
-        """
-        class Subsampling(nn.Module):
-            def __init__(self, channels):
-                super().__init__()
-                self.weight = nn.Parameter(torch.empty(channels).uniform_(-0.6, 0.6))
-                self.bias = nn.Parameter(torch.empty(channels).uniform_(-0.6, 0.6))
+]
 
-            def forward(self, x):
-                return F.avg_pool2d(x, 2) * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
-    """,
-    ),
+# Subsampling
+SUBSAMPLING = """
+class Subsampling(nn.Module):
+    def __init__(self, channels):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(channels).uniform_(-0.6, 0.6))
+        self.bias = nn.Parameter(torch.empty(channels).uniform_(-0.6, 0.6))
+
+    def forward(self, x):
+        return F.avg_pool2d(x, 2) * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+"""
+CASES += [
+    Wrong("subsampling", "averaged instead of summed", SUBSAMPLING),
     Wrong(
         "subsampling",
         "all maps share one coefficient and one bias",
@@ -204,30 +148,16 @@ CASES = [
     Wrong(
         "subsampling",
         "the bias is scaled by the coefficient",
-        """
-        class Subsampling(nn.Module):
-            def __init__(self, channels):
-                super().__init__()
-                self.weight = nn.Parameter(torch.empty(channels).uniform_(-0.6, 0.6))
-                self.bias = nn.Parameter(torch.empty(channels).uniform_(-0.6, 0.6))
-
-            def forward(self, x):
-                return (4 * F.avg_pool2d(x, 2) + self.bias.view(1, -1, 1, 1)) * self.weight.view(1, -1, 1, 1)
-    """,
+        edited(
+            SUBSAMPLING,
+            "F.avg_pool2d(x, 2) * self.weight.view(1, -1, 1, 1) + self.bias",
+            "(4 * F.avg_pool2d(x, 2) + self.bias.view(1, -1, 1, 1)) * self.weight",
+        ),
     ),
     Wrong(
         "subsampling",
         "the maximum of each block is taken instead of the sum",
-        """
-        class Subsampling(nn.Module):
-            def __init__(self, channels):
-                super().__init__()
-                self.weight = nn.Parameter(torch.empty(channels).uniform_(-0.6, 0.6))
-                self.bias = nn.Parameter(torch.empty(channels).uniform_(-0.6, 0.6))
-
-            def forward(self, x):
-                return F.max_pool2d(x, 2) * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
-    """,
+        edited(SUBSAMPLING, "avg_pool2d", "max_pool2d"),
     ),
     Right(
         "subsampling",
@@ -394,45 +324,39 @@ CASES = [
                 return torch.cat(outs, dim=1) + self.bias[None, :, None, None]
     """,
     ),
-    # RBFOutput
-    Wrong(
-        "rbf_output",
-        "the square root is taken",
-        """
-        class RBFOutput(nn.Module):
-            def __init__(self, codes):
-                super().__init__()
-                self.register_buffer("centres", codes.clone().float())
+]
 
-            def forward(self, x):
-                return ((x[:, None, :] - self.centres[None]) ** 2).sum(dim=2).sqrt()
-    """,
-    ),
+# RBFOutput
+RBF_OUTPUT = """
+class RBFOutput(nn.Module):
+    def __init__(self, codes):
+        super().__init__()
+        self.register_buffer("centres", codes.clone().float())
+
+    def forward(self, x):
+        return ((x[:, None, :] - self.centres[None]) ** 2).sum(dim=2).sqrt()
+"""
+CASES += [
+    Wrong("rbf_output", "the square root is taken", RBF_OUTPUT),
     Wrong(
         "rbf_output",
         "register them as a buffer",
-        """
-        class RBFOutput(nn.Module):
-            def __init__(self, codes):
-                super().__init__()
-                self.centres = nn.Parameter(codes.clone().float())
-
-            def forward(self, x):
-                return ((x[:, None, :] - self.centres[None]) ** 2).sum(dim=2)
-    """,
+        edited(
+            RBF_OUTPUT,
+            'register_buffer("centres", ',
+            "centres = nn.Parameter(",
+            "2).sum(dim=2).sqrt()",
+            "2).sum(dim=2)",
+        ),
     ),
     Wrong(
         "rbf_output",
         "calls torch.cdist",
-        """
-        class RBFOutput(nn.Module):
-            def __init__(self, codes):
-                super().__init__()
-                self.register_buffer("centres", codes.clone().float())
-
-            def forward(self, x):
-                return torch.cdist(x, self.centres) ** 2
-    """,
+        edited(
+            RBF_OUTPUT,
+            "((x[:, None, :] - self.centres[None]) ** 2).sum(dim=2).sqrt()",
+            "torch.cdist(x, self.centres) ** 2",
+        ),
     ),
     Right(
         "rbf_output",
@@ -448,7 +372,15 @@ CASES = [
                 return (x * x).sum(1, keepdim=True) - 2 * x @ c.T + (c * c).sum(1)[None, :]
     """,
     ),
-    # count_connections
+]
+
+# count_connections
+COUNT_CONNECTIONS = """
+def count_connections(layer, in_shape):
+    x = torch.randn(1, *in_shape)
+    return int(torch.count_nonzero(torch.func.jacfwd(layer)(x))) + layer(x).numel()
+"""
+CASES += [
     Wrong(
         "count_connections",
         "the parameters are counted instead of the connections",
@@ -457,24 +389,8 @@ CASES = [
             return sum(p.numel() for p in layer.parameters())
     """,
     ),
-    Wrong(
-        "count_connections",
-        "the bias is not counted",
-        """
-        def count_connections(layer, in_shape):
-            x = torch.randn(1, *in_shape)
-            return int(torch.count_nonzero(torch.func.jacfwd(layer)(x)))
-    """,
-    ),
-    Wrong(
-        "count_connections",
-        "a bias is counted although the layer has none",
-        """
-        def count_connections(layer, in_shape):
-            x = torch.randn(1, *in_shape)
-            return int(torch.count_nonzero(torch.func.jacfwd(layer)(x))) + layer(x).numel()
-    """,
-    ),
+    Wrong("count_connections", "the bias is not counted", edited(COUNT_CONNECTIONS, " + layer(x).numel()", "")),
+    Wrong("count_connections", "a bias is counted although the layer has none", COUNT_CONNECTIONS),
     Right(
         "count_connections",
         "torch.autograd.functional.jacobian, bias found among named parameters",
@@ -553,78 +469,59 @@ CASES = [
                 return self.output(scaled_tanh(self.f6(h)))
     """,
     ),
-    # train_one_epoch
+]
+
+# train_one_epoch
+TRAIN_ONE_EPOCH = """
+def train_one_epoch(model, optimizer, x, y, *, batch_size, generator, loss_fn=F.cross_entropy):
+    model.train()
+    order = torch.randperm(len(x), generator=generator)
+    total = 0.0
+    for start in range(0, len(x), batch_size):
+        idx = order[start:start + batch_size]
+        loss = loss_fn(model(x[idx]), y[idx])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        total = total + loss * len(idx)
+    return total / len(x)
+"""
+CASES += [
     Wrong(
         "train_one_epoch",
         "every batch counts equally",
-        """
-        def train_one_epoch(model, optimizer, x, y, *, batch_size, generator, loss_fn=F.cross_entropy):
-            model.train()
-            order = torch.randperm(len(x), generator=generator)
-            losses = []
-            for start in range(0, len(x), batch_size):
-                idx = order[start:start + batch_size]
-                loss = loss_fn(model(x[idx]), y[idx])
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                losses.append(loss.item())
-            return sum(losses) / len(losses)
-    """,
+        edited(
+            TRAIN_ONE_EPOCH,
+            "total = 0.0",
+            "losses = []",
+            "total = total + loss * len(idx)\n    return total / len(x",
+            "losses.append(loss.item())\n    return sum(losses) / len(losses",
+        ),
     ),
     Wrong(
         "train_one_epoch",
         "the gradients are not zeroed between steps",
-        """
-        def train_one_epoch(model, optimizer, x, y, *, batch_size, generator, loss_fn=F.cross_entropy):
-            model.train()
-            order = torch.randperm(len(x), generator=generator)
-            total = 0.0
-            optimizer.zero_grad()  # once, before the loop: the gradients pile up
-            for start in range(0, len(x), batch_size):
-                idx = order[start:start + batch_size]
-                loss = loss_fn(model(x[idx]), y[idx])
-                loss.backward()
-                optimizer.step()
-                total += loss.item() * len(idx)
-            return total / len(x)
-    """,
+        edited(
+            TRAIN_ONE_EPOCH,
+            "    for start",
+            "    optimizer.zero_grad()  # once, before the loop: the gradients pile up\n    for start",
+            "        optimizer.zero_grad()\n",
+            "",
+            "= total + loss",
+            "+= loss.item()",
+        ),
     ),
-    Wrong(
-        "train_one_epoch",
-        "should return a Python float",
-        """
-        def train_one_epoch(model, optimizer, x, y, *, batch_size, generator, loss_fn=F.cross_entropy):
-            model.train()
-            order = torch.randperm(len(x), generator=generator)
-            total = 0.0
-            for start in range(0, len(x), batch_size):
-                idx = order[start:start + batch_size]
-                loss = loss_fn(model(x[idx]), y[idx])
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                total = total + loss * len(idx)
-            return total / len(x)
-    """,
-    ),
+    Wrong("train_one_epoch", "should return a Python float", TRAIN_ONE_EPOCH),
     Wrong(
         "train_one_epoch",
         "the last, partial batch is dropped",
-        """
-        def train_one_epoch(model, optimizer, x, y, *, batch_size, generator, loss_fn=F.cross_entropy):
-            model.train()
-            order = torch.randperm(len(x), generator=generator)
-            total, seen = 0.0, 0
-            for start in range(0, len(x) - batch_size + 1, batch_size):
-                idx = order[start:start + batch_size]
-                loss = loss_fn(model(x[idx]), y[idx])
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                total, seen = total + loss.item() * len(idx), seen + len(idx)
-            return total / seen
-    """,
+        edited(
+            TRAIN_ONE_EPOCH,
+            " = 0.0\n    for start in range(0, len(x)",
+            ", seen = 0.0, 0\n    for start in range(0, len(x) - batch_size + 1",
+            " = total + loss * len(idx)\n    return total / len(x)",
+            ", seen = total + loss.item() * len(idx), seen + len(idx)\n    return total / seen",
+        ),
     ),
     Wrong(
         "train_one_epoch",
@@ -655,16 +552,20 @@ CASES = [
             return float(total) / x.shape[0]
     """,
     ),
-    # most_confident_mistakes
+]
+
+# most_confident_mistakes
+MOST_CONFIDENT_MISTAKES = """
+def most_confident_mistakes(probs, labels, k):
+    pred = probs.argmax(axis=1)
+    wrong = np.flatnonzero(pred != labels)
+    return wrong[np.argsort(-probs[wrong, pred[wrong]])]
+"""
+CASES += [
     Wrong(
         "most_confident_mistakes",
         "sorted from least to most confident",
-        """
-        def most_confident_mistakes(probs, labels, k):
-            pred = probs.argmax(axis=1)
-            wrong = np.flatnonzero(pred != labels)
-            return wrong[np.argsort(probs[wrong, pred[wrong]])][:k]
-    """,
+        edited(MOST_CONFIDENT_MISTAKES, "-probs[wrong, pred[wrong]])", "probs[wrong, pred[wrong]])][:k"),
     ),
     Wrong(
         "most_confident_mistakes",
@@ -683,16 +584,7 @@ CASES = [
             return wrong[np.argsort(-probs[wrong, labels[wrong]])][:k]
     """,
     ),
-    Wrong(
-        "most_confident_mistakes",
-        "k is ignored",
-        """
-        def most_confident_mistakes(probs, labels, k):
-            pred = probs.argmax(axis=1)
-            wrong = np.flatnonzero(pred != labels)
-            return wrong[np.argsort(-probs[wrong, pred[wrong]])]
-    """,
-    ),
+    Wrong("most_confident_mistakes", "k is ignored", MOST_CONFIDENT_MISTAKES),
     Right(
         "most_confident_mistakes",
         "a Python loop and sorted()",
