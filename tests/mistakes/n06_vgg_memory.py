@@ -1,6 +1,6 @@
 """06 Where the memory goes: the usual wrong answers, and right ones written another way."""
 
-from mistakes import Right, Wrong
+from mistakes import Right, Wrong, edited
 
 NOTEBOOK = "06_vgg_memory"
 
@@ -71,21 +71,18 @@ CASES = [
             return 1 + sum(k - 1 for k in kernels)
     """,
     ),
-    Wrong(
-        "conv_stack_params",
-        "the channels appear once",
-        """
-        def conv_stack_params(channels, kernel, depth, bias=False):
-            return depth * (kernel * kernel * channels + (channels if bias else 0))
-    """,
-    ),
+]
+
+CONV_STACK_PARAMS = """
+def conv_stack_params(channels, kernel, depth, bias=False):
+    return depth * (kernel * kernel * channels + (channels if bias else 0))
+"""
+CASES += [
+    Wrong("conv_stack_params", "the channels appear once", CONV_STACK_PARAMS),
     Wrong(
         "conv_stack_params",
         "one bias per layer instead of per filter",
-        """
-        def conv_stack_params(channels, kernel, depth, bias=False):
-            return depth * (kernel * kernel * channels * channels + (1 if bias else 0))
-    """,
+        edited(CONV_STACK_PARAMS, "+ (channels", "* channels + (1"),
     ),
     Wrong(
         "vgg16",
