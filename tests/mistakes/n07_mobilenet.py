@@ -1,6 +1,6 @@
 """07 MobileNet: the usual wrong answers, and right ones written another way."""
 
-from mistakes import Right, Wrong
+from mistakes import Right, Wrong, edited
 
 NOTEBOOK = "07_mobilenet"
 
@@ -34,25 +34,32 @@ def _inverted_residual(act="nn.ReLU6", residual="stride == 1 and in_channels == 
     )
 
 
+# depthwise_conv2d
+DEPTHWISE_CONV2D = """
+def depthwise_conv2d(x, w, stride=1, padding=0):
+    n, c, h, wd = x.shape
+    k = w.shape[1]
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    ho, wo = (h + 2 * padding - k) // stride + 1, (wd + 2 * padding - k) // stride + 1
+    out = np.zeros((n, c, ho, wo))
+    for i in range(ho):
+        for j in range(wo):
+            out[:, :, i, j] = (xp[:, :, i:i + k, j:j + k] * w[None]).sum(axis=(2, 3))
+    return out
+"""
+
 CASES = [
-    # depthwise_conv2d
     Wrong(
         "depthwise_conv2d",
         "the kernel is flipped",
-        """
-        def depthwise_conv2d(x, w, stride=1, padding=0):
-            n, c, h, wd = x.shape
-            k = w.shape[1]
-            xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
-            ho, wo = (h + 2 * padding - k) // stride + 1, (wd + 2 * padding - k) // stride + 1
-            out = np.zeros((n, c, ho, wo))
-            wf = w[:, ::-1, ::-1]  # flipped, as in a textbook convolution
-            for i in range(ho):
-                for j in range(wo):
-                    patch = xp[:, :, i * stride:i * stride + k, j * stride:j * stride + k]
-                    out[:, :, i, j] = (patch * wf[None]).sum(axis=(2, 3))
-            return out
-    """,
+        edited(
+            DEPTHWISE_CONV2D,
+            "    for i in",
+            "    wf = w[:, ::-1, ::-1]  # flipped, as in a textbook convolution\n    for i in",
+            "out[:, :, i, j] = (xp[:, :, i:i + k, j:j + k] * w",
+            "patch = xp[:, :, i * stride:i * stride + k, j * stride:j * stride + k]\n"
+            "            out[:, :, i, j] = (patch * wf",
+        ),
     ),
     Wrong(
         "depthwise_conv2d",
@@ -91,51 +98,24 @@ CASES = [
     Wrong(
         "depthwise_conv2d",
         "the stride is ignored",
-        """
-        def depthwise_conv2d(x, w, stride=1, padding=0):
-            n, c, h, wd = x.shape
-            k = w.shape[1]
-            xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
-            ho, wo = h + 2 * padding - k + 1, wd + 2 * padding - k + 1
-            out = np.zeros((n, c, ho, wo))
-            for i in range(ho):
-                for j in range(wo):
-                    out[:, :, i, j] = (xp[:, :, i:i + k, j:j + k] * w[None]).sum(axis=(2, 3))
-            return out
-    """,
+        edited(
+            DEPTHWISE_CONV2D,
+            "(h + 2 * padding - k) // stride + 1, (wd + 2 * padding - k) // stride",
+            "h + 2 * padding - k + 1, wd + 2 * padding - k",
+        ),
     ),
-    Wrong(
-        "depthwise_conv2d",
-        "the windows do not move by stride",
-        """
-        def depthwise_conv2d(x, w, stride=1, padding=0):
-            n, c, h, wd = x.shape
-            k = w.shape[1]
-            xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
-            ho, wo = (h + 2 * padding - k) // stride + 1, (wd + 2 * padding - k) // stride + 1
-            out = np.zeros((n, c, ho, wo))
-            for i in range(ho):
-                for j in range(wo):
-                    out[:, :, i, j] = (xp[:, :, i:i + k, j:j + k] * w[None]).sum(axis=(2, 3))
-            return out
-    """,
-    ),
+    Wrong("depthwise_conv2d", "the windows do not move by stride", DEPTHWISE_CONV2D),
     Wrong(
         "depthwise_conv2d",
         "Off by one",
-        """
-        def depthwise_conv2d(x, w, stride=1, padding=0):
-            n, c, h, wd = x.shape
-            k = w.shape[1]
-            xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
-            ho, wo = (h + 2 * padding - k) // stride, (wd + 2 * padding - k) // stride
-            out = np.zeros((n, c, ho, wo))
-            for i in range(ho):
-                for j in range(wo):
-                    patch = xp[:, :, i * stride:i * stride + k, j * stride:j * stride + k]
-                    out[:, :, i, j] = (patch * w[None]).sum(axis=(2, 3))
-            return out
-    """,
+        edited(
+            DEPTHWISE_CONV2D,
+            " + 1, (wd + 2 * padding - k) // stride + 1",
+            ", (wd + 2 * padding - k) // stride",
+            "out[:, :, i, j] = (xp[:, :, i:i + k, j:j + k]",
+            "patch = xp[:, :, i * stride:i * stride + k, j * stride:j * stride + k]\n"
+            "            out[:, :, i, j] = (patch",
+        ),
     ),
     Wrong(
         "depthwise_conv2d",
@@ -208,7 +188,18 @@ CASES = [
             return np.moveaxis(np.moveaxis(x, 1, -1) @ w.T, -1, 1)
     """,
     ),
-    # conv_cost
+]
+
+# conv_cost
+CONV_COST = """
+def conv_cost(kind, Df, Dk, M, N, alpha=1.0, beta=1.0):
+    m, n, d = alpha * M, alpha * N, beta * Df
+    params = {"standard": Dk * Dk * m * n, "depthwise": Dk * Dk * m, "pointwise": m * n}
+    if kind not in params:
+        raise ValueError(kind)
+    return float(params[kind] * d * d), float(params[kind] * beta * beta)
+"""
+CASES += [
     Wrong(
         "conv_cost",
         "beta is not squared",
@@ -224,14 +215,7 @@ CASES = [
     Wrong(
         "conv_cost",
         "the depthwise layer uses N channels instead of M",
-        """
-        def conv_cost(kind, Df, Dk, M, N, alpha=1.0, beta=1.0):
-            m, n, d = alpha * M, alpha * N, beta * Df
-            params = {"standard": Dk * Dk * m * n, "depthwise": Dk * Dk * n, "pointwise": m * n}
-            if kind not in params:
-                raise ValueError(kind)
-            return float(params[kind] * d * d), float(params[kind])
-    """,
+        edited(CONV_COST, 'Dk * m, "pointwise":', 'Dk * n, "pointwise":', " * beta * beta", ""),
     ),
     Wrong(
         "conv_cost",
@@ -245,18 +229,7 @@ CASES = [
             return float(params[kind] * d * d), float(params[kind])
     """,
     ),
-    Wrong(
-        "conv_cost",
-        "beta also changes the weights",
-        """
-        def conv_cost(kind, Df, Dk, M, N, alpha=1.0, beta=1.0):
-            m, n, d = alpha * M, alpha * N, beta * Df
-            params = {"standard": Dk * Dk * m * n, "depthwise": Dk * Dk * m, "pointwise": m * n}
-            if kind not in params:
-                raise ValueError(kind)
-            return float(params[kind] * d * d), float(params[kind] * beta * beta)
-    """,
-    ),
+    Wrong("conv_cost", "beta also changes the weights", CONV_COST),
     Wrong(
         "conv_cost",
         "calls torch.nn.Conv2d",
@@ -319,94 +292,60 @@ CASES = [
             return int(mult_adds), int(depthwise_weights + pointwise_weights)
     """,
     ),
-    # count_mult_adds
-    Wrong(
-        "count_mult_adds",
-        "the bias is counted",
-        """
-        def count_mult_adds(model, input_shape):
-            counts, handles = {}, []
-            for name, m in model.named_modules():
-                if isinstance(m, (nn.Conv2d, nn.Linear)):
-                    def hook(mod, inp, out, name=name):
-                        per = (mod.in_channels // mod.groups * mod.kernel_size[0] * mod.kernel_size[1]
-                               if isinstance(mod, nn.Conv2d) else mod.in_features)
-                        counts[name] = out[0].numel() * (per + (mod.bias is not None))
-                    handles.append(m.register_forward_hook(hook))
-            was = model.training
-            model.eval()
-            with torch.no_grad():
-                model(torch.zeros(1, *input_shape))
-            for h in handles:
-                h.remove()
-            model.train(was)
-            return counts
-    """,
-    ),
+]
+
+# count_mult_adds
+COUNT_MULT_ADDS = """
+def count_mult_adds(model, input_shape):
+    counts, handles = {}, []
+    for name, m in model.named_modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            def hook(mod, inp, out, name=name):
+                per = (mod.in_channels // mod.groups * mod.kernel_size[0] * mod.kernel_size[1]
+                       if isinstance(mod, nn.Conv2d) else mod.in_features)
+                counts[name] = out[0].numel() * (per + (mod.bias is not None))
+            handles.append(m.register_forward_hook(hook))
+    was = model.training
+    model.eval()
+    with torch.no_grad():
+        model(torch.zeros(1, *input_shape))
+    for h in handles:
+        h.remove()
+    model.train(was)
+    return counts
+"""
+CASES += [
+    Wrong("count_mult_adds", "the bias is counted", COUNT_MULT_ADDS),
     Wrong(
         "count_mult_adds",
         "groups is ignored",
-        """
-        def count_mult_adds(model, input_shape):
-            counts, handles = {}, []
-            for name, m in model.named_modules():
-                if isinstance(m, (nn.Conv2d, nn.Linear)):
-                    def hook(mod, inp, out, name=name):
-                        per = (mod.in_channels * mod.kernel_size[0] * mod.kernel_size[1]
-                               if isinstance(mod, nn.Conv2d) else mod.in_features)
-                        counts[name] = out[0].numel() * per
-                    handles.append(m.register_forward_hook(hook))
-            was = model.training
-            model.eval()
-            with torch.no_grad():
-                model(torch.zeros(1, *input_shape))
-            for h in handles:
-                h.remove()
-            model.train(was)
-            return counts
-    """,
+        edited(COUNT_MULT_ADDS, "// mod.groups ", "", "(per + (mod.bias is not None))", "per"),
     ),
     Wrong(
         "count_mult_adds",
         "Remove your hooks",
-        """
-        def count_mult_adds(model, input_shape):
-            counts = {}
-            for name, m in model.named_modules():
-                if isinstance(m, (nn.Conv2d, nn.Linear)):
-                    def hook(mod, inp, out, name=name):
-                        per = (mod.in_channels // mod.groups * mod.kernel_size[0] * mod.kernel_size[1]
-                               if isinstance(mod, nn.Conv2d) else mod.in_features)
-                        counts[name] = out[0].numel() * per
-                    m.register_forward_hook(hook)
-            was = model.training
-            model.eval()
-            with torch.no_grad():
-                model(torch.zeros(1, *input_shape))
-            model.train(was)
-            return counts
-    """,
+        edited(
+            COUNT_MULT_ADDS,
+            ", handles = {}, []",
+            " = {}",
+            "(per + (mod.bias is not None))\n            handles.append(m.register_forward_hook(hook)",
+            "per\n            m.register_forward_hook(hook",
+            "    for h in handles:\n        h.remove()\n",
+            "",
+        ),
     ),
     Wrong(
         "count_mult_adds",
         "back in training mode",
-        """
-        def count_mult_adds(model, input_shape):
-            counts, handles = {}, []
-            for name, m in model.named_modules():
-                if isinstance(m, (nn.Conv2d, nn.Linear)):
-                    def hook(mod, inp, out, name=name):
-                        per = (mod.in_channels // mod.groups * mod.kernel_size[0] * mod.kernel_size[1]
-                               if isinstance(mod, nn.Conv2d) else mod.in_features)
-                        counts[name] = out[0].numel() * per
-                    handles.append(m.register_forward_hook(hook))
-            model.eval()
-            with torch.no_grad():
-                model(torch.zeros(1, *input_shape))
-            for h in handles:
-                h.remove()
-            return counts
-    """,
+        edited(
+            COUNT_MULT_ADDS,
+            "(per + (mod.bias is not None))",
+            "per",
+            "    was = model.training\n",
+            "",
+            "    model.train(was)\n",
+            "",
+        ),
     ),
     Wrong(
         "count_mult_adds",
@@ -448,90 +387,58 @@ CASES = [
             return counts
     """,
     ),
-    # MobileNetV1
-    Wrong(
-        "MobileNetV1",
-        "the classifier has no bias",
-        """
-        class MobileNetV1(nn.Module):
-            def __init__(self, alpha=1.0, num_classes=1000, in_channels=3):
-                super().__init__()
-                def cbr(i, o, k, s, g=1):
-                    return [nn.Conv2d(i, o, k, s, k // 2, groups=g, bias=False), nn.BatchNorm2d(o), nn.ReLU()]
-                c = int(alpha * V1_CONV1[0])
-                layers = cbr(in_channels, c, 3, V1_CONV1[1])
-                for ch, s in V1_BODY:
-                    layers += cbr(c, c, 3, s, c) + cbr(c, int(alpha * ch), 1, 1)
-                    c = int(alpha * ch)
-                self.features = nn.Sequential(*layers)
-                self.classifier = nn.Linear(c, num_classes, bias=False)
+]
 
-            def forward(self, x):
-                return self.classifier(self.features(x).mean(dim=(2, 3)))
-    """,
-    ),
+# MobileNetV1
+MOBILENETV1 = """
+class MobileNetV1(nn.Module):
+    def __init__(self, alpha=1.0, num_classes=1000, in_channels=3):
+        super().__init__()
+        def cbr(i, o, k, s, g=1):
+            return [nn.Conv2d(i, o, k, s, k // 2, groups=g, bias=False), nn.BatchNorm2d(o), nn.ReLU()]
+        c = int(alpha * V1_CONV1[0])
+        layers = cbr(in_channels, c, 3, V1_CONV1[1])
+        for ch, s in V1_BODY:
+            layers += cbr(c, c, 3, s, c) + cbr(c, int(alpha * ch), 1, 1)
+            c = int(alpha * ch)
+        self.features = nn.Sequential(*layers)
+        self.classifier = nn.Linear(c, num_classes, bias=False)
+
+    def forward(self, x):
+        return self.classifier(self.features(x).mean(dim=(2, 3)))
+"""
+CASES += [
+    Wrong("MobileNetV1", "the classifier has no bias", MOBILENETV1),
     Wrong(
         "MobileNetV1",
         "need no bias",
-        """
-        class MobileNetV1(nn.Module):
-            def __init__(self, alpha=1.0, num_classes=1000, in_channels=3):
-                super().__init__()
-                def cbr(i, o, k, s, g=1):
-                    return [nn.Conv2d(i, o, k, s, k // 2, groups=g), nn.BatchNorm2d(o), nn.ReLU()]
-                c = int(alpha * V1_CONV1[0])
-                layers = cbr(in_channels, c, 3, V1_CONV1[1])
-                for ch, s in V1_BODY:
-                    layers += cbr(c, c, 3, s, c) + cbr(c, int(alpha * ch), 1, 1)
-                    c = int(alpha * ch)
-                self.features = nn.Sequential(*layers)
-                self.classifier = nn.Linear(c, num_classes)
-
-            def forward(self, x):
-                return self.classifier(self.features(x).mean(dim=(2, 3)))
-    """,
+        edited(MOBILENETV1, "groups=g, bias=False),", "groups=g),", "num_classes, bias=False)", "num_classes)"),
     ),
     Wrong(
         "MobileNetV1",
         "the strides of V1_BODY are ignored",
-        """
-        class MobileNetV1(nn.Module):
-            def __init__(self, alpha=1.0, num_classes=1000, in_channels=3):
-                super().__init__()
-                def cbr(i, o, k, s, g=1):
-                    return [nn.Conv2d(i, o, k, s, k // 2, groups=g, bias=False), nn.BatchNorm2d(o), nn.ReLU()]
-                c = int(alpha * V1_CONV1[0])
-                layers = cbr(in_channels, c, 3, V1_CONV1[1])
-                for ch, _ in V1_BODY:
-                    layers += cbr(c, c, 3, 1, c) + cbr(c, int(alpha * ch), 1, 1)
-                    c = int(alpha * ch)
-                self.features = nn.Sequential(*layers)
-                self.classifier = nn.Linear(c, num_classes)
-
-            def forward(self, x):
-                return self.classifier(self.features(x).mean(dim=(2, 3)))
-    """,
+        edited(
+            MOBILENETV1,
+            "s in V1_BODY:\n            layers += cbr(c, c, 3, s",
+            "_ in V1_BODY:\n            layers += cbr(c, c, 3, 1",
+            "num_classes, bias=False)",
+            "num_classes)",
+        ),
     ),
     Wrong(
         "MobileNetV1",
         "needs batch norm and then ReLU",
-        """
-        class MobileNetV1(nn.Module):
-            def __init__(self, alpha=1.0, num_classes=1000, in_channels=3):
-                super().__init__()
-                def cbr(i, o, k, s, g=1):
-                    return [nn.Conv2d(i, o, k, s, k // 2, groups=g, bias=False), nn.BatchNorm2d(o)]
-                c = int(alpha * V1_CONV1[0])
-                layers = cbr(in_channels, c, 3, V1_CONV1[1]) + [nn.ReLU()]
-                for ch, s in V1_BODY:
-                    layers += cbr(c, c, 3, s, c) + cbr(c, int(alpha * ch), 1, 1) + [nn.ReLU()]
-                    c = int(alpha * ch)
-                self.features = nn.Sequential(*layers)
-                self.classifier = nn.Linear(c, num_classes)
-
-            def forward(self, x):
-                return self.classifier(self.features(x).mean(dim=(2, 3)))
-    """,
+        edited(
+            MOBILENETV1,
+            ", nn.ReLU()",
+            "",
+            "V1_CONV1[1])",
+            "V1_CONV1[1]) + [nn.ReLU()]",
+            "ch), 1, 1)",
+            "ch), 1, 1) + [nn.ReLU()]",
+            "num_classes, bias=False)",
+            "num_classes)",
+        ),
     ),
     Right(
         "MobileNetV1",
@@ -678,70 +585,53 @@ CASES = [
             return x * h_sigmoid(x)
     """,
     ),
-    # SqueezeExcite
-    Wrong(
-        "SqueezeExcite",
-        "the hidden layer has C * r units",
-        """
-        class SqueezeExcite(nn.Module):
-            def __init__(self, channels, reduction=4, bias=True, gate=torch.sigmoid):
-                super().__init__()
-                self.fc1 = nn.Linear(channels, channels * reduction, bias=bias)
-                self.fc2 = nn.Linear(channels * reduction, channels, bias=bias)
-                self.gate = gate
+]
 
-            def forward(self, x):
-                s = self.gate(self.fc2(F.relu(self.fc1(x.mean(dim=(2, 3))))))
-                return x * s[:, :, None, None]
-    """,
-    ),
+# SqueezeExcite
+SQUEEZEEXCITE = """
+class SqueezeExcite(nn.Module):
+    def __init__(self, channels, reduction=4, bias=True, gate=torch.sigmoid):
+        super().__init__()
+        self.fc1 = nn.Linear(channels, channels * reduction, bias=bias)
+        self.fc2 = nn.Linear(channels * reduction, channels, bias=bias)
+        self.gate = gate
+
+    def forward(self, x):
+        s = self.gate(self.fc2(F.relu(self.fc1(x.mean(dim=(2, 3))))))
+        return x * s[:, :, None, None]
+"""
+CASES += [
+    Wrong("SqueezeExcite", "the hidden layer has C * r units", SQUEEZEEXCITE),
     Wrong(
         "SqueezeExcite",
         "the layers have biases although bias=False",
-        """
-        class SqueezeExcite(nn.Module):
-            def __init__(self, channels, reduction=4, bias=True, gate=torch.sigmoid):
-                super().__init__()
-                self.fc1 = nn.Linear(channels, channels // reduction)
-                self.fc2 = nn.Linear(channels // reduction, channels)
-                self.gate = gate
-
-            def forward(self, x):
-                s = self.gate(self.fc2(F.relu(self.fc1(x.mean(dim=(2, 3))))))
-                return x * s[:, :, None, None]
-    """,
+        edited(
+            SQUEEZEEXCITE,
+            "* reduction, bias=bias)\n        self.fc2 = nn.Linear(channels * reduction, channels, bias=bias",
+            "// reduction)\n        self.fc2 = nn.Linear(channels // reduction, channels",
+        ),
     ),
     Wrong(
         "SqueezeExcite",
         "not over the batch",
-        """
-        class SqueezeExcite(nn.Module):
-            def __init__(self, channels, reduction=4, bias=True, gate=torch.sigmoid):
-                super().__init__()
-                self.fc1 = nn.Linear(channels, channels // reduction, bias=bias)
-                self.fc2 = nn.Linear(channels // reduction, channels, bias=bias)
-                self.gate = gate
-
-            def forward(self, x):
-                s = self.gate(self.fc2(F.relu(self.fc1(x.mean(dim=(0, 2, 3))))))
-                return x * s[None, :, None, None]
-    """,
+        edited(
+            SQUEEZEEXCITE,
+            "* reduction, bias=bias)\n        self.fc2 = nn.Linear(channels *",
+            "// reduction, bias=bias)\n        self.fc2 = nn.Linear(channels //",
+            "2, 3))))))\n        return x * s[:",
+            "0, 2, 3))))))\n        return x * s[None",
+        ),
     ),
     Wrong(
         "SqueezeExcite",
         "must be constant over each channel's map",
-        """
-        class SqueezeExcite(nn.Module):
-            def __init__(self, channels, reduction=4, bias=True, gate=torch.sigmoid):
-                super().__init__()
-                self.fc1 = nn.Linear(channels, channels // reduction, bias=bias)
-                self.fc2 = nn.Linear(channels // reduction, channels, bias=bias)
-                self.gate = gate
-
-            def forward(self, x):
-                s = self.gate(self.fc2(F.relu(self.fc1(x.mean(dim=(2, 3))))))
-                return x + s[:, :, None, None]  # added instead of multiplied
-    """,
+        edited(
+            SQUEEZEEXCITE,
+            "* reduction, bias=bias)\n        self.fc2 = nn.Linear(channels *",
+            "// reduction, bias=bias)\n        self.fc2 = nn.Linear(channels //",
+            "* s[:, :, None, None]",
+            "+ s[:, :, None, None]  # added instead of multiplied",
+        ),
     ),
     Right(
         "SqueezeExcite",
