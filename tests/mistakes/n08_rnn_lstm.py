@@ -1,6 +1,6 @@
 """08 RNN, LSTM and GRU: the usual wrong answers, and right ones written another way."""
 
-from mistakes import Right, Wrong
+from mistakes import Right, Wrong, edited
 
 NOTEBOOK = "08_rnn_lstm"
 
@@ -93,24 +93,15 @@ def _forget(ih='"bias_ih"', hh_name='"bias_hh"', rows="H:2 * H", value="value", 
     return _FORGET.format(ih=ih, hh_name=hh_name, rows=rows, value=value, hh=hh)
 
 
+# rnn_step
+RNN_STEP = """
+def rnn_step(x, h_prev, Wxh, Whh, b):
+    return np.tanh(x @ Wxh + h_prev @ Whh.T + b)
+"""
+
 CASES = [
-    # rnn_step
-    Wrong(
-        "rnn_step",
-        "applied as Whh @ h (transposed)",
-        """
-        def rnn_step(x, h_prev, Wxh, Whh, b):
-            return np.tanh(x @ Wxh + h_prev @ Whh.T + b)
-    """,
-    ),
-    Wrong(
-        "rnn_step",
-        "the bias is left out",
-        """
-        def rnn_step(x, h_prev, Wxh, Whh, b):
-            return np.tanh(x @ Wxh + h_prev @ Whh)
-    """,
-    ),
+    Wrong("rnn_step", "applied as Whh @ h (transposed)", RNN_STEP),
+    Wrong("rnn_step", "the bias is left out", edited(RNN_STEP, "Whh.T + b)", "Whh)")),
     Wrong(
         "rnn_step",
         "the tanh is left out",
