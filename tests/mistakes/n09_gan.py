@@ -1,6 +1,6 @@
 """09 GANs: the usual wrong answers, and right ones written another way."""
 
-from mistakes import Right, Wrong
+from mistakes import Right, Wrong, edited
 
 NOTEBOOK = "09_gan"
 
@@ -37,44 +37,29 @@ def _replace(steps: list[str], old: str, new: str) -> list[str]:
     return [new if s == old else s for s in steps]
 
 
+# --- the architectures -------------------------------------------------------------------------
+GENERATOR = """
+class Generator(nn.Module):
+    def __init__(self, latent_dim=LATENT_DIM, width=32):
+        super().__init__()
+        self.width = width
+        self.project = nn.Sequential(
+            nn.Linear(latent_dim, 2 * width * 49, bias=False), nn.BatchNorm1d(2 * width * 49), nn.ReLU())
+        self.upsample = nn.Sequential(
+            nn.ConvTranspose2d(2 * width, width, 4, 2, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(),
+            nn.ConvTranspose2d(width, 1, 4, 2, 1), nn.Sigmoid())
+
+    def forward(self, z):
+        return self.upsample(self.project(z).view(-1, 2 * self.width, 7, 7))
+"""
+
 CASES = [
-    # --- the architectures -------------------------------------------------------------------------
     Wrong(
         "generator",
         "the first Linear layer has a bias",
-        """
-        class Generator(nn.Module):
-            def __init__(self, latent_dim=LATENT_DIM, width=32):
-                super().__init__()
-                self.width = width
-                self.project = nn.Sequential(
-                    nn.Linear(latent_dim, 2 * width * 49), nn.BatchNorm1d(2 * width * 49), nn.ReLU())
-                self.upsample = nn.Sequential(
-                    nn.ConvTranspose2d(2 * width, width, 4, 2, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(),
-                    nn.ConvTranspose2d(width, 1, 4, 2, 1), nn.Tanh())
-
-            def forward(self, z):
-                return self.upsample(self.project(z).view(-1, 2 * self.width, 7, 7))
-        """,
+        edited(GENERATOR, "49, bias=False),", "49),", "nn.Sigmoid())", "nn.Tanh())"),
     ),
-    Wrong(
-        "generator",
-        "Sigmoid only (0, 1)",
-        """
-        class Generator(nn.Module):
-            def __init__(self, latent_dim=LATENT_DIM, width=32):
-                super().__init__()
-                self.width = width
-                self.project = nn.Sequential(
-                    nn.Linear(latent_dim, 2 * width * 49, bias=False), nn.BatchNorm1d(2 * width * 49), nn.ReLU())
-                self.upsample = nn.Sequential(
-                    nn.ConvTranspose2d(2 * width, width, 4, 2, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(),
-                    nn.ConvTranspose2d(width, 1, 4, 2, 1), nn.Sigmoid())
-
-            def forward(self, z):
-                return self.upsample(self.project(z).view(-1, 2 * self.width, 7, 7))
-        """,
-    ),
+    Wrong("generator", "Sigmoid only (0, 1)", GENERATOR),
     Right(
         "generator",
         "one nn.Sequential with nn.Unflatten, the layers in the docstring's order",
@@ -93,38 +78,31 @@ CASES = [
                 return self.net(z)
         """,
     ),
+]
+
+DISCRIMINATOR = """
+class Discriminator(nn.Module):
+    def __init__(self, in_channels=1, width=16):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(in_channels, width, 4, 2, 1), nn.LeakyReLU(0.2),
+            nn.Conv2d(width, 2 * width, 4, 2, 1), nn.BatchNorm2d(2 * width), nn.LeakyReLU(0.2),
+            nn.Flatten(), nn.Linear(2 * width * 49, 1))
+
+    def forward(self, x):
+        return self.net(x).squeeze(1)
+"""
+CASES += [
     Wrong(
         "discriminator",
         "in_channels is ignored",
-        """
-        class Discriminator(nn.Module):
-            def __init__(self, in_channels=1, width=16):
-                super().__init__()
-                self.net = nn.Sequential(
-                    nn.Conv2d(1, width, 4, 2, 1), nn.LeakyReLU(0.2),
-                    nn.Conv2d(width, 2 * width, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * width), nn.LeakyReLU(0.2),
-                    nn.Flatten(), nn.Linear(2 * width * 49, 1))
-
-            def forward(self, x):
-                return self.net(x).squeeze(1)
-        """,
+        edited(
+            DISCRIMINATOR,
+            "in_channels, width, 4, 2, 1), nn.LeakyReLU(0.2),\n            nn.Conv2d(width, 2 * width, 4, 2, 1",
+            "1, width, 4, 2, 1), nn.LeakyReLU(0.2),\n            nn.Conv2d(width, 2 * width, 4, 2, 1, bias=False",
+        ),
     ),
-    Wrong(
-        "discriminator",
-        "the second convolution has a bias",
-        """
-        class Discriminator(nn.Module):
-            def __init__(self, in_channels=1, width=16):
-                super().__init__()
-                self.net = nn.Sequential(
-                    nn.Conv2d(in_channels, width, 4, 2, 1), nn.LeakyReLU(0.2),
-                    nn.Conv2d(width, 2 * width, 4, 2, 1), nn.BatchNorm2d(2 * width), nn.LeakyReLU(0.2),
-                    nn.Flatten(), nn.Linear(2 * width * 49, 1))
-
-            def forward(self, x):
-                return self.net(x).squeeze(1)
-        """,
-    ),
+    Wrong("discriminator", "the second convolution has a bias", DISCRIMINATOR),
     Right(
         "discriminator",
         "separate attributes, x.flatten(1) and view(-1)",
@@ -361,45 +339,39 @@ CASES = [
             ]
         ),
     ),
-    # --- the conditional GAN -----------------------------------------------------------------------
-    Wrong(
-        "conditional_generator",
-        "along dim=1",
-        """
-        class ConditionalGenerator(nn.Module):
-            def __init__(self, body, n_classes=10):
-                super().__init__()
-                self.body, self.n_classes = body, n_classes
+]
 
-            def forward(self, z, labels):
-                return self.body(torch.cat([z, F.one_hot(labels, self.n_classes).to(z.dtype)]))
-        """,
-    ),
+# --- the conditional GAN -----------------------------------------------------------------------
+CONDITIONAL_GENERATOR = """
+class ConditionalGenerator(nn.Module):
+    def __init__(self, body, n_classes=10):
+        super().__init__()
+        self.body, self.n_classes = body, n_classes
+
+    def forward(self, z, labels):
+        return self.body(torch.cat([z, F.one_hot(labels, self.n_classes).to(z.dtype)]))
+"""
+CASES += [
+    Wrong("conditional_generator", "along dim=1", CONDITIONAL_GENERATOR),
     Wrong(
         "conditional_generator",
         "one-hot columns come before z",
-        """
-        class ConditionalGenerator(nn.Module):
-            def __init__(self, body, n_classes=10):
-                super().__init__()
-                self.body, self.n_classes = body, n_classes
-
-            def forward(self, z, labels):
-                return self.body(torch.cat([F.one_hot(labels, self.n_classes).to(z.dtype), z], dim=1))
-        """,
+        edited(
+            CONDITIONAL_GENERATOR,
+            "z, F.one_hot(labels, self.n_classes).to(z.dtype)]",
+            "F.one_hot(labels, self.n_classes).to(z.dtype), z], dim=1",
+        ),
     ),
     Wrong(
         "conditional_generator",
         "without num_classes",
-        """
-        class ConditionalGenerator(nn.Module):
-            def __init__(self, body, n_classes=10):
-                super().__init__()
-                self.body = body
-
-            def forward(self, z, labels):
-                return self.body(torch.cat([z, F.one_hot(labels).to(z.dtype)], dim=1))
-        """,
+        edited(
+            CONDITIONAL_GENERATOR,
+            ", self.n_classes = body, n_classes",
+            " = body",
+            ", self.n_classes).to(z.dtype)]",
+            ").to(z.dtype)], dim=1",
+        ),
     ),
     Wrong(
         "conditional_generator",
@@ -430,36 +402,26 @@ CASES = [
                 return self.body(torch.hstack([z, eye[labels]]))
         """,
     ),
+]
+
+CONDITIONAL_DISCRIMINATOR = """
+class ConditionalDiscriminator(nn.Module):
+    def __init__(self, body, n_classes=10):
+        super().__init__()
+        self.body, self.n_classes = body, n_classes
+
+    def forward(self, x, labels):
+        n, _, h, w = x.shape
+        planes = F.one_hot(labels, self.n_classes).to(x.dtype)[:, :, None, None].expand(n, self.n_classes, h, w)
+        return self.body(torch.cat([planes, x], dim=1))
+"""
+CASES += [
     Wrong(
         "conditional_discriminator",
         "join it along dim=1",
-        """
-        class ConditionalDiscriminator(nn.Module):
-            def __init__(self, body, n_classes=10):
-                super().__init__()
-                self.body, self.n_classes = body, n_classes
-
-            def forward(self, x, labels):
-                n, _, h, w = x.shape
-                planes = F.one_hot(labels, self.n_classes).to(x.dtype)[:, :, None, None].expand(n, self.n_classes, h, w)
-                return self.body(torch.cat([x, planes], dim=-1))
-        """,
+        edited(CONDITIONAL_DISCRIMINATOR, "planes, x], dim=", "x, planes], dim=-"),
     ),
-    Wrong(
-        "conditional_discriminator",
-        "label planes come before the image",
-        """
-        class ConditionalDiscriminator(nn.Module):
-            def __init__(self, body, n_classes=10):
-                super().__init__()
-                self.body, self.n_classes = body, n_classes
-
-            def forward(self, x, labels):
-                n, _, h, w = x.shape
-                planes = F.one_hot(labels, self.n_classes).to(x.dtype)[:, :, None, None].expand(n, self.n_classes, h, w)
-                return self.body(torch.cat([planes, x], dim=1))
-        """,
-    ),
+    Wrong("conditional_discriminator", "label planes come before the image", CONDITIONAL_DISCRIMINATOR),
     Wrong(
         "conditional_discriminator",
         "not constant over the image",
@@ -491,62 +453,45 @@ CASES = [
                 return self.body(torch.cat((x, planes), 1))
         """,
     ),
-    # --- sampling ----------------------------------------------------------------------------------
+]
+
+# --- sampling ----------------------------------------------------------------------------------
+GENERATE_DIGITS = """
+def generate_digits(G, digits, per_digit, latent_dim=LATENT_DIM, seed=0):
+    labels = torch.as_tensor(list(digits), dtype=torch.int64).repeat_interleave(per_digit)
+    z = torch.randn(len(labels), latent_dim, generator=torch.Generator().manual_seed(seed))
+    G.eval()
+    with torch.no_grad():
+        images = G(z, labels)
+    return ((images[:, 0] + 1) / 2).numpy(), labels.numpy()
+"""
+CASES += [
     Wrong(
         "generate_digits",
         "tiled",
-        """
-        def generate_digits(G, digits, per_digit, latent_dim=LATENT_DIM, seed=0):
-            labels = torch.as_tensor(list(digits), dtype=torch.int64).repeat(per_digit)
-            z = torch.randn(len(labels), latent_dim, generator=torch.Generator().manual_seed(seed))
-            was = G.training
-            G.eval()
-            with torch.no_grad():
-                images = G(z, labels)
-            G.train(was)
-            return ((images[:, 0] + 1) / 2).numpy(), labels.numpy()
-        """,
+        edited(
+            GENERATE_DIGITS,
+            "repeat_interleave",
+            "repeat",
+            "    G.eval()",
+            "    was = G.training\n    G.eval()",
+            "    return ((images[:,",
+            "    G.train(was)\n    return ((images[:,",
+        ),
     ),
     Wrong(
         "generate_digits",
         "rescale with (x + 1) / 2",
-        """
-        def generate_digits(G, digits, per_digit, latent_dim=LATENT_DIM, seed=0):
-            labels = torch.as_tensor(list(digits), dtype=torch.int64).repeat_interleave(per_digit)
-            z = torch.randn(len(labels), latent_dim, generator=torch.Generator().manual_seed(seed))
-            was = G.training
-            G.eval()
-            with torch.no_grad():
-                images = G(z, labels)
-            G.train(was)
-            return images[:, 0].numpy(), labels.numpy()
-        """,
+        edited(
+            GENERATE_DIGITS,
+            "    G.eval()",
+            "    was = G.training\n    G.eval()",
+            "return ((images[:, 0] + 1) / 2)",
+            "G.train(was)\n    return images[:, 0]",
+        ),
     ),
-    Wrong(
-        "generate_digits",
-        "eval mode",
-        """
-        def generate_digits(G, digits, per_digit, latent_dim=LATENT_DIM, seed=0):
-            labels = torch.as_tensor(list(digits), dtype=torch.int64).repeat_interleave(per_digit)
-            z = torch.randn(len(labels), latent_dim, generator=torch.Generator().manual_seed(seed))
-            with torch.no_grad():
-                images = G(z, labels)
-            return ((images[:, 0] + 1) / 2).numpy(), labels.numpy()
-        """,
-    ),
-    Wrong(
-        "generate_digits",
-        "restore the generator's mode",
-        """
-        def generate_digits(G, digits, per_digit, latent_dim=LATENT_DIM, seed=0):
-            labels = torch.as_tensor(list(digits), dtype=torch.int64).repeat_interleave(per_digit)
-            z = torch.randn(len(labels), latent_dim, generator=torch.Generator().manual_seed(seed))
-            G.eval()
-            with torch.no_grad():
-                images = G(z, labels)
-            return ((images[:, 0] + 1) / 2).numpy(), labels.numpy()
-        """,
-    ),
+    Wrong("generate_digits", "eval mode", edited(GENERATE_DIGITS, "    G.eval()\n", "")),
+    Wrong("generate_digits", "restore the generator's mode", GENERATE_DIGITS),
     Right(
         "generate_digits",
         "numpy repeat, inference_mode, images in float64 cast back to float32",
