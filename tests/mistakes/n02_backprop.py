@@ -18,15 +18,13 @@ CASES = [
     Wrong(
         "forward",
         "the cache stores a2 after the mask",
-        """
-        def forward(X, params, mask=None):
-            z2 = X @ params["W1"].T + params["b1"]
-            a2 = sigmoid(z2)
-            if mask is not None:
-                a2 = a2 * mask
-            z3 = a2 @ params["W2"].T + params["b2"]
-            return {"a1": X, "z2": z2, "a2": a2, "z3": z3, "a3": sigmoid(z3), "mask": mask}
-    """,
+        edited(
+            FORWARD,
+            'params["W1"] +',
+            'params["W1"].T +',
+            "z3 = (a2 if mask is None else a2 * mask)",
+            "if mask is not None:\n        a2 = a2 * mask\n    z3 = a2",
+        ),
     ),
 ]
 
@@ -101,16 +99,13 @@ CASES += [
     Wrong(
         "backward",
         "is transposed",
-        """
-        def backward(params, cache, delta3, lam=0.0):
-            mask = cache["mask"]
-            a2 = cache["a2"]
-            a2_out = a2 if mask is None else a2 * mask
-            da2 = delta3 @ params["W2"] * (1 if mask is None else mask)
-            delta2 = da2 * a2 * (1 - a2)
-            return {"W1": cache["a1"].T @ delta2 + lam * params["W1"].T, "b1": delta2.sum(0),
-                    "W2": delta3.T @ a2_out + lam * params["W2"], "b2": delta3.sum(0)}
-    """,
+        edited(
+            BACKWARD,
+            'delta2 = delta3 @ params["W2"] * a2 * (1 - a2)\n'
+            '    return {"W1": delta2.T @ cache["a1"] + lam * params["W1"]',
+            'da2 = delta3 @ params["W2"] * (1 if mask is None else mask)\n'
+            '    delta2 = da2 * a2 * (1 - a2)\n    return {"W1": cache["a1"].T @ delta2 + lam * params["W1"].T',
+        ),
     ),
     Wrong(
         "backward",
@@ -135,15 +130,13 @@ CASES += [
     Wrong(
         "backward",
         "dW2 uses a2 instead of a2 * mask",
-        """
-        def backward(params, cache, delta3, lam=0.0):
-            mask = cache["mask"]
-            a2 = cache["a2"]
-            da2 = delta3 @ params["W2"] * (1 if mask is None else mask)
-            delta2 = da2 * a2 * (1 - a2)
-            return {"W1": delta2.T @ cache["a1"] + lam * params["W1"], "b1": delta2.sum(0),
-                    "W2": delta3.T @ a2 + lam * params["W2"], "b2": delta3.sum(0)}
-    """,
+        edited(
+            BACKWARD,
+            'a2_out = a2 if mask is None else a2 * mask\n    delta2 = delta3 @ params["W2"]',
+            'da2 = delta3 @ params["W2"] * (1 if mask is None else mask)\n    delta2 = da2',
+            "@ a2_out +",
+            "@ a2 +",
+        ),
     ),
     Wrong(
         "backward",
@@ -182,6 +175,19 @@ CASES += [
             return {k: g + lam * params[k] for k, g in grads.items()}
     """,
     ),
+]
+
+NUMERICAL_GRADIENT = """
+def numerical_gradient(f, x, h=1e-5):
+    grad = np.zeros_like(x, dtype=np.float64)
+    for idx in np.ndindex(x.shape):
+        x[idx] += h
+        f_plus = float(f(x))
+        x[idx] -= 2 * h
+        grad[idx] = (f_plus - float(f(x))) / (2 * h)
+    return grad
+"""
+CASES += [
     Wrong(
         "numerical_gradient",
         "one-sided difference",
@@ -200,34 +206,16 @@ CASES += [
     Wrong(
         "numerical_gradient",
         "divide by h instead of 2h",
-        """
-        def numerical_gradient(f, x, h=1e-5):
-            grad = np.zeros_like(x, dtype=np.float64)
-            for idx in np.ndindex(x.shape):
-                old = x[idx]
-                x[idx] = old + h
-                f_plus = float(f(x))
-                x[idx] = old - h
-                f_minus = float(f(x))
-                x[idx] = old
-                grad[idx] = (f_plus - f_minus) / h
-            return grad
-    """,
+        edited(
+            NUMERICAL_GRADIENT,
+            "x[idx] +=",
+            "old = x[idx]\n        x[idx] = old +",
+            "-= 2 * h\n        grad[idx] = (f_plus - float(f(x))) / (2 * h)",
+            "= old - h\n"
+            "        f_minus = float(f(x))\n        x[idx] = old\n        grad[idx] = (f_plus - f_minus) / h",
+        ),
     ),
-    Wrong(
-        "numerical_gradient",
-        "restore every entry",
-        """
-        def numerical_gradient(f, x, h=1e-5):
-            grad = np.zeros_like(x, dtype=np.float64)
-            for idx in np.ndindex(x.shape):
-                x[idx] += h
-                f_plus = float(f(x))
-                x[idx] -= 2 * h
-                grad[idx] = (f_plus - float(f(x))) / (2 * h)
-            return grad
-    """,
-    ),
+    Wrong("numerical_gradient", "restore every entry", NUMERICAL_GRADIENT),
     Wrong(
         "numerical_gradient",
         "calls course.gradcheck.numerical_gradient",
@@ -259,41 +247,37 @@ NEURON_GRAPH = """
 def neuron_graph(x, w, b, y, lam):
     p = w * x
     a = float(sigmoid(np.sum(p) + b))
-    e = a - y
+    e = y - a
     dz = e * a * (1 - a)
     return float(0.5 * e**2 + 0.5 * lam * np.sum(w**2)), {
-        "e": e, "a": e, "z": dz, "b": dz, "p": dz * np.ones_like(p), "w": dz * x, "x": dz * w}
+        "e": e, "a": e, "z": dz, "b": dz, "p": dz * np.ones_like(p), "w": dz * x + lam * w, "x": dz * w}
 """
 CASES += [
     Wrong(
         "neuron_graph",
         "the sigmoid's local gradient is missing",
-        edited(NEURON_GRAPH, " * a * (1 - a)", "", 'dz * x, "x":', 'dz * x + lam * w, "x":'),
+        edited(NEURON_GRAPH, "y - a\n    dz = e * a * (1 - a)", "a - y\n    dz = e"),
     ),
     Wrong(
         "neuron_graph",
         "evaluated as z * (1 - z)",
-        """
-        def neuron_graph(x, w, b, y, lam):
-            p = w * x
-            z = np.sum(p) + b
-            e = float(sigmoid(z)) - y
-            dz = e * z * (1 - z)
-            return float(0.5 * e**2 + 0.5 * lam * np.sum(w**2)), {
-                "e": e, "a": e, "z": dz, "b": dz, "p": dz * np.ones_like(p), "w": dz * x + lam * w, "x": dz * w}
-    """,
+        edited(
+            NEURON_GRAPH,
+            "a = float(sigmoid(np.sum(p) + b))\n    e = y - a\n    dz = e * a * (1 - a",
+            "z = np.sum(p) + b\n    e = float(sigmoid(z)) - y\n    dz = e * z * (1 - z",
+        ),
     ),
-    Wrong("neuron_graph", "add the gradients of both paths", NEURON_GRAPH),
+    Wrong(
+        "neuron_graph",
+        "add the gradients of both paths",
+        edited(NEURON_GRAPH, "e = y - a", "e = a - y", " + lam * w", ""),
+    ),
     Wrong(
         "neuron_graph",
         "the product's local gradients are swapped",
-        edited(NEURON_GRAPH, 'x, "x": dz * w', 'w + lam * w, "x": dz * x'),
+        edited(NEURON_GRAPH, "e = y - a", "e = a - y", 'x + lam * w, "x": dz * w', 'w + lam * w, "x": dz * x'),
     ),
-    Wrong(
-        "neuron_graph",
-        "the sign of dL/de is flipped",
-        edited(NEURON_GRAPH, "e = a - y", "e = y - a", 'dz * x, "x":', 'dz * x + lam * w, "x":'),
-    ),
+    Wrong("neuron_graph", "the sign of dL/de is flipped", NEURON_GRAPH),
     Wrong(
         "neuron_graph",
         "calls torch.Tensor.backward",
@@ -320,25 +304,28 @@ BATCHNORM_FORWARD = """
 def batchnorm_forward(x, gamma, beta, running_mean, running_var, train=True, momentum=0.1, eps=1e-5):
     if not train:
         return gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta, running_mean, running_var
-    mean, var = x.mean(0), x.var(0, ddof=1)
+    mean, var = x.mean(0), x.var(0)
     out = gamma * (x - mean) / np.sqrt(var + eps) + beta
     return out, (1 - momentum) * running_mean + momentum * mean, (1 - momentum) * running_var + momentum * var
 """
 CASES += [
-    Wrong("batchnorm_forward", "you normalise with the unbiased variance", BATCHNORM_FORWARD),
-    Wrong("batchnorm_forward", "fed the biased batch variance", edited(BATCHNORM_FORWARD, ", ddof=1", "")),
+    Wrong(
+        "batchnorm_forward",
+        "you normalise with the unbiased variance",
+        edited(BATCHNORM_FORWARD, "x.var(0)", "x.var(0, ddof=1)"),
+    ),
+    Wrong("batchnorm_forward", "fed the biased batch variance", BATCHNORM_FORWARD),
     Wrong(
         "batchnorm_forward",
         "momentum weights the old value",
-        """
-        def batchnorm_forward(x, gamma, beta, running_mean, running_var, train=True, momentum=0.1, eps=1e-5):
-            if not train:
-                return gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta, running_mean, running_var
-            mean, var = x.mean(0), x.var(0)
-            out = gamma * (x - mean) / np.sqrt(var + eps) + beta
-            var_u = x.var(0, ddof=1)
-            return out, momentum * running_mean + (1 - momentum) * mean, momentum * running_var + (1 - momentum) * var_u
-    """,
+        edited(
+            BATCHNORM_FORWARD,
+            "return out, (1 - momentum) * running_mean + momentum * mean, "
+            "(1 - momentum) * running_var + momentum * var",
+            "var_u = x.var(0, ddof=1)\n"
+            "    return out, momentum * running_mean + (1 - momentum) * mean, "
+            "momentum * running_var + (1 - momentum) * var_u",
+        ),
     ),
     Wrong(
         "batchnorm_forward",
@@ -356,15 +343,16 @@ CASES += [
     Wrong(
         "batchnorm_forward",
         "each example (row) instead of each feature",
-        """
-        def batchnorm_forward(x, gamma, beta, running_mean, running_var, train=True, momentum=0.1, eps=1e-5):
-            if not train:
-                return gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta, running_mean, running_var
-            mean, var = x.mean(1, keepdims=True), x.var(1, keepdims=True)
-            out = gamma * (x - mean) / np.sqrt(var + eps) + beta
-            mean, var_u = x.mean(0), x.var(0, ddof=1)
-            return out, (1 - momentum) * running_mean + momentum * mean, (1 - momentum) * running_var + momentum * var_u
-    """,
+        edited(
+            BATCHNORM_FORWARD,
+            "0), x.var(0",
+            "1, keepdims=True), x.var(1, keepdims=True",
+            "return out, (1 - momentum) * running_mean + momentum * mean, "
+            "(1 - momentum) * running_var + momentum * var",
+            "mean, var_u = x.mean(0), x.var(0, ddof=1)\n"
+            "    return out, (1 - momentum) * running_mean + momentum * mean, "
+            "(1 - momentum) * running_var + momentum * var_u",
+        ),
     ),
     Wrong(
         "batchnorm_forward",
@@ -383,19 +371,20 @@ BATCHNORM_BACKWARD = """
 def batchnorm_backward(dout, x, gamma, eps=1e-5):
     std = np.sqrt(x.var(0) + eps)
     xhat = (x - x.mean(0)) / std
-    return dout * gamma / std, (dout * xhat).sum(0), dout.sum(0)
+    dxhat = dout * gamma
+    return (dxhat - xhat * (dxhat * xhat).mean(0)) / std, (dout * xhat).sum(0), dout.sum(0)
 """
 CASES += [
-    Wrong("batchnorm_backward", "misses the paths through the batch mean and variance", BATCHNORM_BACKWARD),
     Wrong(
         "batchnorm_backward",
-        "misses the path through the batch mean",
+        "misses the paths through the batch mean and variance",
         edited(
             BATCHNORM_BACKWARD,
-            "return dout * gamma",
             "dxhat = dout * gamma\n    return (dxhat - xhat * (dxhat * xhat).mean(0))",
+            "return dout * gamma",
         ),
     ),
+    Wrong("batchnorm_backward", "misses the path through the batch mean", BATCHNORM_BACKWARD),
     Wrong(
         "batchnorm_backward",
         "dgamma and dbeta are swapped",
@@ -411,13 +400,11 @@ CASES += [
     Wrong(
         "batchnorm_backward",
         "gamma and beta are parameters too",
-        """
-        def batchnorm_backward(dout, x, gamma, eps=1e-5):
-            std = np.sqrt(x.var(0) + eps)
-            xhat = (x - x.mean(0)) / std
-            dxhat = dout * gamma
-            return (dxhat - dxhat.mean(0) - xhat * (dxhat * xhat).mean(0)) / std
-    """,
+        edited(
+            BATCHNORM_BACKWARD,
+            "xhat * (dxhat * xhat).mean(0)) / std, (dout * xhat).sum(0), dout.sum(0)",
+            "dxhat.mean(0) - xhat * (dxhat * xhat).mean(0)) / std",
+        ),
     ),
     Wrong(
         "batchnorm_backward",
@@ -459,29 +446,27 @@ FORWARD_2 = """
 def forward(X, params, mask=None):
     z2 = X @ params["W1"].T + params["b1"]
     a2 = sigmoid(z2)
-    z3 = a2 @ params["W2"].T + params["b2"]
+    z3 = (a2 if mask is None else a2 * mask) @ params["W2"].T
     return {"a1": X, "z2": z2, "a2": a2, "z3": z3, "a3": sigmoid(z3), "mask": mask}
 """
 CASES += [
     Wrong("forward", "the sigmoid is not applied to z2", edited(FORWARD, "sigmoid(z2)", "z2")),
     Wrong("forward", "layer 3 reads z2 instead of a2", FORWARD),
-    Wrong(
-        "forward",
-        "the bias b2 is left out",
-        edited(FORWARD_2, 'a2 @ params["W2"].T + params["b2"]', '(a2 if mask is None else a2 * mask) @ params["W2"].T'),
-    ),
+    Wrong("forward", "the bias b2 is left out", FORWARD_2),
     Wrong(
         "forward",
         "the sigmoid is not applied to the output layer",
-        """
-        def forward(X, params, mask=None):
-            z2 = X @ params["W1"].T + params["b1"]
-            a2 = sigmoid(z2)
-            z3 = (a2 if mask is None else a2 * mask) @ params["W2"].T + params["b2"]
-            return {"a1": X, "z2": z2, "a2": a2, "z3": z3, "a3": z3, "mask": mask}
-    """,
+        edited(
+            FORWARD_2,
+            '\n    return {"a1": X, "z2": z2, "a2": a2, "z3": z3, "a3": sigmoid(z3)',
+            ' + params["b2"]\n    return {"a1": X, "z2": z2, "a2": a2, "z3": z3, "a3": z3',
+        ),
     ),
-    Wrong("forward", "the mask is ignored", FORWARD_2),
+    Wrong(
+        "forward",
+        "the mask is ignored",
+        edited(FORWARD_2, '(a2 if mask is None else a2 * mask) @ params["W2"].T', 'a2 @ params["W2"].T + params["b2"]'),
+    ),
     Wrong("forward", "the mask multiplies z2 before the sigmoid", edited(FORWARD, "z3 = (z2 if", "z3 = sigmoid(z2 if")),
 ]
 
@@ -510,11 +495,7 @@ CASES += [
     Wrong(
         "dropout_forward",
         "dropout is not rescaled in the output",
-        """
-        def dropout_forward(a, keep_prob, rng):
-            mask = (rng.random(a.shape) < keep_prob) / keep_prob
-            return a * (mask != 0), mask
-    """,
+        edited(DROPOUT_FORWARD, "* keep_prob\n    return a * mask", "/ keep_prob\n    return a * (mask != 0)"),
     ),
 ]
 
