@@ -402,46 +402,39 @@ CASES += [
             return int((jac != 0).sum()) + (layer(x).numel() if has_bias else 0)
     """,
     ),
-    # OriginalLeNet5
+]
+
+# OriginalLeNet5
+ORIGINAL_LENET = """
+class OriginalLeNet5(nn.Module):
+    def __init__(self, subsampling, partial_conv, rbf, table, codes):
+        super().__init__()
+        self.c1, self.s2 = nn.Conv2d(1, 6, 5), subsampling(6)
+        self.c3, self.s4 = partial_conv(table, 5), subsampling(16)
+        self.c5, self.f6, self.output = nn.Conv2d(16, 120, 5), nn.Linear(120, 84), rbf(codes)
+        nn.init.normal_(self.c1.weight)
+
+    def forward(self, x):
+        for layer in [self.c1, self.s2, self.c3, self.s4, self.c5]:
+            x = scaled_tanh(layer(x))
+        return self.output(scaled_tanh(self.f6(x.flatten(1))))
+"""
+CASES += [
     Wrong(
         "original_lenet",
         "is not squashed",
-        """
-        class OriginalLeNet5(nn.Module):
-            def __init__(self, subsampling, partial_conv, rbf, table, codes):
-                super().__init__()
-                self.c1, self.s2 = nn.Conv2d(1, 6, 5), subsampling(6)
-                self.c3, self.s4 = partial_conv(table, 5), subsampling(16)
-                self.c5, self.f6, self.output = nn.Conv2d(16, 120, 5), nn.Linear(120, 84), rbf(codes)
-                for layer, fan_in in [(self.c1, 25), (self.c5, 400), (self.f6, 120)]:
-                    nn.init.uniform_(layer.weight, -2.4 / fan_in, 2.4 / fan_in)
-                    nn.init.uniform_(layer.bias, -2.4 / fan_in, 2.4 / fan_in)
-
-            def forward(self, x):
-                x = self.s2(scaled_tanh(self.c1(x)))  # squashed after the convolutions only
-                x = self.s4(scaled_tanh(self.c3(x)))
-                x = scaled_tanh(self.c5(x))
-                return self.output(scaled_tanh(self.f6(x.flatten(1))))
-    """,
+        edited(
+            ORIGINAL_LENET,
+            "nn.init.normal_(self.c1.weight",
+            "for layer, fan_in in [(self.c1, 25), (self.c5, 400), (self.f6, 120)]:\n"
+            "            nn.init.uniform_(layer.weight, -2.4 / fan_in, 2.4 / fan_in)\n"
+            "            nn.init.uniform_(layer.bias, -2.4 / fan_in, 2.4 / fan_in",
+            "for layer in [self.c1, self.s2, self.c3, self.s4, self.c5]:\n            x = scaled_tanh(layer",
+            "x = self.s2(scaled_tanh(self.c1(x)))  # squashed after the convolutions only\n"
+            "        x = self.s4(scaled_tanh(self.c3(x)))\n        x = scaled_tanh(self.c5",
+        ),
     ),
-    Wrong(
-        "original_lenet",
-        "Initialise c1 uniformly",
-        """
-        class OriginalLeNet5(nn.Module):
-            def __init__(self, subsampling, partial_conv, rbf, table, codes):
-                super().__init__()
-                self.c1, self.s2 = nn.Conv2d(1, 6, 5), subsampling(6)
-                self.c3, self.s4 = partial_conv(table, 5), subsampling(16)
-                self.c5, self.f6, self.output = nn.Conv2d(16, 120, 5), nn.Linear(120, 84), rbf(codes)
-                nn.init.normal_(self.c1.weight)
-
-            def forward(self, x):
-                for layer in [self.c1, self.s2, self.c3, self.s4, self.c5]:
-                    x = scaled_tanh(layer(x))
-                return self.output(scaled_tanh(self.f6(x.flatten(1))))
-    """,
-    ),
+    Wrong("original_lenet", "Initialise c1 uniformly", ORIGINAL_LENET),
     Right(
         "original_lenet",
         "forward written out layer by layer, init in a helper",
