@@ -40,11 +40,12 @@ def depthwise_conv2d(x, w, stride=1, padding=0):
     n, c, h, wd = x.shape
     k = w.shape[1]
     xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
-    ho, wo = (h + 2 * padding - k) // stride + 1, (wd + 2 * padding - k) // stride + 1
+    ho, wo = (h + 2 * padding - k) // stride, (wd + 2 * padding - k) // stride
     out = np.zeros((n, c, ho, wo))
     for i in range(ho):
         for j in range(wo):
-            out[:, :, i, j] = (xp[:, :, i:i + k, j:j + k] * w[None]).sum(axis=(2, 3))
+            patch = xp[:, :, i * stride:i * stride + k, j * stride:j * stride + k]
+            out[:, :, i, j] = (patch * w[None]).sum(axis=(2, 3))
     return out
 """
 
@@ -54,69 +55,63 @@ CASES = [
         "the kernel is flipped",
         edited(
             DEPTHWISE_CONV2D,
+            ", (wd + 2 * padding - k) // stride",
+            " + 1, (wd + 2 * padding - k) // stride + 1",
             "    for i in",
             "    wf = w[:, ::-1, ::-1]  # flipped, as in a textbook convolution\n    for i in",
-            "out[:, :, i, j] = (xp[:, :, i:i + k, j:j + k] * w",
-            "patch = xp[:, :, i * stride:i * stride + k, j * stride:j * stride + k]\n"
-            "            out[:, :, i, j] = (patch * wf",
+            "* w[None]).sum(axis=(2,",
+            "* wf[None]).sum(axis=(2,",
         ),
     ),
     Wrong(
         "depthwise_conv2d",
         "the padding is ignored",
-        """
-        def depthwise_conv2d(x, w, stride=1, padding=0):
-            n, c, h, wd = x.shape
-            k = w.shape[1]
-            ho, wo = (h - k) // stride + 1, (wd - k) // stride + 1
-            out = np.zeros((n, c, ho, wo))
-            for i in range(ho):
-                for j in range(wo):
-                    patch = x[:, :, i * stride:i * stride + k, j * stride:j * stride + k]
-                    out[:, :, i, j] = (patch * w[None]).sum(axis=(2, 3))
-            return out
-    """,
+        edited(
+            DEPTHWISE_CONV2D,
+            "xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))\n"
+            "    ho, wo = (h + 2 * padding - k) // stride, (wd + 2 * padding - k) // stride",
+            "ho, wo = (h - k) // stride + 1, (wd - k) // stride + 1",
+            "patch = xp[:, :,",
+            "patch = x[:, :,",
+        ),
     ),
     Wrong(
         "depthwise_conv2d",
         "the zeros are all on one side",
-        """
-        def depthwise_conv2d(x, w, stride=1, padding=0):
-            n, c, h, wd = x.shape
-            k = w.shape[1]
-            ho, wo = (h + 2 * padding - k) // stride + 1, (wd + 2 * padding - k) // stride + 1
-            xp = np.zeros((n, c, h + 2 * padding, wd + 2 * padding))
-            xp[:, :, :h, :wd] = x  # the zeros all end up on one side: the windows are shifted
-            out = np.zeros((n, c, ho, wo))
-            for i in range(ho):
-                for j in range(wo):
-                    patch = xp[:, :, i * stride:i * stride + k, j * stride:j * stride + k]
-                    out[:, :, i, j] = (patch * w[None]).sum(axis=(2, 3))
-            return out
-    """,
+        edited(
+            DEPTHWISE_CONV2D,
+            "xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))\n"
+            "    ho, wo = (h + 2 * padding - k) // stride, (wd + 2 * padding - k) // stride",
+            "ho, wo = (h + 2 * padding - k) // stride + 1, (wd + 2 * padding - k) // stride + 1\n"
+            "    xp = np.zeros((n, c, h + 2 * padding, wd + 2 * padding))\n"
+            "    xp[:, :, :h, :wd] = x  # the zeros all end up on one side: the windows are shifted",
+        ),
     ),
     Wrong(
         "depthwise_conv2d",
         "the stride is ignored",
         edited(
             DEPTHWISE_CONV2D,
-            "(h + 2 * padding - k) // stride + 1, (wd + 2 * padding - k) // stride",
-            "h + 2 * padding - k + 1, wd + 2 * padding - k",
-        ),
-    ),
-    Wrong("depthwise_conv2d", "the windows do not move by stride", DEPTHWISE_CONV2D),
-    Wrong(
-        "depthwise_conv2d",
-        "Off by one",
-        edited(
-            DEPTHWISE_CONV2D,
-            " + 1, (wd + 2 * padding - k) // stride + 1",
-            ", (wd + 2 * padding - k) // stride",
-            "out[:, :, i, j] = (xp[:, :, i:i + k, j:j + k]",
+            "(h + 2 * padding - k) // stride, (wd + 2 * padding - k) // stride",
+            "h + 2 * padding - k + 1, wd + 2 * padding - k + 1",
             "patch = xp[:, :, i * stride:i * stride + k, j * stride:j * stride + k]\n"
             "            out[:, :, i, j] = (patch",
+            "out[:, :, i, j] = (xp[:, :, i:i + k, j:j + k]",
         ),
     ),
+    Wrong(
+        "depthwise_conv2d",
+        "the windows do not move by stride",
+        edited(
+            DEPTHWISE_CONV2D,
+            ", (wd + 2 * padding - k) // stride",
+            " + 1, (wd + 2 * padding - k) // stride + 1",
+            "patch = xp[:, :, i * stride:i * stride + k, j * stride:j * stride + k]\n"
+            "            out[:, :, i, j] = (patch",
+            "out[:, :, i, j] = (xp[:, :, i:i + k, j:j + k]",
+        ),
+    ),
+    Wrong("depthwise_conv2d", "Off by one", DEPTHWISE_CONV2D),
     Wrong(
         "depthwise_conv2d",
         "calls torch.nn.functional.conv2d",
@@ -203,14 +198,13 @@ CASES += [
     Wrong(
         "conv_cost",
         "beta is not squared",
-        """
-        def conv_cost(kind, Df, Dk, M, N, alpha=1.0, beta=1.0):
-            m, n = alpha * M, alpha * N
-            params = {"standard": Dk * Dk * m * n, "depthwise": Dk * Dk * m, "pointwise": m * n}
-            if kind not in params:
-                raise ValueError(kind)
-            return float(params[kind] * Df * Df * beta), float(params[kind])
-    """,
+        edited(
+            CONV_COST,
+            ", d = alpha * M, alpha * N, beta * Df",
+            " = alpha * M, alpha * N",
+            "d * d), float(params[kind] * beta * beta",
+            "Df * Df * beta), float(params[kind]",
+        ),
     ),
     Wrong(
         "conv_cost",
@@ -592,45 +586,45 @@ SQUEEZEEXCITE = """
 class SqueezeExcite(nn.Module):
     def __init__(self, channels, reduction=4, bias=True, gate=torch.sigmoid):
         super().__init__()
-        self.fc1 = nn.Linear(channels, channels * reduction, bias=bias)
-        self.fc2 = nn.Linear(channels * reduction, channels, bias=bias)
+        self.fc1 = nn.Linear(channels, channels // reduction, bias=bias)
+        self.fc2 = nn.Linear(channels // reduction, channels, bias=bias)
         self.gate = gate
 
     def forward(self, x):
-        s = self.gate(self.fc2(F.relu(self.fc1(x.mean(dim=(2, 3))))))
-        return x * s[:, :, None, None]
+        s = self.gate(self.fc2(F.relu(self.fc1(x.mean(dim=(0, 2, 3))))))
+        return x * s[None, :, None, None]
 """
 CASES += [
-    Wrong("SqueezeExcite", "the hidden layer has C * r units", SQUEEZEEXCITE),
+    Wrong(
+        "SqueezeExcite",
+        "the hidden layer has C * r units",
+        edited(
+            SQUEEZEEXCITE,
+            "// reduction, bias=bias)\n        self.fc2 = nn.Linear(channels //",
+            "* reduction, bias=bias)\n        self.fc2 = nn.Linear(channels *",
+            "0, 2, 3))))))\n        return x * s[None",
+            "2, 3))))))\n        return x * s[:",
+        ),
+    ),
     Wrong(
         "SqueezeExcite",
         "the layers have biases although bias=False",
         edited(
             SQUEEZEEXCITE,
-            "* reduction, bias=bias)\n        self.fc2 = nn.Linear(channels * reduction, channels, bias=bias",
-            "// reduction)\n        self.fc2 = nn.Linear(channels // reduction, channels",
-        ),
-    ),
-    Wrong(
-        "SqueezeExcite",
-        "not over the batch",
-        edited(
-            SQUEEZEEXCITE,
-            "* reduction, bias=bias)\n        self.fc2 = nn.Linear(channels *",
-            "// reduction, bias=bias)\n        self.fc2 = nn.Linear(channels //",
-            "2, 3))))))\n        return x * s[:",
+            ", bias=bias)\n        self.fc2 = nn.Linear(channels // reduction, channels, bias=bias",
+            ")\n        self.fc2 = nn.Linear(channels // reduction, channels",
             "0, 2, 3))))))\n        return x * s[None",
+            "2, 3))))))\n        return x * s[:",
         ),
     ),
+    Wrong("SqueezeExcite", "not over the batch", SQUEEZEEXCITE),
     Wrong(
         "SqueezeExcite",
         "must be constant over each channel's map",
         edited(
             SQUEEZEEXCITE,
-            "* reduction, bias=bias)\n        self.fc2 = nn.Linear(channels *",
-            "// reduction, bias=bias)\n        self.fc2 = nn.Linear(channels //",
-            "* s[:, :, None, None]",
-            "+ s[:, :, None, None]  # added instead of multiplied",
+            "0, 2, 3))))))\n        return x * s[None, :, None, None]",
+            "2, 3))))))\n        return x + s[:, :, None, None]  # added instead of multiplied",
         ),
     ),
     Right(
