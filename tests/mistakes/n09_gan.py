@@ -346,46 +346,45 @@ CONDITIONAL_GENERATOR = """
 class ConditionalGenerator(nn.Module):
     def __init__(self, body, n_classes=10):
         super().__init__()
-        self.body, self.n_classes = body, n_classes
+        self.body = body
 
     def forward(self, z, labels):
-        return self.body(torch.cat([z, F.one_hot(labels, self.n_classes).to(z.dtype)]))
+        return self.body(torch.cat([z, F.one_hot(labels).to(z.dtype)], dim=1))
 """
 CASES += [
-    Wrong("conditional_generator", "along dim=1", CONDITIONAL_GENERATOR),
+    Wrong(
+        "conditional_generator",
+        "along dim=1",
+        edited(
+            CONDITIONAL_GENERATOR,
+            "self.body = body",
+            "self.body, self.n_classes = body, n_classes",
+            ").to(z.dtype)], dim=1",
+            ", self.n_classes).to(z.dtype)]",
+        ),
+    ),
     Wrong(
         "conditional_generator",
         "one-hot columns come before z",
         edited(
             CONDITIONAL_GENERATOR,
-            "z, F.one_hot(labels, self.n_classes).to(z.dtype)]",
-            "F.one_hot(labels, self.n_classes).to(z.dtype), z], dim=1",
+            "self.body = body",
+            "self.body, self.n_classes = body, n_classes",
+            "z, F.one_hot(labels).to(z.dtype)",
+            "F.one_hot(labels, self.n_classes).to(z.dtype), z",
         ),
     ),
-    Wrong(
-        "conditional_generator",
-        "without num_classes",
-        edited(
-            CONDITIONAL_GENERATOR,
-            ", self.n_classes = body, n_classes",
-            " = body",
-            ", self.n_classes).to(z.dtype)]",
-            ").to(z.dtype)], dim=1",
-        ),
-    ),
+    Wrong("conditional_generator", "without num_classes", CONDITIONAL_GENERATOR),
     Wrong(
         "conditional_generator",
         "self.body = body",
-        """
-        class ConditionalGenerator(nn.Module):
-            def __init__(self, body, n_classes=10):
-                super().__init__()
-                self.parts = [body]
-                self.n_classes = n_classes
-
-            def forward(self, z, labels):
-                return self.parts[0](torch.cat([z, F.one_hot(labels, self.n_classes).to(z.dtype)], dim=1))
-        """,
+        edited(
+            CONDITIONAL_GENERATOR,
+            "body = body",
+            "parts = [body]\n        self.n_classes = n_classes",
+            "body(torch.cat([z, F.one_hot(labels",
+            "parts[0](torch.cat([z, F.one_hot(labels, self.n_classes",
+        ),
     ),
     Right(
         "conditional_generator",
@@ -425,17 +424,12 @@ CASES += [
     Wrong(
         "conditional_discriminator",
         "not constant over the image",
-        """
-        class ConditionalDiscriminator(nn.Module):
-            def __init__(self, body, n_classes=10):
-                super().__init__()
-                self.body, self.n_classes = body, n_classes
-
-            def forward(self, x, labels):
-                n, _, h, w = x.shape
-                planes = F.one_hot(labels, self.n_classes).to(x.dtype)[:, None, None, :].expand(n, h, w, self.n_classes)
-                return self.body(torch.cat([x, planes.reshape(n, self.n_classes, h, w)], dim=1))
-        """,
+        edited(
+            CONDITIONAL_DISCRIMINATOR,
+            ":, None, None].expand(n, self.n_classes, h, w)\n        return self.body(torch.cat([planes, x",
+            "None, None, :].expand(n, h, w, self.n_classes)\n"
+            "        return self.body(torch.cat([x, planes.reshape(n, self.n_classes, h, w)",
+        ),
     ),
     Right(
         "conditional_discriminator",
