@@ -20,6 +20,10 @@ function, what it called and what the exercise asks::
 Entries of `forbidden` are dotted names (resolved when the check runs) or the objects themselves
 (e.g. a reference function defined in the notebook). Names that do not resolve here (a library
 that is not installed) are skipped.
+
+numpy's ufuncs (``numpy.tanh``, ``numpy.exp``...) are called without any event a profiler sees, so
+while the function runs, a forbidden ufunc is rebound (in numpy, and wherever the function's
+globals or the notebook name it) to a stand-in that reports the call.
 """
 
 from __future__ import annotations
@@ -29,8 +33,11 @@ import inspect
 import sys
 import threading
 import types
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
+
+import numpy as np
 
 __all__ = ["ALWAYS", "ForbiddenCall", "by_hand", "label", "resolve"]
 
@@ -120,15 +127,57 @@ class _Watch:
         return None
 
 
+@contextmanager
+def _ufuncs_reported(forbidden: list[Any], fn: Any, report: Callable[[str], None]) -> Iterator[None]:
+    """While inside, each forbidden numpy ufunc is rebound to a stand-in that calls ``report(label)`` first.
+
+    Rebound in numpy itself and in the namespaces the function reads names from (its globals and
+    the notebook's), so ``np.tanh(z)`` and an alias such as ``t = np.tanh`` both reach the stand-in.
+    """
+    ufuncs = {}
+    for entry in forbidden:
+        obj = resolve(entry) if isinstance(entry, str) else entry
+        if isinstance(obj, np.ufunc):
+            ufuncs[id(obj)] = (obj, label(entry))
+    function = getattr(fn, "__func__", fn)  # a bound method's function
+    main = sys.modules.get("__main__")
+    spaces = (vars(np), getattr(function, "__globals__", None), getattr(main, "__dict__", None))
+    rebound: list[tuple[dict, str, Any]] = []
+
+    def stand_in(ufunc: np.ufunc, name: str) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            report(name)
+            return ufunc(*args, **kwargs)
+
+        return call
+
+    try:
+        for space in {id(s): s for s in spaces if s is not None}.values():
+            for key, value in list(space.items()):
+                if id(value) in ufuncs and value is ufuncs[id(value)][0]:
+                    rebound.append((space, key, value))
+                    space[key] = stand_in(*ufuncs[id(value)])
+        yield
+    finally:
+        for space, key, value in reversed(rebound):
+            space[key] = value
+
+
 def by_hand(fn: Callable[..., Any], *args: Any, forbidden: Iterable[Any], **kwargs: Any) -> Any:
     """``fn(*args, **kwargs)``, failing with :class:`ForbiddenCall` if it calls anything in `forbidden`.
 
     Calls made by threads the function starts are watched too. The check is exact: a call made
     outside the function (in the test itself) is not counted.
     """
+    forbidden = list(forbidden)
     watch = _Watch(forbidden)
     name = getattr(fn, "__name__", None) or type(fn).__name__  # a function, or a module instance by its class
     found: list[str] = []
+
+    def report(label: str) -> None:
+        if not found:
+            found.append(label)
+        raise ForbiddenCall(f"{name} calls {label}; this exercise asks you to write it yourself.")
 
     watching = [True]
 
@@ -142,7 +191,8 @@ def by_hand(fn: Callable[..., Any], *args: Any, forbidden: Iterable[Any], **kwar
     threading.setprofile(hook)
     sys.setprofile(hook)
     try:
-        result = fn(*args, **kwargs)
+        with _ufuncs_reported(forbidden, fn, report):
+            result = fn(*args, **kwargs)
     finally:
         watching[0] = False
         sys.setprofile(previous)

@@ -37,6 +37,9 @@ def _reference_sum(values):
     return sum(values)
 
 
+squash = np.tanh  # an alias of a numpy ufunc, bound before the check runs
+
+
 CAUGHT = {
     "direct": (lambda: F.conv2d(X, W), "torch.nn.functional.conv2d"),
     "alias": (lambda: renamed_conv2d(X, W), "torch.nn.functional.conv2d"),
@@ -60,6 +63,9 @@ CAUGHT = {
     "in a thread it starts": (lambda: _in_a_thread(lambda: F.conv2d(X, W)), "torch.nn.functional.conv2d"),
     "switching the watch off": (lambda: sys.setprofile(None), "torch.nn.functional.conv2d"),
     "a reference object": (lambda: _reference_sum([1, 2]), _reference_sum),
+    "numpy ufunc": (lambda: np.tanh(np.ones(2)), "numpy.tanh"),
+    "numpy ufunc by an alias": (lambda: squash(np.ones(2)), "numpy.tanh"),
+    "numpy ufunc hidden by try/except": (lambda: _swallowing(lambda: np.tanh(1.0)), "numpy.tanh"),
 }
 
 
@@ -73,6 +79,7 @@ def test_forbidden_calls_are_caught_however_reached(case):
     with pytest.raises(ForbiddenCall, match=r"^conv_forward calls .*; this exercise asks you to write it yourself\."):
         by_hand(conv_forward, forbidden=[forbidden])
     assert sys.getprofile() is None
+    assert np.tanh is np._core.umath.tanh and squash is np.tanh, "a rebound ufunc was not put back"
 
 
 def test_honest_code_passes_and_returns_its_value():

@@ -120,6 +120,14 @@ CASES = [
     ),
     Wrong(
         "tanh",
+        "tanh calls numpy.tanh",
+        """
+        def tanh(z):
+            return np.tanh(z)
+    """,
+    ),
+    Wrong(
+        "tanh",
         "np.where evaluates both",
         """
         def tanh(z):
