@@ -41,7 +41,7 @@ def run_cells(notebook: str, ids: list[str]) -> dict:
 
 def test_01_perceptron_learns_and_or_but_not_xor():
     # "the perceptron rule, which learned AND and OR and failed on XOR"
-    ns = run_cells("01_neuron", ["setup", "perceptron_update", "perceptron-train"])
+    ns = run_cells("01_neuron", ["setup", "helpers", "perceptron_update", "perceptron-train"])
     mistakes = {name: m for name, (_, _, m) in ns["trained"].items()}
     assert mistakes["AND"][-1] == 0 and mistakes["OR"][-1] == 0
     assert min(mistakes["XOR"]) > 0
