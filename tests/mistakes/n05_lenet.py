@@ -578,6 +578,14 @@ CASES += [
     """,
     ),
     Wrong("most_confident_mistakes", "k is ignored", MOST_CONFIDENT_MISTAKES),
+    Wrong(
+        "most_confident_mistakes",
+        "returned in index order, not sorted by confidence",
+        """
+        def most_confident_mistakes(probs, labels, k):
+            return np.flatnonzero(probs.argmax(axis=1) != labels)[:k]
+    """,
+    ),
     Right(
         "most_confident_mistakes",
         "a Python loop and sorted()",
