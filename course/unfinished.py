@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from types import TracebackType
 
 __all__ = ["install", "unfinished_message"]
@@ -51,12 +52,9 @@ def _show(shell, etype, value, tb, tb_offset=None) -> None:
 
 def install() -> None:
     """Show stubs as one line in the running IPython kernel (no-op outside IPython and under the grader)."""
-    if os.environ.get("NBGRADER_EXECUTION") == "autograde":
+    ipython = sys.modules.get("IPython")  # a kernel has imported it; a plain script need not pay for it
+    if ipython is None or os.environ.get("NBGRADER_EXECUTION") == "autograde":
         return
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return
-    shell = get_ipython()
+    shell = ipython.get_ipython()
     if shell is not None and not shell.custom_exceptions:
         shell.set_custom_exc((NotImplementedError,), _show)
