@@ -1,22 +1,35 @@
 """Score generated digits with the pretrained classifier: are they digits, and all ten of them?
 
 A generator that draws crisp digits makes a classifier confident; a generator that draws every
-digit makes the classifier's predicted classes spread evenly over 0-9. One number for each:
+digit makes the classifier's confident predictions spread evenly over 0-9. The numbers:
 
 * **confidence**: the mean, over samples, of the largest softmax probability (1 = every sample
   looks unmistakably like some digit; 0.1 = the classifier cannot tell at all). The classifier
   was trained to be unsure on non-digits (noise, blobs, blends of two digits; see
   ``course.pretrain``), so such samples lower the confidence instead of counting as some digit.
-* **coverage**: the entropy of the histogram of predicted classes divided by log(10), so 1 means
-  the ten digits come out equally often and 0 means one digit only. ``10 ** coverage`` is the
-  "effective number" of digits the generator draws.
+* **confident_fraction**: the fraction of samples whose largest probability is at least
+  :data:`CONFIDENT` = 0.9, i.e. the samples the classifier recognises as some digit.
+* **confident_coverage**: the entropy of the histogram of predicted classes *of the confident
+  samples only*, divided by log(10): 1 when the recognised digits are all ten equally often, 0
+  when they are one digit only (and 0 when no sample is recognised). ``10 ** confident_coverage``
+  is the "effective number" of digits the generator draws recognisably.
+* **coverage**: the same entropy over *all* samples, confident or not. An unsure classifier still
+  names some digit for a blob, so blurry blobs can reach a high coverage and noise, whose unsure
+  guesses pile up on one digit, a low one: on its own it says little, which is why the verdict
+  uses the confident version.
+* **inception_score**: exp(mean over samples of KL(p(y|x) || p(y))), with p(y) the mean of the
+  predicted distributions (Salimans et al., 2016, with this classifier instead of Inception). It
+  lies in [1, 10]: 10 for confident predictions spread evenly over the ten digits, about 1 for
+  unsure predictions (noise, blobs) *and* for one digit repeated, so it mixes up the two
+  failures that the confident fraction and confident coverage tell apart.
 * **conditional_accuracy** (conditional generators): the fraction of samples the classifier
   reads as the digit that was requested.
 
-A generator that has *mode-collapsed* draws only a few digits: its coverage is low even when its
-confidence is high. :attr:`SampleScore.collapsed` flags coverage below
-:data:`COLLAPSE_THRESHOLD` = 0.8, i.e. fewer than about 10 ** 0.8 = 6.3 effective digits (six
-equally frequent digits give 0.778, seven give 0.845).
+:attr:`SampleScore.verdict` reads the numbers together: ``"not digits"`` when fewer than
+:data:`RECOGNISABLE` = half of the samples are confident (noise, blobs); otherwise
+``"mode collapse"`` when the confident coverage is below :data:`COLLAPSE_THRESHOLD` = 0.8, i.e.
+fewer than about 10 ** 0.8 = 6.3 effective digits (six equally frequent digits give 0.778, seven
+give 0.845); otherwise ``"digits"``. :attr:`SampleScore.collapsed` is ``verdict == "mode collapse"``.
 
 >>> score = score_samples(images)               # images (N, 28, 28) in [0, 1]
 >>> print(score)                                 # one-line summary
@@ -34,10 +47,16 @@ from torch import nn
 
 from .classifier import load_digit_classifier
 
-__all__ = ["COLLAPSE_THRESHOLD", "SampleScore", "score_samples"]
+__all__ = ["COLLAPSE_THRESHOLD", "CONFIDENT", "RECOGNISABLE", "SampleScore", "score_samples"]
 
 COLLAPSE_THRESHOLD = 0.8
-"""Coverage below this counts as mode collapse (fewer than about 6.3 effective digits of 10)."""
+"""Confident coverage below this counts as mode collapse (fewer than about 6.3 effective digits of 10)."""
+
+CONFIDENT = 0.9
+"""A sample is recognised as a digit when its largest softmax probability is at least this."""
+
+RECOGNISABLE = 0.5
+"""Samples count as digits when at least this fraction of them is recognised (else: "not digits")."""
 
 _RANGE = (-0.01, 1.01)
 
@@ -48,11 +67,16 @@ class SampleScore:
 
     Attributes:
         confidence: mean max softmax probability, in [0.1, 1].
-        coverage: entropy of the predicted-class histogram / log(10), in [0, 1].
+        coverage: entropy of the predicted-class histogram of all samples / log(10), in [0, 1].
         conditional_accuracy: fraction predicted as the requested digit, or None if no
             digits were requested.
         counts: (10,) how many samples were predicted as each digit.
         predictions: (N,) the predicted digit of each sample.
+        confident_fraction: fraction of samples with max probability >= CONFIDENT (0.9).
+        confident_coverage: entropy of the predicted-class histogram of the confident samples
+            only / log(10), in [0, 1]; 0 when no sample is confident.
+        confident_counts: (10,) how many confident samples were predicted as each digit.
+        inception_score: exp(mean KL(p(y|x) || p(y))), in [1, 10].
     """
 
     confidence: float
@@ -60,6 +84,10 @@ class SampleScore:
     conditional_accuracy: float | None
     counts: np.ndarray
     predictions: np.ndarray
+    confident_fraction: float
+    confident_coverage: float
+    confident_counts: np.ndarray
+    inception_score: float
 
     @property
     def n(self) -> int:
@@ -67,22 +95,40 @@ class SampleScore:
         return int(self.counts.sum())
 
     @property
+    def verdict(self) -> str:
+        """ "not digits" (under half recognised), "mode collapse" (confident coverage < 0.8) or "digits"."""
+        if self.confident_fraction < RECOGNISABLE:
+            return "not digits"
+        if self.confident_coverage < COLLAPSE_THRESHOLD:
+            return "mode collapse"
+        return "digits"
+
+    @property
     def collapsed(self) -> bool:
-        """True when coverage < COLLAPSE_THRESHOLD (0.8): the samples show only a few digits."""
-        return self.coverage < COLLAPSE_THRESHOLD
+        """True when most samples are recognised but they show only a few digits (confident coverage < 0.8)."""
+        return self.verdict == "mode collapse"
 
     def __str__(self) -> str:
-        seen = int((self.counts > 0).sum())
+        seen = int((self.confident_counts > 0).sum())
         parts = [
-            f"confidence {self.confidence:.3f}",
-            f"coverage {self.coverage:.3f} ({10**self.coverage:.1f} effective digits, {seen} of 10 seen)",
+            f"confidence {self.confidence:.3f} ({self.confident_fraction:.0%} of samples >= {CONFIDENT})",
+            f"confident coverage {self.confident_coverage:.3f} ({10**self.confident_coverage:.1f} effective digits, "
+            f"{seen} of 10 seen confidently)",
+            f"IS {self.inception_score:.2f}",
         ]
         if self.conditional_accuracy is not None:
             parts.append(f"conditional accuracy {self.conditional_accuracy:.1%}")
         parts.append(f"n={self.n}")
-        if self.collapsed:
-            parts.append("MODE COLLAPSE (coverage < 0.8)")
+        parts.append(self.verdict.upper() if self.verdict != "digits" else "digits")
         return " | ".join(parts)
+
+
+def _normalised_entropy(counts: np.ndarray) -> float:
+    """Entropy of the histogram `counts` divided by log(10); 0 for an empty histogram."""
+    if counts.sum() == 0:
+        return 0.0
+    p = counts[counts > 0] / counts.sum()
+    return max(0.0, float(-(p * np.log(p)).sum() / math.log(10)))
 
 
 def _as_batch(images: np.ndarray | torch.Tensor) -> torch.Tensor:
@@ -121,7 +167,8 @@ def score_samples(
             ``course.classifier.load_digit_classifier()``.
 
     Returns:
-        SampleScore with confidence, coverage, conditional_accuracy, counts and predictions.
+        SampleScore: confidence, coverage, conditional_accuracy, counts, predictions,
+        confident_fraction, confident_coverage, confident_counts, inception_score.
     """
     x = _as_batch(images)
     model = classifier if classifier is not None else load_digit_classifier()
@@ -136,8 +183,10 @@ def score_samples(
     top, predictions = probs.max(dim=1)
     predictions = predictions.numpy()
     counts = np.bincount(predictions, minlength=10)
-    p = counts[counts > 0] / counts.sum()
-    coverage = float(-(p * np.log(p)).sum() / math.log(10))
+    sure = top.numpy() >= CONFIDENT
+    confident_counts = np.bincount(predictions[sure], minlength=10)
+    p = probs.double().clamp_min(1e-12)
+    kl = (p * (p.log() - p.mean(dim=0, keepdim=True).log())).sum(dim=1)  # KL(p(y|x) || p(y)) per sample
     conditional = None
     if requested is not None:
         if isinstance(requested, torch.Tensor):
@@ -148,8 +197,12 @@ def score_samples(
         conditional = float((predictions == req).mean())
     return SampleScore(
         confidence=float(top.mean()),
-        coverage=max(0.0, coverage),
+        coverage=_normalised_entropy(counts),
         conditional_accuracy=conditional,
         counts=counts,
         predictions=predictions,
+        confident_fraction=float(sure.mean()),
+        confident_coverage=_normalised_entropy(confident_counts),
+        confident_counts=confident_counts,
+        inception_score=float(kl.mean().exp()),
     )

@@ -77,12 +77,13 @@ def test_collapse_demo_is_as_section_8_describes(ns, pretrained):
 
 
 def test_uniform_noise_is_as_section_7_describes():
-    # "Uniform noise gets almost no confidence, and the classifier's unsure guesses happen to land
-    # mostly on one digit, so its coverage is low as well"
+    # "Uniform noise gets almost no confidence; the classifier's unsure guesses land mostly on one
+    # digit, so its plain coverage is low, but none is confident: not digits, not a mode collapse"
     score = score_samples(torch.rand(500, 28, 28, generator=torch.Generator().manual_seed(0)))
     assert score.confidence < 0.2
     assert score.counts.max() > score.n / 2
-    assert score.collapsed
+    assert score.coverage < 0.8 and score.confident_fraction < 0.05
+    assert score.verdict == "not digits" and not score.collapsed
 
 
 def test_loader_ignores_attribute_names(ns, pretrained):

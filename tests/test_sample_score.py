@@ -1,4 +1,4 @@
-"""course.sample_score: confidence, class coverage and conditional accuracy of digit samples."""
+"""course.sample_score: confidence, class coverage (plain and confident-only), inception score, verdict."""
 
 import math
 
@@ -93,3 +93,82 @@ def test_restores_training_mode_of_a_given_classifier():
     fake = BrightnessClassifier().train()
     score_samples(constant_images([1, 2]), classifier=fake)
     assert fake.training
+
+
+# --- the verdict on four kinds of samples: each must be labelled for what it is -----------------
+
+
+def blurry_blobs(x, y, n_per_class=50, seed=0):
+    """A barely trained generator, imitated: each digit's mean image, blurred (5x5 box), heavily noised."""
+    means = torch.from_numpy(np.stack([x[y == d].mean(0) for d in range(10)]))[:, None]
+    blurred = nn.functional.conv2d(means, torch.ones(1, 1, 5, 5) / 25, padding=2)[:, 0].numpy()
+    blobs = np.repeat(blurred, n_per_class, axis=0)
+    noise = np.random.default_rng(seed).standard_normal(blobs.shape).astype(np.float32)
+    return np.clip(blobs + 0.5 * noise, 0, 1)
+
+
+@pytest.fixture(scope="module")
+def four_sets(test_digits):
+    x, y = test_digits
+    return {
+        "real digits": x[:500],
+        "uniform noise": torch.rand(500, 28, 28, generator=torch.Generator().manual_seed(0)).numpy(),
+        "one digit repeated": np.repeat(x[np.flatnonzero(y == 7)[0]][None], 500, axis=0),
+        "blurry blobs": blurry_blobs(x, y),
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "verdict"),
+    [
+        ("real digits", "digits"),
+        ("uniform noise", "not digits"),
+        ("one digit repeated", "mode collapse"),
+        ("blurry blobs", "not digits"),
+    ],
+)
+def test_verdict_labels_each_set_correctly(four_sets, name, verdict):
+    score = score_samples(four_sets[name])
+    assert score.verdict == verdict, f"{name}: {score}"
+    assert score.collapsed == (verdict == "mode collapse")
+
+
+def test_plain_coverage_alone_would_mislabel_noise_and_blobs(four_sets):
+    # the reason for the confident version: unsure guesses still fill a histogram
+    noise, blobs = score_samples(four_sets["uniform noise"]), score_samples(four_sets["blurry blobs"])
+    assert noise.coverage < COLLAPSE_THRESHOLD  # noise looks "collapsed" to plain coverage
+    assert blobs.coverage > COLLAPSE_THRESHOLD  # blobs look "diverse" to plain coverage
+    assert noise.confident_fraction < 0.05 and blobs.confident_fraction < 0.05
+    assert noise.confident_coverage == 0.0 and blobs.confident_coverage == 0.0
+
+
+def test_inception_score_on_the_four_sets(four_sets):
+    scores = {name: score_samples(images).inception_score for name, images in four_sets.items()}
+    assert scores["real digits"] > 8.5
+    for name in ("uniform noise", "one digit repeated", "blurry blobs"):
+        assert 1.0 - 1e-6 <= scores[name] < 1.5, (name, scores[name])
+
+
+def test_inception_score_and_confident_coverage_by_formula():
+    fake = BrightnessClassifier()  # certain predictions: IS = exp(entropy of the class histogram)
+    five = score_samples(constant_images(np.arange(100) % 5), classifier=fake)
+    assert five.inception_score == pytest.approx(5.0, rel=1e-6)
+    assert five.confident_coverage == pytest.approx(math.log(5) / math.log(10))
+    assert five.confident_fraction == 1.0 and five.verdict == "mode collapse"
+    assert score_samples(constant_images(np.arange(50) % 10), classifier=fake).verdict == "digits"
+
+
+class HalfSureClassifier(nn.Module):
+    """Fake classifier: certain about digit k on brightness k/10 for k < 5, uniform for k >= 5."""
+
+    def forward(self, x):
+        k = torch.round(x.mean(dim=(1, 2, 3)) * 10).long().clamp(0, 9)
+        return 50.0 * nn.functional.one_hot(k, 10).float() * (k < 5)[:, None]
+
+
+def test_only_confident_samples_count_towards_confident_coverage():
+    score = score_samples(constant_images(np.arange(100) % 10), classifier=HalfSureClassifier())
+    assert score.confident_fraction == pytest.approx(0.5)
+    assert score.confident_counts.tolist() == [10] * 5 + [0] * 5
+    assert score.confident_coverage == pytest.approx(math.log(5) / math.log(10))
+    assert score.verdict == "mode collapse"
