@@ -483,3 +483,71 @@ CASES = [
     """,
     ),
 ]
+
+# lstm_cell_backward
+_LSTM_BACKWARD = """
+def lstm_cell_backward(dh_next, dc_next, cache):
+    x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh = cache
+    H = h_prev.shape[1]
+    a = x @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh
+    {gates} = (a[:, k * H:(k + 1) * H] for k in range(4))
+    i, f, g, o = sigmoid(i), sigmoid(f), np.tanh(g), sigmoid(o)
+    c = f * c_prev + i * g
+    tanh_c = np.tanh(c)
+    dc = {dc}
+    dsig = lambda s: {dsig}
+    da = {{"i": dc * g * dsig(i), "f": dc * c_prev * dsig(f), "g": dc * i * (1.0 - g ** 2),
+          "o": dh_next * tanh_c * dsig(o)}}
+    da = np.concatenate([da[k] for k in {order!r}], axis=1)
+    return da @ W_ih, da @ W_hh, {dc_prev}, da.T @ x, da.T @ h_prev, da.sum(axis=0)
+"""
+
+
+def _lstm_backward(
+    gates="i, f, g, o", dc="dc_next + dh_next * o * (1.0 - tanh_c ** 2)", dsig="s * (1.0 - s)", dc_prev="dc * f"
+):
+    order = "".join(gates.split(", "))
+    return _LSTM_BACKWARD.format(gates=gates, dc=dc, dsig=dsig, dc_prev=dc_prev, order=order)
+
+
+CASES += [
+    Right("lstm_cell_backward", "the gates named by block, stacked back in i, f, g, o order", _lstm_backward()),
+    Wrong(
+        "lstm_cell_backward",
+        "the path from dh through tanh(c) into the cell state is left out",
+        _lstm_backward(dc="dc_next"),
+    ),
+    Wrong(
+        "lstm_cell_backward",
+        "the derivative of tanh(c) is written 1 - c^2",
+        _lstm_backward(dc="dc_next + dh_next * o * (1.0 - c ** 2)"),
+    ),
+    Wrong(
+        "lstm_cell_backward",
+        "dc_next is not added to the cell-state gradient",
+        _lstm_backward(dc="dh_next * o * (1.0 - tanh_c ** 2)"),
+    ),
+    Wrong("lstm_cell_backward", "it must pass through the forget gate", _lstm_backward(dc_prev="dc")),
+    Wrong(
+        "lstm_cell_backward",
+        "the sigmoid's derivative is written as s instead of s * (1 - s)",
+        _lstm_backward(dsig="s"),
+    ),
+    Wrong("lstm_cell_backward", "the order i, f, o, g", _lstm_backward(gates="i, f, o, g")),
+    Wrong("lstm_cell_backward", "the order f, i, g, o", _lstm_backward(gates="f, i, g, o")),
+    Wrong(
+        "lstm_cell_backward",
+        "calls autograd (.backward() or torch.autograd.grad)",
+        """
+        def lstm_cell_backward(dh_next, dc_next, cache):
+            t = [torch.tensor(np.asarray(a, dtype=np.float64), requires_grad=True) for a in cache]
+            x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh = t
+            H = h_prev.shape[1]
+            zi, zf, zg, zo = (x @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh).split(H, dim=1)
+            c = torch.sigmoid(zf) * c_prev + torch.sigmoid(zi) * torch.tanh(zg)
+            h = torch.sigmoid(zo) * torch.tanh(c)
+            ((h * torch.tensor(dh_next)).sum() + (c * torch.tensor(dc_next)).sum()).backward()
+            return tuple(a.grad.numpy() for a in (x, h_prev, c_prev, W_ih, W_hh, b_ih))
+    """,
+    ),
+]
