@@ -502,3 +502,62 @@ CASES += [
         """,
     ),
 ]
+
+# --- the JS divergence -------------------------------------------------------------------------
+JS_DIVERGENCE = """
+def js_divergence(p, q):
+    p, q = np.asarray(p, dtype=float), np.asarray(q, dtype=float)
+    m = (p + q) / 2
+    kl_p = np.sum(p[p > 0] * np.log(p[p > 0] / m[p > 0]))
+    kl_q = np.sum(q[q > 0] * np.log(q[q > 0] / m[q > 0]))
+    return float(0.5 * kl_p + 0.5 * kl_q)
+"""
+
+CASES += [
+    Wrong("js_divergence", "base 2", edited(JS_DIVERGENCE, "np.log(p[p", "np.log2(p[p", "np.log(q[q", "np.log2(q[q")),
+    Wrong(
+        "js_divergence",
+        "the 1/2 in front of each KL term is missing",
+        edited(JS_DIVERGENCE, "0.5 * kl_p + 0.5 * kl_q", "kl_p + kl_q"),
+    ),
+    Wrong("js_divergence", "add KL(q || m) / 2", edited(JS_DIVERGENCE, "0.5 * kl_p + 0.5 * kl_q", "0.5 * kl_p")),
+    Wrong(
+        "js_divergence",
+        "0 * log 0, which counts as 0",
+        """
+        def js_divergence(p, q):
+            m = (p + q) / 2
+            return float(0.5 * np.sum(p * np.log(p / m)) + 0.5 * np.sum(q * np.log(q / m)))
+        """,
+    ),
+    Wrong(
+        "js_divergence",
+        "is this KL(p || q)",
+        """
+        def js_divergence(p, q):
+            with np.errstate(divide="ignore"):
+                return float(np.sum(p[p > 0] * np.log(p[p > 0] / q[p > 0])))
+        """,
+    ),
+    Wrong(
+        "js_divergence",
+        "V(D*, G), the game's value",
+        """
+        def js_divergence(p, q):
+            d = p / (p + q)
+            return float(np.sum(p[p > 0] * np.log(d[p > 0])) + np.sum(q[q > 0] * np.log(1 - d[q > 0])))
+        """,
+    ),
+    Right("js_divergence", "the mistakes' base, with boolean masks", JS_DIVERGENCE),
+    Right(
+        "js_divergence",
+        "from the game: (V(D*, G) + log 4) / 2, zeros masked with np.where",
+        """
+        def js_divergence(p, q):
+            d = np.where(p + q > 0, p / np.where(p + q > 0, p + q, 1), 0.5)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                v = np.sum(np.where(p > 0, p * np.log(d), 0)) + np.sum(np.where(q > 0, q * np.log(1 - d), 0))
+            return float((v + np.log(4)) / 2)
+        """,
+    ),
+]
