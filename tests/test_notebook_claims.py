@@ -65,17 +65,17 @@ def test_04_patch_matrix_sizes():
     assert ratios["VGG conv1_2"] == 9
 
 
-def test_06_seed_table_verdict_and_stack_claims():
+def test_06_article_table_verdict_and_stack_claims():
     pytest.importorskip("matplotlib").use("Agg")
     ns = run_cells(
         "06_vgg_memory",
         ["setup", "account", "receptive_field", "conv_stack_params", "stack-demo", "vgg-table", "seed-check"],
     )
-    # "Every row of the seed's table is right ... memory up to rounding"
+    # "Every row of the article's table is right ... memory up to rounding"
     assert ns["wrong"] == []
     # "Its totals line is not": far fewer activations than 24M, and 93 MB is not 24M x 4 bytes
-    assert ns["total_acts"] < 0.7 * ns["SEED_TOTALS"]["activations"]
-    assert round(4 * ns["SEED_TOTALS"]["activations"] / 1e6) != ns["SEED_TOTALS"]["forward MB"]
+    assert ns["total_acts"] < 0.7 * ns["ARTICLE_TOTALS"]["activations"]
+    assert round(4 * ns["ARTICLE_TOTALS"]["activations"] / 1e6) != ns["ARTICLE_TOTALS"]["forward MB"]
     # "The parameter total of about 138M is correct"
     assert round(ns["total_params"] / 1e6) == 138
     # "three 3x3 convolutions ... for about half the parameters but keep three times the activations"

@@ -215,3 +215,101 @@ CASES += [
     """,
     ),
 ]
+
+# Exercise 8 is a design: the base is one right design; each wrong one breaks one limit of the budget
+# (or the behaviour), and the test must name which.
+SMALL_VGG = """
+def small_vgg(num_classes=10):
+    def conv(c_in, c_out, stride=1):
+        return [nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1), nn.ReLU(inplace=True)]
+
+    return nn.Sequential(
+        *conv(3, 16, stride=2), *conv(16, 16), nn.MaxPool2d(2),
+        *conv(16, 32), *conv(32, 32), nn.MaxPool2d(2),
+        *conv(32, 64), *conv(64, 64), nn.MaxPool2d(2),
+        *conv(64, 64), nn.MaxPool2d(4),
+        nn.Flatten(), nn.Linear(64, num_classes),
+    )
+"""
+
+# pools first, widths doubling, a small classifier: 366,632 activation bytes, just under the limit
+POOL_FIRST = """
+def small_vgg(num_classes=10):
+    layers, c_in = [], 3
+    for v in [8, "M", 16, "M", 32, 32, "M", 64, 64, "M", 128, "M"]:
+        if v == "M":
+            layers.append(nn.MaxPool2d(2, 2))
+        else:
+            layers += [nn.Conv2d(c_in, v, 3, padding=1), nn.ReLU(inplace=True)]
+            c_in = v
+    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(128 * 2 * 2, num_classes))
+"""
+
+CASES += [
+    Wrong(
+        "small_vgg",
+        "too much activation memory",
+        """
+        def small_vgg(num_classes=10):
+            # VGG-16 with every width divided by 8: fine on parameters, 615,464 activation bytes
+            layers, c_in = [], 3
+            for v in VGG16_D:
+                if v == "M":
+                    layers.append(nn.MaxPool2d(2, 2))
+                else:
+                    layers += [nn.Conv2d(c_in, v // 8, 3, padding=1), nn.ReLU(inplace=True)]
+                    c_in = v // 8
+            return nn.Sequential(*layers, nn.Flatten(), nn.Linear(c_in * 2 * 2, num_classes))
+    """,
+    ),
+    Wrong(
+        "small_vgg",
+        "a ReLU not in place keeps a copy",
+        edited(POOL_FIRST, "nn.ReLU(inplace=True)", "nn.ReLU()"),
+    ),
+    Wrong(
+        "small_vgg",
+        "one Linear layer fed 1,024 numbers",
+        edited(
+            SMALL_VGG,
+            "nn.MaxPool2d(4),\n        nn.Flatten(), nn.Linear(64, num_classes),",
+            "\n        nn.Flatten(), nn.Linear(64 * 4 * 4, 512), nn.ReLU(inplace=True), nn.Linear(512, num_classes),",
+        ),
+    ),
+    Wrong(
+        "small_vgg",
+        "receptive field too small",
+        edited(
+            SMALL_VGG,
+            "*conv(16, 16), nn.MaxPool2d(2)",
+            "nn.MaxPool2d(2)",
+            "*conv(32, 32), nn.MaxPool2d(2)",
+            "nn.MaxPool2d(2)",
+            "*conv(64, 64), nn.MaxPool2d(2),\n        *conv(64, 64), nn.MaxPool2d(4)",
+            "nn.MaxPool2d(8)",
+        ),
+    ),
+    Wrong("small_vgg", "one score per class", edited(SMALL_VGG, "nn.Linear(64, num_classes)", "nn.Linear(64, 10)")),
+    Wrong(
+        "small_vgg",
+        "3x3 convolutions",
+        edited(
+            SMALL_VGG,
+            "nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1)",
+            "nn.Conv2d(c_in, c_out, 5, stride=stride, padding=2)",
+        ),
+    ),
+    Right("small_vgg", "a stride-2 first convolution, narrow early layers, a 1x1 map before one Linear", SMALL_VGG),
+    Right("small_vgg", "pool after the first conv, widths doubling as the map halves", POOL_FIRST),
+    Right(
+        "small_vgg",
+        "features and classifier as nested Sequentials, average pooling, dropout",
+        edited(
+            SMALL_VGG,
+            "return nn.Sequential(\n",
+            "return nn.Sequential(nn.Sequential(\n",
+            "nn.MaxPool2d(4),\n        nn.Flatten(), nn.Linear(64, num_classes),\n    )",
+            "nn.AvgPool2d(4)),\n        nn.Sequential(nn.Flatten(), nn.Dropout(), nn.Linear(64, num_classes)),\n    )",
+        ),
+    ),
+]
