@@ -81,3 +81,24 @@ def test_06_article_table_verdict_and_stack_claims():
     # "three 3x3 convolutions ... for about half the parameters but keep three times the activations"
     assert ns["ratio"] == 3
     assert 0.5 < ns["conv_stack_params"](256, 3, 3) / ns["conv_stack_params"](256, 7, 1) < 0.6
+
+
+def test_06_design_budget_claims():
+    pytest.importorskip("matplotlib").use("Agg")
+    ids = ["setup", "account", "receptive_field", "design_budget", "design-try", "small_vgg", "design-check"]
+    ns = run_cells("06_vgg_memory", ids)
+
+    def measures(rows, specs):
+        last = max(i for i, s in enumerate(specs) if isinstance(s, ns["Conv"]))
+        windows = specs[: last + 1]
+        rf = ns["receptive_field"]([s.kernel for s in windows], [s.stride for s in windows])
+        return rf, sum(r.act_bytes for r in rows), sum(r.params for r in rows)
+
+    # "VGG-16 with every width divided by 8 ... receptive field and parameters fine, activations far over budget"
+    rf, acts, params = measures(ns["shrunk_rows"], ns["shrunk"])
+    assert rf >= ns["MIN_RECEPTIVE_FIELD"] and params <= ns["MAX_PARAMS"]
+    assert acts > 1.5 * ns["MAX_ACTIVATION_BYTES"]
+    # the solution's design meets all three limits, and the accountant agrees with PyTorch
+    rf, acts, params = measures(ns["mine_rows"], ns["as_specs"](ns["mine"]))
+    assert rf >= ns["MIN_RECEPTIVE_FIELD"] and acts <= ns["MAX_ACTIVATION_BYTES"] and params <= ns["MAX_PARAMS"]
+    assert params == ns["n_torch"]
