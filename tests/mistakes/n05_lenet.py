@@ -600,3 +600,82 @@ CASES += [
     """,
     ),
 ]
+
+# design_lenet: any layer list within the budgets that learns passes; these break one requirement each
+DESIGN_LENET = """
+def design_lenet():
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(6, 10, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(160, 10))
+"""
+CASES += [
+    Wrong(
+        "design_lenet",
+        "too many parameters",
+        """
+        def design_lenet():  # a small MLP: 784 x 16 weights in its first layer alone
+            return nn.Sequential(nn.Flatten(), nn.Linear(784, 16), nn.ReLU(), nn.Linear(16, 10))
+    """,
+    ),
+    Wrong(
+        "design_lenet",
+        "too many mult-adds",
+        edited(DESIGN_LENET, "nn.Conv2d(1, 6, 5)", "nn.Conv2d(1, 6, 5, padding=2)", "nn.Linear(160,", "nn.Linear(250,"),
+    ),
+    Wrong(
+        "design_lenet",
+        "it keeps spatial dimensions",
+        edited(DESIGN_LENET, "nn.Flatten(), nn.Linear(160, 10)", "nn.Conv2d(10, 10, 4)"),
+    ),
+    Wrong(
+        "design_lenet",
+        "affine in its input",
+        """
+        def design_lenet():  # strided convolutions in place of pooling, and no activation anywhere
+            return nn.Sequential(nn.Conv2d(1, 6, 5, stride=2), nn.Conv2d(6, 10, 5, stride=2),
+                                 nn.Flatten(), nn.Linear(160, 10))
+    """,
+    ),
+    Wrong(
+        "design_lenet",
+        "a softmax at the end",
+        edited(DESIGN_LENET, "nn.Linear(160, 10))", "nn.Linear(160, 10), nn.Softmax(dim=1))"),
+    ),
+    Wrong(
+        "design_lenet",
+        "a ReLU after the last layer",
+        edited(DESIGN_LENET, "nn.Linear(160, 10))", "nn.Linear(160, 10), nn.ReLU())"),
+    ),
+    Wrong(
+        "design_lenet",
+        "position thrown away too early",
+        edited(
+            DESIGN_LENET,
+            "nn.MaxPool2d(2),\n        nn.Flatten()",
+            "nn.AdaptiveAvgPool2d(1),\n        nn.Flatten()",
+            "160",
+            "10",
+        ),
+    ),
+    Right("design_lenet", "the solution's layer list", DESIGN_LENET),
+    Right(
+        "design_lenet",
+        "3 x 3 kernels, a class with its own forward (3,966 parameters, 156,216 mult-adds)",
+        """
+        class SmallNet(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv1, self.conv2 = nn.Conv2d(1, 8, 3), nn.Conv2d(8, 12, 3)
+                self.out = nn.Linear(12 * 5 * 5, 10)
+
+            def forward(self, x):
+                x = F.max_pool2d(F.relu(self.conv1(x)), 2)  # 26 -> 13
+                x = F.max_pool2d(F.relu(self.conv2(x)), 2)  # 11 -> 5
+                return self.out(x.flatten(1))
+
+        def design_lenet():
+            return SmallNet()
+    """,
+    ),
+]
