@@ -13,20 +13,26 @@ from autograder import paths
 os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
 
 
-def api():
-    """An ``NbGraderAPI`` reading autograder/nbgrader_config.py; nbgrader's log goes to stderr."""
-    return _api(paths.work())
+def api(grading: bool = False):
+    """An ``NbGraderAPI`` reading autograder/nbgrader_config.py; nbgrader's log goes to stderr.
+
+    With `grading`, its submitted directory is the grader's cleaned copies (``paths.cleaned()``), which
+    nbgrader's autograde reads; everything else (collect, the formgrader) sees the submissions as collected.
+    """
+    return _api(paths.work(), os.environ.get("AUTOGRADER_DB_URL", ""), grading)
 
 
 @cache
-def _api(work: Path):
-    """One API per work folder (``AUTOGRADER_WORK`` may change within a process, as in the tests)."""
+def _api(work: Path, db_url: str, grading: bool):
+    """One API per work folder and database (both may change within a process, as in the tests)."""
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config.loader import PyFileConfigLoader
 
     work.mkdir(parents=True, exist_ok=True)
     config = PyFileConfigLoader("nbgrader_config.py", str(paths.REPO / "autograder")).load_config()
+    if grading:
+        config.CourseDirectory.submitted_directory = str(paths.cleaned())
     return NbGraderAPI(CourseDirectory(config=config), config=config)
 
 

@@ -12,7 +12,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades  # noqa: E402
 
-from autograder import paths  # noqa: E402
+from autograder import instructor, paths  # noqa: E402
 
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
 
@@ -27,7 +27,9 @@ c.CourseDirectory.submitted_directory = str(WORK / "submitted")
 c.CourseDirectory.autograded_directory = str(WORK / "autograded")
 c.CourseDirectory.feedback_directory = str(WORK / "feedback")
 c.CourseDirectory.solution_directory = str(WORK / "solution")
-c.CourseDirectory.db_url = "sqlite:///" + str(WORK / "gradebook.db")
+# The class's database and exchange, where its own nbgrader_config.py sets them (autograder/instructor.py).
+c.CourseDirectory.db_url = instructor.db_url("sqlite:///" + str(WORK / "gradebook.db"))
+c.Exchange.root = instructor.setting("Exchange", "root", instructor.DEFAULT_EXCHANGE)
 
 # Per-cell limit in CPU seconds under the grader (autograder.kernel; the wall clock is a backstop at
 # ten times that), and the per-notebook CPU limit on top (autograder.worker). Plain nbgrader reads

@@ -198,6 +198,15 @@ def _readable() -> list[Path]:
     return [p for p in dict.fromkeys(found) if p.is_dir() and not str(p).startswith("/usr/")]
 
 
+def _jupyter_configs() -> list[Path]:
+    """Jupyter's config folders that the sandbox would show (under /etc, /usr or a folder it binds)."""
+    from autograder.instructor import config_folders
+
+    shown = [Path("/etc"), Path("/usr"), *_readable()]
+    folders = [Path(f).resolve() for f in config_folders()]
+    return [f for f in dict.fromkeys(folders) if f.is_dir() and any(f == s or s in f.parents for s in shown)]
+
+
 SCRATCH = ("/tmp", "/dev/shm")
 """The sandbox's private, writable folders."""
 
@@ -223,6 +232,8 @@ def _bwrap_argv(limits: Limits) -> list[str]:
     for hidden in {paths.REPO / "autograder" / "work", paths.work()}:
         if hidden.is_dir() and any(b in hidden.parents for b in bound):
             args += ["--tmpfs", str(hidden)]  # the gradebook and submissions, if under a readable folder
+    for config in _jupyter_configs():  # a class's database URL and password, if its config is in /etc or the venv
+        args += ["--tmpfs", str(config)]
     args += ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", "/tmp"]
     if os.geteuid() == 0:
         args += ["--"]
