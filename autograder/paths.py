@@ -24,7 +24,13 @@ def release() -> Path:
 
 
 def submitted() -> Path:
+    """Where ``nbgrader collect`` puts the students' submissions: graded as they are, never changed."""
     return work() / "submitted"
+
+
+def cleaned() -> Path:
+    """The grader's cleaned copy of each submission (:mod:`autograder.preflight`), which nbgrader autogrades."""
+    return work() / "cleaned"
 
 
 def autograded() -> Path:

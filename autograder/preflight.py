@@ -25,15 +25,16 @@ from autograder.nofollow import FILE, Refused, SubmissionFolder
 from autograder.realign import realign
 from autograder.scan import suspicious
 
-__all__ = ["MAX_BYTES", "MAX_CLEAN_BYTES", "TIMESTAMP", "Preflight", "prepare"]
+__all__ = ["EXCHANGE_FILES", "MAX_BYTES", "MAX_CLEAN_BYTES", "Preflight", "prepare"]
 
 MAX_BYTES = 200 * 2**20
 """Larger files are not read at all."""
 MAX_CLEAN_BYTES = 5 * 2**20
 """Size limit once outputs are dropped: the course's notebooks are far smaller."""
-TIMESTAMP = "timestamp.txt"
-"""nbgrader's submission time, written by the exchange beside the notebook; copied along."""
-_MAX_TIMESTAMP = 1024
+EXCHANGE_FILES = {"timestamp.txt": "a submission time", "submission_secret.txt": "a submission secret"}
+"""What nbgrader's exchange writes beside a submitted notebook, copied along: the time counts for late
+penalties, the secret names the feedback file that ``release_feedback`` hands back to that student."""
+_MAX_EXCHANGE_FILE = 1024
 _ENCODINGS = {"utf-8-sig": "UTF-8 with a byte-order mark"} | {
     f"utf-{bits}{end}": f"UTF-{bits}" for bits in (16, 32) for end in ("", "-le", "-be")
 }
@@ -98,18 +99,19 @@ def _read(sub: SubmissionFolder, name: str, notes: list[str]) -> nbformat.Notebo
     return nb
 
 
-def _timestamp(sub: SubmissionFolder, entries: dict[str, str]) -> bytes | None:
-    """The submission time nbgrader reads, if there is one (a link or a pipe there is refused)."""
-    if TIMESTAMP not in entries:
-        return None
-    stamp = sub.read(TIMESTAMP, _MAX_TIMESTAMP)
-    if len(stamp) > _MAX_TIMESTAMP:
-        raise Refused(f"{TIMESTAMP} is over {_MAX_TIMESTAMP} bytes, not a submission time")
-    return stamp
+def _exchange_files(sub: SubmissionFolder, entries: dict[str, str]) -> dict[str, bytes]:
+    """The exchange's files beside the notebook, by name (a link or a pipe there is refused)."""
+    found = {}
+    for name, what in EXCHANGE_FILES.items():
+        if name in entries:
+            found[name] = sub.read(name, _MAX_EXCHANGE_FILE)
+            if len(found[name]) > _MAX_EXCHANGE_FILE:
+                raise Refused(f"{name} is over {_MAX_EXCHANGE_FILE} bytes, not {what}")
+    return found
 
 
 def prepare(folder: Path, assignment: Assignment, dest: Path) -> Preflight:
-    """Check the submission in `folder`; write the cleaned notebook (and timestamp) to `dest`."""
+    """Check the submission in `folder`; write the cleaned notebook (and the exchange's files) to `dest`."""
     notes: list[str] = []
     try:
         with SubmissionFolder(folder) as sub:
@@ -120,7 +122,7 @@ def prepare(folder: Path, assignment: Assignment, dest: Path) -> Preflight:
             notes += [note] if note else []
             if entries[name] != FILE:
                 return Preflight(False, f"{name} is {entries[name]}, not a file; submit the file itself", notes)
-            stamp = _timestamp(sub, entries)
+            extras = _exchange_files(sub, entries)
             nb = _read(sub, name, notes)
     except Refused as refused:
         return Preflight(False, refused.reason, notes)
@@ -142,9 +144,9 @@ def prepare(folder: Path, assignment: Assignment, dest: Path) -> Preflight:
         size = len(cleaned) / 2**20
         return Preflight(False, f"{name} holds {size:.0f} MB of code and text, too large to grade", notes)
     dest.mkdir(parents=True, exist_ok=True)
-    for stale in [*dest.glob("*.ipynb"), dest / TIMESTAMP]:
+    for stale in [*dest.glob("*.ipynb"), *(dest / name for name in EXCHANGE_FILES)]:
         stale.unlink(missing_ok=True)
     (dest / f"{assignment.notebook}.ipynb").write_text(cleaned, encoding="utf-8")
-    if stamp is not None:
-        (dest / TIMESTAMP).write_bytes(stamp)
+    for name, content in extras.items():
+        (dest / name).write_bytes(content)
     return Preflight(True, notes=notes)

@@ -52,6 +52,9 @@ ATTEMPTS = 3
 
 DEFAULT_WORKER = f"{shlex.quote(sys.executable)} -m autograder.worker"
 
+STOP_GRACE = 30.0
+"""Wall seconds a stopped worker (and its job step under srun) gets to exit before it is killed."""
+
 WORKER_ENV = KERNEL_ENV
 """The environment of grading kernels (one thread, warnings off, Agg); also used by the contract check."""
 
@@ -118,7 +121,17 @@ class _Worker:
             return Answer.failed(Failure.UNKNOWN, f"the grading worker's answer is unreadable ({err})", line)
 
     def stop(self) -> None:
+        """End the worker: its input closes (it exits at once, ending a remote job step), then anything left is killed.
+
+        Killing ``srun`` alone would leave its job step running on the node; closed input reaches
+        the worker through it.
+        """
         if self.proc is not None:
+            try:
+                self.proc.stdin.close()
+                self.proc.wait(timeout=STOP_GRACE)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
             kill_family(self.proc.pid)
             self.proc = None
 
@@ -247,7 +260,7 @@ def grade(
     """Grade ``submissions/<student>/<assignment>/<notebook>.ipynb`` and return one Result each.
 
     Args:
-        submissions: the instructor's folder of submissions; never modified.
+        submissions: the folder of submissions, e.g. ``nbgrader collect``'s (``paths.submitted()``); never modified.
         assignments: only these (default: every assignment in notebooks/).
         students: only these (default: every folder in `submissions`).
         workers: notebooks graded at once (one core each).
@@ -258,8 +271,6 @@ def grade(
         cell_timeout: CPU seconds per cell (default: nbgrader's Execute.timeout in autograder/nbgrader_config.py).
     """
     submissions = submissions.resolve()
-    if submissions == paths.submitted().resolve():
-        raise ValueError(f"{submissions} is the grader's own copy; pass the folder students submitted to")
     assignments = assignments or all_assignments()
     ensure_released(assignments)
     paths.results().mkdir(parents=True, exist_ok=True)
@@ -278,7 +289,7 @@ def grade(
                 done.append(Result(**kept))
                 continue
             old.unlink(missing_ok=True)  # from here until the new result is saved, the job counts as not graded
-            check = prepare(folder, a, paths.submitted() / student / a.name)
+            check = prepare(folder, a, paths.cleaned() / student / a.name)
             if not check.ok:
                 result = _failed(student, a, sha, check.reason, check.notes)
                 result.save()

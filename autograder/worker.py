@@ -27,12 +27,15 @@ from __future__ import annotations
 import argparse
 import ctypes
 import os
+import queue
 import re
 import signal
 import sys
 import threading
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 import nbformat
 
@@ -67,7 +70,7 @@ def _configure(cell_timeout: float | None) -> float:
     from autograder.kernel import SandboxExecute
     from autograder.nbgrader_api import api
 
-    config = api().config
+    config = api(grading=True).config
     steps = Autograde.class_traits()["autograde_preprocessors"].default()
     config.Autograde.autograde_preprocessors = [SandboxExecute if step is Execute else step for step in steps]
     if cell_timeout:
@@ -144,7 +147,7 @@ class Worker:
         sandbox = self._sandbox()
         sandbox.wipe()
         take_overruns()
-        result = api().autograde(assignment.name, student, force=True, create=True)
+        result = api(grading=True).autograde(assignment.name, student, force=True, create=True)
         peak = sandbox.wipe()
         if peak >= sandbox.limits.processes * 3 // 4:
             return Answer.failed(Failure.PROCESS_LIMIT, f"the notebook ran {peak} processes and threads at once")
@@ -158,7 +161,7 @@ class Worker:
                 return Answer.failed(Failure.ENDLESS_LOOP, what)
         if not result.get("success"):
             return nbgrader_failure((result.get("error") or "") + "\n" + (result.get("log") or ""))
-        submitted = nbformat.read(paths.submitted() / student / assignment.name / assignment.path.name, as_version=4)
+        submitted = nbformat.read(paths.cleaned() / student / assignment.name / assignment.path.name, as_version=4)
         verdicts = verify(
             sandbox, assignment, submitted, _test_scores(assignment, student), self.cell_timeout, self.env
         )
@@ -233,8 +236,29 @@ def main(argv: list[str] | None = None) -> None:
         print(warning, file=sys.stderr)
     worker = Worker(mode, args.slot, args.cell_timeout, args.cpu_limit)
     protocol.write(Ready(os.getpid()).to_json() + "\n")
-    for line in sys.stdin:
-        protocol.write(worker.run(Job.from_json(line)).to_json() + "\n")
+    for job in _jobs(sys.stdin):
+        protocol.write(worker.run(job).to_json() + "\n")
+
+
+def _jobs(stream: TextIO) -> Iterator[Job]:
+    """The grader's jobs, one per line, read by a thread: at the end of the input the worker exits at once.
+
+    The input ends when the grader stops the worker or is gone (killed too: under ``srun`` the job
+    step's input closes with the grader's end of the pipe). Exiting mid-job is what ends the job step
+    then; the sandbox and every kernel die with the worker (they are its children with a parent-death
+    signal), so nothing outlives the grader by more than a moment.
+    """
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        for line in stream:
+            lines.put(line)
+        sys.stderr.flush()
+        os._exit(0)
+
+    threading.Thread(target=read, daemon=True).start()
+    while True:
+        yield Job.from_json(lines.get())
 
 
 if __name__ == "__main__":
