@@ -42,7 +42,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     results = grade(
-        Path(args.submissions),
+        Path(args.submissions) if args.submissions else paths.submitted(),
         assignments=_assignments(args.assignment),
         students=args.student,
         workers=args.workers,
@@ -58,17 +58,21 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:
-    from autograder.report import write_feedback
+    from autograder.report import selected, write_feedback
 
-    files = write_feedback()
-    print(f"wrote {len(files)} feedback files under {paths.feedback()} (checked: no hidden-test text, no script)")
+    start = time.perf_counter()
+    files, kept = write_feedback(selected(args.student, args.assignment), workers=args.workers, force=args.force)
+    print(
+        f"wrote {len(files)} feedback files under {paths.feedback()} in {time.perf_counter() - start:.1f} s "
+        f"(checked: no hidden-test text, no script); {kept} already up to date"
+    )
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from autograder.report import export_csv
+    from autograder.report import export_csv, selected
 
-    print(f"wrote {export_csv(Path(args.to))}")
+    print(f"wrote {export_csv(Path(args.to), selected(args.student, args.assignment))}")
     return 0
 
 
@@ -85,17 +89,18 @@ def cmd_lint(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from autograder.demo import expected_scores, make_samples, samples_dir
+    from autograder.demo import expected_scores, make_samples, own_work_folder, samples_dir
     from autograder.report import export_csv, grade_table, write_feedback
     from autograder.runner import grade
 
     start = time.perf_counter()
+    print(f"the demo works in {own_work_folder()}, apart from the class's gradebook, results and CSV")
     samples = make_samples(samples_dir())
     print(f"released every notebook and wrote sample submissions to {samples}")
     results = grade(samples, workers=args.workers, cpu_limit=args.cpu_limit, force=True)
     print(grade_table(results))
-    feedback = write_feedback(results)
-    csv_path = export_csv(paths.work() / "grades.csv")
+    feedback, _ = write_feedback(results, workers=args.workers, force=True)
+    csv_path = export_csv(paths.work() / "grades.csv", results)
     print(f"\nfeedback: {len(feedback)} HTML files under {paths.feedback()}; grades: {csv_path}")
     expected = expected_scores()
     wrong = [
@@ -111,6 +116,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _filters(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--assignment", nargs="*", help="only these assignments (folder names)")
+    p.add_argument("--student", nargs="*", help="only these students")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="autograder", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -122,9 +132,12 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(fn=cmd_release)
 
     p = sub.add_parser("grade", help="grade DIR/<student>/<assignment>/<notebook>.ipynb")
-    p.add_argument("--submissions", required=True, help="folder of submissions (left unchanged)")
-    p.add_argument("--assignment", nargs="*")
-    p.add_argument("--student", nargs="*")
+    p.add_argument(
+        "--submissions",
+        help="folder of submissions, left unchanged (default: where nbgrader collect puts them, "
+        "autograder/work/submitted)",
+    )
+    _filters(p)
     p.add_argument("--workers", type=int, default=2, help="notebooks graded at once (default 2)")
     p.add_argument(
         "--cpu-limit",
@@ -145,11 +158,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cell-timeout", type=float, help="CPU seconds per cell (default: nbgrader's Execute.timeout)")
     p.set_defaults(fn=cmd_grade)
 
-    p = sub.add_parser("feedback", help="write HTML feedback (hidden tests removed) for graded notebooks")
+    p = sub.add_parser(
+        "feedback", help="write HTML feedback (hidden tests removed) for notebooks graded since their last feedback"
+    )
+    _filters(p)
+    p.add_argument("--workers", type=int, default=2, help="feedback files written at once (default 2)")
+    p.add_argument("--force", action="store_true", help="write every feedback file again")
     p.set_defaults(fn=cmd_feedback)
 
     p = sub.add_parser("export", help="write a CSV of scores with a status column")
     p.add_argument("--to", default=str(paths.work() / "grades.csv"))
+    _filters(p)
     p.set_defaults(fn=cmd_export)
 
     p = sub.add_parser("lint", help="check the source notebooks against the grading contract")

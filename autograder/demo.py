@@ -9,6 +9,7 @@ The samples are made from the release and the source notebooks, so they follow e
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 
 import nbformat
@@ -17,7 +18,7 @@ from autograder import paths
 from autograder.assignments import Assignment, all_assignments, nbgrader_meta, stub_source
 from autograder.release import release
 
-__all__ = ["expected_scores", "make_samples", "wrong_exercise"]
+__all__ = ["expected_scores", "make_samples", "own_work_folder", "samples_dir", "wrong_exercise"]
 
 SAMPLES = ("complete", "untouched", "one_wrong")
 
@@ -63,6 +64,18 @@ def expected_scores() -> dict[tuple[str, str], float]:
         out["untouched", a.name] = 0.0
         out["one_wrong", a.name] = a.max_points - wrong_exercise(a).points
     return out
+
+
+def own_work_folder() -> Path:
+    """Move this process's work folder and gradebook (and its workers') to ``<work>/demo``; return it.
+
+    The sample students then never reach a class's gradebook (whatever database its configuration
+    names), results, feedback or CSV.
+    """
+    folder = paths.work() / "demo"
+    os.environ["AUTOGRADER_WORK"] = str(folder)
+    os.environ["AUTOGRADER_DB_URL"] = f"sqlite:///{folder / 'gradebook.db'}"
+    return folder
 
 
 def samples_dir() -> Path:

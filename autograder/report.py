@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import csv
 import html
+import multiprocessing
 import re
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import nbformat
 
 from autograder import gradebook, paths
 from autograder.activecontent import executable_content
-from autograder.assignments import all_assignments
+from autograder.assignments import find_assignment
 from autograder.feedback import hidden_test_lines
 from autograder.nbgrader_api import api, checked
 from autograder.results import NOT_GRADED, Result, load_results
 
-__all__ = ["export_csv", "grade_table", "hidden_test_lines", "write_feedback"]
+__all__ = ["export_csv", "grade_table", "hidden_test_lines", "selected", "up_to_date", "write_feedback"]
 
 _TRACEBACK_PREFIX = re.compile(r"^(-*>)?\s*\d+\s")
 
@@ -54,13 +56,22 @@ def grade_table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
-def export_csv(to: Path) -> Path:
-    """One row per student and notebook, with a status column; graded scores read from the gradebook."""
+def selected(students: list[str] | None = None, assignments: list[str] | None = None) -> list[Result]:
+    """The saved results, only of these students and assignments when given."""
+    return [
+        r
+        for r in load_results()
+        if (students is None or r.student in students) and (assignments is None or r.assignment in assignments)
+    ]
+
+
+def export_csv(to: Path, results: list[Result]) -> Path:
+    """One row per result, with a status column; graded scores read from the gradebook."""
     to.parent.mkdir(parents=True, exist_ok=True)
     with to.open("w", newline="") as f:
         out = csv.writer(f)
         out.writerow(["student", "assignment", "notebook", "score", "max_score", "status", "reason"])
-        for r in load_results():
+        for r in results:
             score = 0.0
             if r.status == "graded":
                 if (recorded := gradebook.scores(r.student, r.assignment, r.notebook)) is not None:
@@ -78,35 +89,56 @@ def _visible_lines(path: Path) -> set[str]:
     return lines | {_TRACEBACK_PREFIX.sub("", line) for line in lines}  # "---> 12 code" quotes "code"
 
 
-def write_feedback(results: list[Result] | None = None) -> list[Path]:
-    """HTML feedback for every graded notebook, checked to show no hidden-test text and run no script.
+def _feedback_path(r: Result) -> Path:
+    return paths.feedback() / r.student / r.assignment / f"{r.notebook}.html"
 
-    The notebook it is made from was rewritten by :mod:`autograder.feedback` (test cells show
-    only their verdict); these checks make sure nothing slipped through before a file is kept.
+
+def up_to_date(r: Result) -> bool:
+    """Whether `r`'s feedback file was written after its result (grading again rewrites the result)."""
+    page = _feedback_path(r)
+    return page.is_file() and page.stat().st_mtime >= r.path.stat().st_mtime
+
+
+def _one_feedback(r: Result) -> Path:
+    """Write and check one feedback file (runs in a pool process)."""
+    checked(
+        api().generate_feedback(r.assignment, r.student, force=True),
+        f"generate_feedback {r.assignment} {r.student}",
+    )
+    path = _feedback_path(r)
+    if active := executable_content(path.read_text(encoding="utf-8", errors="replace")):
+        path.unlink()
+        raise RuntimeError(f"feedback for {r.student}/{r.assignment} would run code: {active[:3]}")
+    visible = _visible_lines(path)
+    # A line the student wrote themselves (their solution may match a hidden reference) is no leak.
+    submission = nbformat.read(paths.cleaned() / r.student / r.assignment / f"{r.notebook}.ipynb", as_version=4)
+    own = {" ".join(line.split()) for cell in submission.cells for line in cell.source.splitlines()}
+    leaks = [line for line in hidden_test_lines(find_assignment(r.assignment)) - own if line in visible]
+    if leaks:
+        path.unlink()
+        raise RuntimeError(f"feedback for {r.student}/{r.assignment} would show hidden tests: {leaks[:3]}")
+    return path
+
+
+def write_feedback(results: list[Result], workers: int = 2, force: bool = False) -> tuple[list[Path], int]:
+    """HTML feedback for the graded notebooks among `results`, checked to show no hidden-test text and run no script.
+
+    Only results graded since their feedback was written are rebuilt (all with `force`), by
+    `workers` processes at once. The notebook a page is made from was rewritten by
+    :mod:`autograder.feedback` (test cells show only their verdict); the checks here make sure
+    nothing slipped through before a file is kept.
+
+    Returns:
+        The pages written, and how many were already up to date.
 
     Raises:
         RuntimeError: a feedback file would show hidden tests or hold executable content (it is deleted).
     """
-    written = []
-    by_name = {a.name: a for a in all_assignments()}
-    for r in results if results is not None else load_results():
-        if r.status != "graded":
-            continue
-        checked(
-            api().generate_feedback(r.assignment, r.student, force=True),
-            f"generate_feedback {r.assignment} {r.student}",
-        )
-        path = paths.feedback() / r.student / r.assignment / f"{r.notebook}.html"
-        if active := executable_content(path.read_text(encoding="utf-8", errors="replace")):
-            path.unlink()
-            raise RuntimeError(f"feedback for {r.student}/{r.assignment} would run code: {active[:3]}")
-        visible = _visible_lines(path)
-        # A line the student wrote themselves (their solution may match a hidden reference) is no leak.
-        submission = nbformat.read(paths.submitted() / r.student / r.assignment / f"{r.notebook}.ipynb", as_version=4)
-        own = {" ".join(line.split()) for cell in submission.cells for line in cell.source.splitlines()}
-        leaks = [line for line in hidden_test_lines(by_name[r.assignment]) - own if line in visible]
-        if leaks:
-            path.unlink()
-            raise RuntimeError(f"feedback for {r.student}/{r.assignment} would show hidden tests: {leaks[:3]}")
-        written.append(path)
-    return written
+    graded = [r for r in results if r.status == "graded"]
+    todo = [r for r in graded if force or not up_to_date(r)]
+    if len(todo) <= 1 or workers <= 1:
+        return [_one_feedback(r) for r in todo], len(graded) - len(todo)
+    context = multiprocessing.get_context("spawn")  # nbgrader's API is not fork-safe once it has threads
+    with ProcessPoolExecutor(min(workers, len(todo)), mp_context=context) as pool:
+        written = list(pool.map(_one_feedback, todo, chunksize=max(1, len(todo) // (4 * workers))))
+    return written, len(graded) - len(todo)

@@ -25,11 +25,13 @@ def test_demo_grades_every_notebook_as_expected(work):
     )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "every sample got the score it should" in out.stdout
-    rows = list(csv.DictReader((work / "grades.csv").open()))
+    rows = list(csv.DictReader((work / "demo" / "grades.csv").open()))
     assert {r["status"] for r in rows} == {"graded"}
     assert {r["student"] for r in rows} == {"complete", "untouched", "one_wrong"}
-    feedback = list((work / "feedback").glob("*/*/*.html"))
+    feedback = list((work / "demo" / "feedback").glob("*/*/*.html"))
     assert len(feedback) == len(rows)
+    class_files = ["gradebook.db", "grades.csv", "results", "feedback", "submitted", "autograded"]
+    assert not [name for name in class_files if (work / name).exists()], "the demo touched the class's files"
 
 
 def test_workspace_never_overwrites_a_students_work(work, tmp_path):
