@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 LAB_STAMP := $(VENV)/.lab-installed
 STAMP := $(VENV)/.installed
-SUBMISSIONS ?= submissions
+SUBMISSIONS ?=
 PIP := $(BIN)/python -m pip install --disable-pip-version-check --progress-bar on
 # Jupyter refuses to run as root (Docker containers, cloud VMs) unless told it may.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
@@ -45,8 +45,8 @@ release: $(STAMP)  ## build the student release under autograder/work/release
 demo: $(STAMP)  ## release, grade three sample students and print the grade table
 	$(BIN)/python -m autograder demo
 
-grade: $(STAMP)  ## grade $(SUBMISSIONS)/<student>/<assignment>/<notebook>.ipynb, then feedback and CSV
-	$(BIN)/python -m autograder grade --submissions $(SUBMISSIONS)
+grade: $(STAMP)  ## grade what nbgrader collect gathered (or SUBMISSIONS=DIR/<student>/<assignment>/), then feedback and CSV
+	$(BIN)/python -m autograder grade $(if $(SUBMISSIONS),--submissions $(SUBMISSIONS))
 	$(BIN)/python -m autograder feedback
 	$(BIN)/python -m autograder export
 
