@@ -97,11 +97,12 @@ def _readable_by_all(path: Path) -> bool:
 
 
 def students_python(folder: Path) -> Path:
-    """A Python every student can run, with nbgrader (and the course's packages where they are readable).
+    """A Python every student can run, with nbgrader and the course's ``course`` package installed (not the repository).
 
-    A venv of the system's Python 3 whose site-packages points at this environment's when students
-    can read it (the usual class set-up: one shared environment); else nbgrader alone is installed
-    into it from the package index this machine uses.
+    A venv of the system's Python 3 whose site-packages points at this environment's third-party
+    packages when students can read them (one shared class environment); else nbgrader alone is
+    installed into it from the package index this machine uses. ``course/`` is copied into it, as
+    ``pip install <repo>`` (not ``-e``) would: students' kernels need it, not the repository.
     """
     system = shutil.which("python3", path="/usr/local/bin:/usr/bin:/bin")
     assert system, "no system python3 for the students"
@@ -116,6 +117,7 @@ def students_python(folder: Path) -> Path:
     else:
         subprocess.run([system, "-m", "venv", str(env)], check=True)
         subprocess.run([env / "bin" / "python", "-m", "pip", "install", "-q", "nbgrader==0.9.6"], check=True)
+    shutil.copytree(Path(__file__).resolve().parent.parent / "course", theirs / "course")
     for p in [folder, *folder.rglob("*")]:
         if not p.is_symlink():
             os.chmod(p, os.stat(p).st_mode | 0o005)

@@ -45,6 +45,12 @@ for _path in glob.glob("/etc/**", recursive=True) + glob.glob("/proc/*/environ")
         pass
 print("database password seen:", "YES" if _seen else "no")
 """
+KERNEL_CHECK = """
+import course, course.data
+x, y = course.data.load_mnist("test")
+print(course.__file__, len(x))
+"""
+"""What a student's kernel needs: the installed ``course`` package and the data (``COURSE_DATA``)."""
 CLASS = {"dlc-ada": complete, "dlc-bob": partial, "dlc-cy": zeros}
 """Students (Linux accounts) and how each answers."""
 GRADE = ["--assignment", NEURON.name, "--timeout", "120", "--cell-timeout", "15", "--workers", "2"]
@@ -103,13 +109,15 @@ def flow():
         _run([*nbgrader, "release_assignment", NEURON.name], teacher, paths.REPO)
 
         ctx = Context(NEURON, NEURON.released(), paths.REPO, work, root / "canaries", 9)
-        homes = {}
+        homes, kernels = {}, {}
         for student, answers in CLASS.items():
             account = student_account(student)
             home = Path(account.pw_dir)
             shutil.rmtree(home / NEURON.name, ignore_errors=True)
             env = {"HOME": str(home), "PATH": "/usr/bin:/bin", "JUPYTER_CONFIG_DIR": str(students_config)}
             _run([str(python), "-m", "nbgrader", "fetch_assignment", NEURON.name], env, home, user=student)
+            kernel = _run([str(python), "-c", KERNEL_CHECK], {**env, "COURSE_DATA": str(paths.REPO / "data")}, home,
+                          user=student)  # fmt: skip
             mine = home / NEURON.name / NEURON.path.name
             assert mine.is_file() and mine.stat().st_uid == account.pw_uid, "fetched as the student"
             nb = answers(ctx)
@@ -120,10 +128,11 @@ def flow():
             shutil.chown(mine, account.pw_uid, account.pw_gid)
             _run([str(python), "-m", "nbgrader", "submit", NEURON.name], env, home, user=student)
             homes[student] = (home, env)
+            kernels[student] = kernel
 
         _run([*nbgrader, "collect", NEURON.name], teacher, paths.REPO)
         collected = {p: p.read_bytes() for p in (work / "submitted").rglob("*") if p.is_file()}
-        grade = _run([sys.executable, "-m", "autograder", "grade", *GRADE], teacher, paths.REPO)
+        _run([sys.executable, "-m", "autograder", "grade", *GRADE], teacher, paths.REPO)
         _run([sys.executable, "-m", "autograder", "feedback", "--assignment", NEURON.name], teacher, paths.REPO)
         _run([sys.executable, "-m", "autograder", "export", "--to", str(work / "grades.csv")], teacher, paths.REPO)
         _run([*nbgrader, "export", "--to", str(work / "nbgrader.csv")], teacher, paths.REPO)
@@ -138,10 +147,18 @@ def flow():
         _run([sys.executable, "-m", "autograder", "grade", "--submissions", str(work / "submitted"), *GRADE], plain,
              paths.REPO)  # fmt: skip
         _run([sys.executable, "-m", "autograder", "export", "--to", str(sqlite_work / "grades.csv")], plain, paths.REPO)
-        yield {"work": work, "sqlite": sqlite_work, "fetched": fetched, "grade": grade, "collected": collected}
+        yield {"work": work, "sqlite": sqlite_work, "fetched": fetched, "collected": collected, "kernels": kernels,
+               "python": python}  # fmt: skip
     for student in CLASS:
         subprocess.run(["userdel", "--remove", student], capture_output=True)
     shutil.rmtree(root, ignore_errors=True)
+
+
+def test_students_kernels_get_the_installed_course_and_the_data(flow):
+    for student, printed in flow["kernels"].items():
+        where, count = printed.split()[-2:]
+        assert Path(where).is_relative_to(flow["python"].parent.parent), f"{student} imported {where}"
+        assert int(count) == 10_000
 
 
 def test_collected_submissions_are_graded_as_collected(flow):
