@@ -17,7 +17,7 @@ from autograder.assignments import find_assignment
 from autograder.sandbox import KERNEL_ENV
 from course.results import read_results
 
-TRAINED = ["02_backprop", "05_lenet", "09_gan"]
+TRAINED = ["02_backprop", "05_lenet", "09_gan", "10_rbm_dbn"]
 
 
 def figures(name: str, tmp_path, monkeypatch, tag: str) -> dict[str, float]:
