@@ -561,3 +561,79 @@ CASES += [
         """,
     ),
 ]
+
+# --- the generator of the student's design -----------------------------------------------------
+SMALL_GENERATOR = """
+class SmallGenerator(nn.Module):
+    def __init__(self, latent_dim=LATENT_DIM):
+        super().__init__()
+        self.project = nn.Sequential(nn.Linear(latent_dim, 8 * 49, bias=False), nn.BatchNorm1d(8 * 49), nn.ReLU())
+        self.upsample = nn.Sequential(
+            nn.ConvTranspose2d(8, 8, 4, 2, 1, bias=False), nn.BatchNorm2d(8), nn.ReLU(),
+            nn.ConvTranspose2d(8, 1, 4, 2, 1), nn.Tanh())
+
+    def forward(self, z):
+        return self.upsample(self.project(z).view(-1, 8, 7, 7))
+"""
+
+CASES += [
+    Wrong(
+        "small_generator",
+        "more than 30,000",
+        edited(
+            SMALL_GENERATOR,
+            "8 * 49, bias=False), nn.BatchNorm1d(8 * 49)",
+            "16 * 49, bias=False), nn.BatchNorm1d(16 * 49)",
+            "nn.ConvTranspose2d(8, 8,",
+            "nn.ConvTranspose2d(16, 8,",
+            "view(-1, 8, 7, 7)",
+            "view(-1, 16, 7, 7)",
+        ),
+    ),
+    Wrong("small_generator", "Sigmoid only (0, 1)", edited(SMALL_GENERATOR, "nn.Tanh())", "nn.Sigmoid())")),
+    Wrong(
+        "small_generator",
+        "shape",
+        edited(SMALL_GENERATOR, "nn.ConvTranspose2d(8, 1, 4, 2, 1)", "nn.ConvTranspose2d(8, 1, 4, 2, 0)"),
+    ),
+    Wrong(
+        "small_generator",
+        "no nn.ConvTranspose2d or nn.Upsample layer",
+        """
+        class SmallGenerator(nn.Module):
+            def __init__(self, latent_dim=LATENT_DIM):
+                super().__init__()
+                self.net = nn.Sequential(nn.Linear(latent_dim, 16), nn.ReLU(), nn.Linear(16, 784), nn.Tanh())
+
+            def forward(self, z):
+                return self.net(z).view(-1, 1, 28, 28)
+        """,
+    ),
+    Wrong(
+        "small_generator",
+        "does forward use z",
+        edited(SMALL_GENERATOR, "self.project(z)", "self.project(torch.ones_like(z))"),
+    ),
+    Wrong(
+        "small_generator",
+        "without a gradient",
+        edited(SMALL_GENERATOR, "nn.Tanh())\n", "nn.Tanh())\n        self.unused = nn.Linear(2, 2)\n"),
+    ),
+    Right("small_generator", "the mistakes' base: two transposed convolutions", SMALL_GENERATOR),
+    Right(
+        "small_generator",
+        "nearest-neighbour nn.Upsample, each followed by a 3x3 convolution, no batch norm",
+        """
+        class SmallGenerator(nn.Module):
+            def __init__(self, latent_dim=LATENT_DIM):
+                super().__init__()
+                self.fc = nn.Linear(latent_dim, 6 * 49)
+                self.body = nn.Sequential(
+                    nn.LeakyReLU(0.2), nn.Upsample(scale_factor=2), nn.Conv2d(6, 12, 3, padding=1), nn.LeakyReLU(0.2),
+                    nn.Upsample(scale_factor=2), nn.Conv2d(12, 1, 3, padding=1), nn.Tanh())
+
+            def forward(self, z):
+                return self.body(self.fc(z).reshape(len(z), 6, 7, 7))
+        """,
+    ),
+]
