@@ -72,6 +72,14 @@ class Overrun:
 
 
 _OVERRUNS: list[Overrun] = []
+_EXECUTED: list[float] = []
+
+
+def take_execution_seconds() -> float:
+    """Wall seconds that notebook runs (kernel start, cells, shutdown) took since the last call."""
+    total = sum(_EXECUTED)
+    _EXECUTED.clear()
+    return total
 
 
 def take_overruns() -> list[Overrun]:
@@ -197,7 +205,11 @@ class SandboxExecute(Execute):
     def preprocess(self, nb: NotebookNode, resources: Any = None, km: Any = None) -> tuple[NotebookNode, Any]:
         self._kept = 0
         self._noted = set()
-        return super().preprocess(nb, resources, km)
+        start = time.perf_counter()
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            _EXECUTED.append(time.perf_counter() - start)
 
     def _get_timeout(self, cell: NotebookNode | None) -> int | None:
         cpu_limit = super()._get_timeout(cell)

@@ -255,6 +255,8 @@ class Answer(Message):
     sandbox: str = ""
     cpu: float = 0.0
     """CPU seconds the submission's processes used."""
+    phases: dict[str, float] = field(default_factory=dict)
+    """Wall seconds of each phase of a graded job, by name (``autograder.worker.PHASES``)."""
 
     @classmethod
     def failed(cls, failure: Failure, detail: str, log: str = "") -> Answer:

@@ -41,6 +41,8 @@ class Result:
     """Test cells nbgrader passed that failed the clean re-run (scored 0), with the reason."""
     sandbox: str = ""
     """How the submission's code was confined: bwrap, or rlimits (resource limits only)."""
+    phases: dict[str, float] = field(default_factory=dict)
+    """Wall seconds of each phase of the job (``autograder.worker.PHASES``), for ``bench/grading.py``."""
 
     @property
     def path(self) -> Path:

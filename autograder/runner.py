@@ -331,6 +331,7 @@ def grade(
                 result = _outcome(student, a, sha, notes, answer, mode)
                 result.seconds = time.perf_counter() - start
                 result.cpu_seconds = answer.cpu
+                result.phases = answer.phases
                 result.save()
                 with lock:
                     done.append(result)

@@ -32,6 +32,7 @@ import re
 import signal
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
@@ -115,6 +116,27 @@ def _forbidden_calls(path: Path) -> dict[str, str]:
     return found
 
 
+PHASES = ("sandbox", "execution", "nbgrader", "gradebook", "verification", "feedback")
+"""Where a graded job's wall time goes: wiping (or starting) the sandbox; the kernels running the notebook;
+the rest of nbgrader's autograde (copying, parsing, its gradebook writes); the grader's gradebook reads and
+writes; the clean-room verification; rewriting the notebook for feedback."""
+
+
+class _Phases:
+    """A stopwatch that adds each lap to a named phase."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = dict.fromkeys(PHASES, 0.0)
+        self.last = time.perf_counter()
+
+    def lap(self, phase: str, execution: float = 0.0) -> None:
+        """Add the time since the last lap to `phase`, less `execution` seconds that go to ``execution``."""
+        now = time.perf_counter()
+        self.seconds[phase] += now - self.last - execution
+        self.seconds["execution"] += execution
+        self.last = now
+
+
 class Worker:
     """One sandbox, reused for every job; restarted when it dies."""
 
@@ -139,16 +161,21 @@ class Worker:
         return self.sandbox
 
     def grade(self, assignment_name: str, student: str) -> Answer:
-        from autograder.kernel import take_overruns
+        from autograder.kernel import take_execution_seconds, take_overruns
         from autograder.nbgrader_api import api
         from autograder.verify import verify
 
+        clock = _Phases()
         assignment = find_assignment(assignment_name)
         sandbox = self._sandbox()
         sandbox.wipe()
         take_overruns()
+        take_execution_seconds()
+        clock.lap("sandbox")
         result = api(grading=True).autograde(assignment.name, student, force=True, create=True)
+        clock.lap("nbgrader", execution=take_execution_seconds())
         peak = sandbox.wipe()
+        clock.lap("sandbox")
         if peak >= sandbox.limits.processes * 3 // 4:
             return Answer.failed(Failure.PROCESS_LIMIT, f"the notebook ran {peak} processes and threads at once")
         for overrun in take_overruns():
@@ -162,15 +189,18 @@ class Worker:
         if not result.get("success"):
             return nbgrader_failure((result.get("error") or "") + "\n" + (result.get("log") or ""))
         submitted = nbformat.read(paths.cleaned() / student / assignment.name / assignment.path.name, as_version=4)
-        verdicts = verify(
-            sandbox, assignment, submitted, _test_scores(assignment, student), self.cell_timeout, self.env
-        )
+        passed = _test_scores(assignment, student)
+        clock.lap("gradebook")
+        verdicts = verify(sandbox, assignment, submitted, passed, self.cell_timeout, self.env)
+        clock.lap("verification")
         if verdicts.failed:
             gradebook.zero(student, assignment.name, assignment.notebook, sorted(verdicts.failed))
+        clock.lap("gradebook")
         autograded = paths.autograded() / student / assignment.name / assignment.path.name
         by_hand = _forbidden_calls(autograded)  # read before the rewrite replaces the test cells' outputs
         feedback.rewrite(autograded, assignment, verdicts.failed)
-        return Answer(success=True, flags=verdicts.failed, notes=verdicts.notes, by_hand=by_hand)
+        clock.lap("feedback")
+        return Answer(success=True, flags=verdicts.failed, notes=verdicts.notes, by_hand=by_hand, phases=clock.seconds)
 
     def run(self, job: Job) -> Answer:
         """Grade one job within the CPU limit; the answer names the sandbox mode and the CPU time used."""

@@ -2,8 +2,8 @@
 
 Run from the repository root:
 
-    .venv/bin/python bench/grading.py                 # 3 students (complete, partial, blank) x every notebook
-    .venv/bin/python bench/grading.py --students 6    # a bigger class (about 2x longer)
+    .venv/bin/python bench/grading.py                 # 6 students (complete, partial, blank) x every notebook
+    .venv/bin/python bench/grading.py --students 3    # a smaller class (about half as long)
 
 The class is simulated from notebooks/: student ``i`` hands in, for every assignment, the
 complete solution (i % 3 == 0), the first half of the exercises answered (1) or the release
@@ -16,9 +16,12 @@ untouched (2). Both graders get their own work folder with the same course confi
 * ``plain``: ``nbgrader autograde <assignment>`` once per assignment over all students, one after
   the other, as an instructor would type it. Its kernels get the same settings as ours that
   affect scores (``PYTHONWARNINGS=ignore``, ``MPLBACKEND=Agg``); torch keeps its default threads.
+* ``plain, N processes``: the same commands, as many at once as ours has workers (one
+  assignment each, in their own work folder), so that the ratio is per core.
 
-Then the per-cell scores of the two gradebooks are compared (they must be identical), and one
-whole-course submission (one student, every notebook) is timed with ours: cold (fresh work
+Then the per-cell scores of the gradebooks are compared (they must be identical), where our
+jobs' wall time went is split by phase (``autograder.worker.PHASES``, from the results), and
+one whole-course submission (one student, every notebook) is timed with ours: cold (fresh work
 folder, calibration included) and warm (graded again with ``--force``). Wall-clock figures
 are printed; nothing is asserted.
 """
@@ -26,6 +29,7 @@ are printed; nothing is asserted.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -40,6 +44,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from autograder.assignments import Assignment, all_assignments, nbgrader_meta  # noqa: E402
+from autograder.worker import PHASES  # noqa: E402
 
 KINDS = ("complete", "partial", "blank")
 
@@ -83,6 +88,28 @@ def cell_scores(work: Path) -> dict[tuple[str, str, str], float]:
         }
 
 
+def in_parallel(jobs: list[tuple[Path, list[str]]], processes: int, env: dict) -> float:
+    """Wall seconds to run every (work folder, command), `processes` at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(processes) as pool:
+        list(pool.map(lambda job: run(job[0], *job[1], env=env), jobs))
+    return time.perf_counter() - start
+
+
+def phase_split(work: Path) -> dict[str, float]:
+    """Our jobs' wall seconds by phase, summed over the batch; the rest of each job's time is start-up."""
+    total = dict.fromkeys((*PHASES, "worker start-up and messages"), 0.0)
+    for path in (work / "results").glob("*/*.json"):
+        result = json.loads(path.read_text())
+        phases = result.get("phases", {})
+        for name, seconds in phases.items():
+            total[name] += seconds
+        total["worker start-up and messages"] += result.get("seconds", 0.0) - sum(phases.values())
+    return total
+
+
 def kernel_overhead(a: Assignment) -> dict[str, float]:
     """Seconds to run `a`'s source notebook: fresh plain kernel, and forked in each sandbox mode."""
     from nbclient import NotebookClient
@@ -115,7 +142,7 @@ def kernel_overhead(a: Assignment) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--students", type=int, default=3)
+    parser.add_argument("--students", type=int, default=6)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     assignments = all_assignments()
@@ -123,7 +150,8 @@ def main() -> None:
     print(f"{len(assignments)} notebooks x {args.students} students; scratch in {root}")
 
     ours, plain = root / "ours", root / "plain"
-    for work in (ours, plain):
+    parallel = {a.name: root / f"plain-{a.name}" for a in assignments}
+    for work in (ours, plain, *parallel.values()):
         release(work)
     submissions = root / "submissions"
     for i in range(args.students):
@@ -131,7 +159,8 @@ def main() -> None:
         for a in assignments:
             released = nbformat.read(ours / "release" / a.name / a.path.name, as_version=4)
             student = f"s{i:03d}-{kind}"
-            for folder in (submissions / student / a.name, plain / "submitted" / student / a.name):
+            targets = (submissions, plain / "submitted", parallel[a.name] / "submitted")
+            for folder in (target / student / a.name for target in targets):
                 folder.mkdir(parents=True, exist_ok=True)
                 nbformat.write(submission(a, released, kind), folder / a.path.name)
 
@@ -140,16 +169,27 @@ def main() -> None:
     kernel = {"PYTHONWARNINGS": "ignore", "MPLBACKEND": "Agg"}
     nbgrader = str(Path(sys.executable).parent / "nbgrader")
     t_plain = sum(run(plain, nbgrader, "autograde", a.name, env=kernel) for a in assignments)
+    commands = [(parallel[a.name], [nbgrader, "autograde", a.name]) for a in assignments]
+    t_parallel = in_parallel(commands, args.workers, kernel)
 
     mine, theirs = cell_scores(ours), cell_scores(plain)
-    differ = sorted(k for k in mine.keys() | theirs.keys() if mine.get(k) != theirs.get(k))
+    split = {k: v for work in parallel.values() for k, v in cell_scores(work).items()}
+    cells = mine.keys() | theirs.keys() | split.keys()
+    differ = sorted(k for k in cells if not mine.get(k) == theirs.get(k) == split.get(k))
     per_min = lambda seconds: args.students * 60 / seconds  # noqa: E731
     print(f"\nclass of {args.students} students, {len(assignments)} notebooks each ({len(mine)} graded cells)")
     for label, seconds in ((f"ours  ({args.workers} workers, sandbox, verification)", t_ours),
-                           ("plain (nbgrader autograde, serial)", t_plain)):  # fmt: skip
+                           ("plain (nbgrader autograde, serial)", t_plain),
+                           (f"plain (nbgrader autograde, {args.workers} processes)", t_parallel)):  # fmt: skip
         print(f"  {label:<46} {seconds:7.1f} s  {per_min(seconds):6.2f} students/min")
-    print(f"  ratio: {t_plain / t_ours:.2f}x")
+    print(f"  ratio to serial: {t_plain / t_ours:.2f}x; per core (as many processes): {t_parallel / t_ours:.2f}x")
     print(f"  scores identical: {not differ}" + (f" (differences: {differ[:10]})" if differ else ""))
+    split_seconds = phase_split(ours)
+    total = max(sum(split_seconds.values()), 1e-9)
+    jobs = len(list((ours / "results").glob("*/*.json")))
+    print(f"\nwhere our jobs' time went (wall seconds summed over {jobs} jobs, {args.workers} at a time):")
+    for name, seconds in split_seconds.items():
+        print(f"  {name:<30} {seconds:7.1f} s  {100 * seconds / total:5.1f} %")
 
     print("\none notebook's run (01_neuron's source, median of 3), plain kernel vs this grader's kernels:")
     for label, seconds in kernel_overhead(assignments[0]).items():
