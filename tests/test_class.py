@@ -14,6 +14,7 @@ the default SQLite gradebook for comparison.
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 import subprocess
@@ -45,6 +46,12 @@ for _path in glob.glob("/etc/**", recursive=True) + glob.glob("/proc/*/environ")
         pass
 print("database password seen:", "YES" if _seen else "no")
 """
+FORMGRADER = f"""
+import json
+from autograder.nbgrader_api import api
+print(json.dumps({{s["student"]: s["score"] for s in api().get_submissions({NEURON.name!r})}}))
+"""
+"""The scores the formgrader's assignment page shows (its handler calls this API method)."""
 KERNEL_CHECK = """
 import course, course.data
 x, y = course.data.load_mnist("test")
@@ -136,6 +143,10 @@ def flow():
         _run([sys.executable, "-m", "autograder", "feedback", "--assignment", NEURON.name], teacher, paths.REPO)
         _run([sys.executable, "-m", "autograder", "export", "--to", str(work / "grades.csv")], teacher, paths.REPO)
         _run([*nbgrader, "export", "--to", str(work / "nbgrader.csv")], teacher, paths.REPO)
+        formgrader = _run([sys.executable, "-c", FORMGRADER], teacher, paths.REPO)
+        again = _run([sys.executable, "-m", "autograder", "feedback"], teacher, paths.REPO)
+        _run([sys.executable, "-m", "autograder", "export", "--student", "dlc-bob", "--to", str(work / "bob.csv")],
+             teacher, paths.REPO)  # fmt: skip
         _run([*nbgrader, "release_feedback", NEURON.name], teacher, paths.REPO)
         fetched = {}
         for student, (home, env) in homes.items():
@@ -148,7 +159,7 @@ def flow():
              paths.REPO)  # fmt: skip
         _run([sys.executable, "-m", "autograder", "export", "--to", str(sqlite_work / "grades.csv")], plain, paths.REPO)
         yield {"work": work, "sqlite": sqlite_work, "fetched": fetched, "collected": collected, "kernels": kernels,
-               "python": python}  # fmt: skip
+               "python": python, "formgrader": json.loads(formgrader.splitlines()[-1]), "again": again}  # fmt: skip
     for student in CLASS:
         subprocess.run(["userdel", "--remove", student], capture_output=True)
     shutil.rmtree(root, ignore_errors=True)
@@ -182,6 +193,16 @@ def test_the_formgrader_and_the_course_csv_agree(flow):
               if r["assignment"] == NEURON.name}  # fmt: skip
     ours = {s: float(score) for s, (score, _) in _scores(flow["work"] / "grades.csv").items()}
     assert theirs == ours
+
+
+def test_the_formgrader_shows_the_course_csv_scores(flow):
+    ours = {s: float(score) for s, (score, _) in _scores(flow["work"] / "grades.csv").items()}
+    assert flow["formgrader"] == ours
+
+
+def test_feedback_is_rebuilt_only_for_new_grades_and_export_filters(flow):
+    assert "wrote 0 feedback files" in flow["again"] and f"{len(CLASS)} already up to date" in flow["again"]
+    assert [r["student"] for r in csv.DictReader((flow["work"] / "bob.csv").open())] == ["dlc-bob"]
 
 
 def test_postgresql_and_sqlite_give_the_same_scores(flow):
