@@ -1,4 +1,4 @@
-"""Real processes for notebook 11: data parallelism with torch.distributed (gloo) on this machine.
+"""Real processes for notebook 11: data and pipeline parallelism with torch.distributed (gloo) on this machine.
 
 A notebook cannot hand a function it defines to a *spawned* process (the child imports the
 function by module name, and a notebook's ``__main__`` is not importable), so the worker lives
@@ -10,9 +10,17 @@ here. :func:`run_data_parallel` starts `world` processes, each holding the same 
 2. the same with ``DistributedDataParallel``, which does the all-reduce during ``backward()``;
 3. a fixed number of SGD steps of DDP training, timed (wall clock, rank 0).
 
+:func:`run_pipeline` starts two processes that each hold one **stage** of the same MLP (cut after
+its first ReLU, as in the notebook): stage 0 sends the activations of each micro-batch to stage 1
+(``dist.isend``, so that it can go on with the next micro-batch), stage 1 sends their gradients
+back after its backward pass (GPipe's order: every forward, then every backward). Both compare
+their stage's gradients with the whole model's on the whole batch, then a fixed number of
+training steps is timed.
+
 The processes always stop: the parent joins them with a timeout in a ``try/finally`` that
 terminates whatever is still alive (also after a KeyboardInterrupt, i.e. an interrupted cell).
-This module holds no exercise's answer: the notebook's exercises do the all-reduce by hand.
+This module holds no exercise's answer: the notebook's exercises do the all-reduce and the
+pipeline schedule by hand.
 """
 
 from __future__ import annotations
@@ -27,7 +35,10 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from torch import nn
 
-__all__ = ["make_mlp", "make_batch", "free_port", "run_data_parallel", "time_one_process"]
+__all__ = ["make_mlp", "make_batch", "free_port", "run_data_parallel", "run_pipeline", "time_one_process"]
+
+CUT = 2
+"""The two pipeline stages are ``make_mlp()[:CUT]`` and ``make_mlp()[CUT:]``."""
 
 
 def make_mlp(seed: int = 0, width: int = 256) -> nn.Sequential:
@@ -59,10 +70,14 @@ def _max_diff(a: list[torch.Tensor], b: list[torch.Tensor]) -> float:
     return max(float((x - y).abs().max()) for x, y in zip(a, b, strict=True))
 
 
-def _worker(rank: int, world: int, port: int, batch: int, steps: int, queue) -> None:
+def _join_group(rank: int, world: int, port: int) -> None:
     torch.set_num_threads(1)
     os.environ["MASTER_ADDR"], os.environ["MASTER_PORT"] = "127.0.0.1", str(port)
     dist.init_process_group("gloo", rank=rank, world_size=world, timeout=timedelta(seconds=60))
+
+
+def _worker(rank: int, world: int, port: int, batch: int, steps: int, queue) -> None:
+    _join_group(rank, world, port)
     try:
         loss_fn = nn.CrossEntropyLoss()
         x, y = make_batch(batch)
@@ -100,16 +115,82 @@ def _worker(rank: int, world: int, port: int, batch: int, steps: int, queue) -> 
         dist.destroy_process_group()
 
 
+def _pipeline_step(stage: nn.Module, rank: int, x: torch.Tensor, y: torch.Tensor, micro: int) -> None:
+    """One GPipe step of this process's stage: every micro-batch forward, then every one backward."""
+    xs, ys = torch.tensor_split(x, micro), torch.tensor_split(y, micro)
+    if rank == 0:
+        outs = [stage(xm) for xm in xs]
+        sends = [dist.isend(out.detach().contiguous(), dst=1) for out in outs]
+        for out in outs:
+            grad = torch.empty_like(out)
+            dist.recv(grad, src=1)
+            out.backward(grad)
+        for request in sends:
+            request.wait()
+    else:
+        width = stage[0].in_features  # stage 1 starts with a Linear layer
+        received = []
+        for xm in xs:
+            a = torch.empty(len(xm), width, dtype=torch.float64)
+            dist.recv(a, src=0)
+            received.append(a.requires_grad_())
+        pairs = zip(received, ys, strict=True)
+        losses = [nn.functional.cross_entropy(stage(a), ym) * len(ym) / len(y) for a, ym in pairs]
+        for a, loss in zip(received, losses, strict=True):  # loss scaled by its share: the whole batch's mean
+            loss.backward()
+            dist.send(a.grad, dst=0)
+
+
+def _pipeline_worker(rank: int, port: int, batch: int, micro: int, steps: int, queue) -> None:
+    _join_group(rank, 2, port)
+    try:
+        x, y = make_batch(batch)
+        whole = make_mlp()
+        nn.functional.cross_entropy(whole(x), y).backward()
+        stage = make_mlp()[:CUT] if rank == 0 else make_mlp()[CUT:]
+        _pipeline_step(stage, rank, x, y, micro)
+        mine = list(whole[:CUT].parameters() if rank == 0 else whole[CUT:].parameters())
+        diff = _max_diff(_grads(stage), [p.grad for p in mine])
+        opt = torch.optim.SGD(stage.parameters(), lr=0.1)
+        dist.barrier()
+        start = time.perf_counter()
+        for _ in range(steps):
+            opt.zero_grad()
+            _pipeline_step(stage, rank, x, y, micro)
+            opt.step()
+        dist.barrier()
+        queue.put({"rank": rank, "diff": diff, "seconds_per_step": (time.perf_counter() - start) / steps})
+    finally:
+        dist.destroy_process_group()
+
+
+def run_pipeline(micro: int, batch: int = 256, steps: int = 20, timeout: float = 120.0) -> dict:
+    """Train the MLP split into two stages in two gloo processes with `micro` micro-batches per step.
+
+    Returns {"diff": the largest difference between a stage's gradient and the whole model's on the
+    whole batch, over both stages; "seconds_per_step": the slower stage's}. Raises RuntimeError
+    as :func:`run_data_parallel` does; every process is stopped before this returns.
+    """
+    figures = _launch(_pipeline_worker, 2, lambda port, queue: (port, batch, micro, steps, queue), timeout, 2)
+    return {"diff": max(f["diff"] for f in figures),
+            "seconds_per_step": max(f["seconds_per_step"] for f in figures)}  # fmt: skip
+
+
 def run_data_parallel(world: int = 2, batch: int = 256, steps: int = 20, timeout: float = 120.0) -> dict:
     """Start `world` gloo processes on 127.0.0.1 and return rank 0's figures (see the module doc).
 
     Returns {"manual_diff", "ddp_diff", "seconds_per_step"}. Raises RuntimeError if a process
     fails or the run exceeds `timeout` seconds; every process is stopped before this returns.
     """
+    return _launch(_worker, world, lambda port, queue: (world, port, batch, steps, queue), timeout, 1)[0]
+
+
+def _launch(target, world: int, arguments, timeout: float, answers: int) -> list[dict]:
+    """Run ``target(rank, *arguments(port, queue))`` in `world` spawned processes; the `answers` they put."""
     ctx = mp.get_context("spawn")
     queue = ctx.SimpleQueue()
     port = free_port()
-    procs = [ctx.Process(target=_worker, args=(r, world, port, batch, steps, queue)) for r in range(world)]
+    procs = [ctx.Process(target=target, args=(r, *arguments(port, queue))) for r in range(world)]
     try:
         for p in procs:
             p.start()
@@ -120,7 +201,7 @@ def run_data_parallel(world: int = 2, batch: int = 256, steps: int = 20, timeout
             raise RuntimeError(f"the {world} processes did not finish within {timeout:g} s")
         if any(p.exitcode != 0 for p in procs) or queue.empty():
             raise RuntimeError(f"a process failed (exit codes {[p.exitcode for p in procs]})")
-        return queue.get()
+        return [queue.get() for _ in range(answers)]
     finally:
         for p in procs:
             if p.is_alive():

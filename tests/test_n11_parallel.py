@@ -1,4 +1,4 @@
-"""Notebook 11's real processes: gloo all-reduce and DDP equal one process, and the processes always stop."""
+"""Notebook 11's real processes: all-reduce, DDP and a two-stage pipeline equal one process; they always stop."""
 
 import multiprocessing
 
@@ -26,3 +26,11 @@ def test_processes_are_stopped_when_the_run_is_cut_short():
 
 def test_one_process_timing_is_positive():
     assert par.time_one_process(batch=8, steps=1) > 0
+
+
+@pytest.mark.parametrize("micro", [1, 3])
+def test_two_pipeline_stages_in_two_processes_give_the_whole_models_gradient(micro):
+    figures = par.run_pipeline(micro, batch=30, steps=1)
+    assert figures["diff"] < 1e-12
+    assert figures["seconds_per_step"] > 0
+    assert not _children()
