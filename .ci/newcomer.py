@@ -1,7 +1,7 @@
 """A newcomer's first steps, as root and as a normal user: `make lab` from a fresh clone, twice.
 
 Each run clones the repository, starts `make lab` with only `python3` and `make` on the PATH the
-user already has, waits until JupyterLab answers over HTTP with the nine notebooks in `mywork/`,
+user already has, waits until JupyterLab answers over HTTP with every course notebook in `mywork/`,
 checks what the student's environment holds, stops JupyterLab, and starts it once more (the second
 start must not install or release anything). Prints the times and the size of the environment.
 
@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-NOTEBOOKS = 9
+NOTEBOOKS = len(list((REPO / "notebooks").glob("*/*.ipynb")))
+"""The notebooks `mywork/` must hold: one per assignment in the repository."""
 DEVELOPER_TOOLS = ("pytest", "ruff", "playwright")
 """Packages that `make test` adds and a student's environment must not hold."""
 
@@ -74,7 +75,7 @@ def _contents(port: int, token: str, path: str = "") -> dict | None:
 
 
 def start_lab(clone: Path, user: str | None, env: dict[str, str], deadline: float) -> Start:
-    """Run `make lab` until the JupyterLab it starts lists the nine notebooks, then stop it."""
+    """Run `make lab` until the JupyterLab it starts lists every course notebook, then stop it."""
     port, token = _free_port(), secrets.token_hex(8)
     args = f"--no-browser --ip=127.0.0.1 --port={port} --IdentityProvider.token={token}"
     log = clone / f"make-lab-{time.monotonic_ns()}.log"
