@@ -60,12 +60,7 @@ def postgres(password: str) -> Iterator[str]:
     options = f"-c listen_addresses='' -k {socket}"
     run(_postgres_bin("pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start")
     try:
-        env = {**os.environ, "PGPASSWORD": password}
-        created = subprocess.run(
-            [*as_owner, "env", f"PGPASSWORD={password}", _postgres_bin("createdb"), "-h", str(socket), "-U", user,
-             "gradebook"], capture_output=True, text=True, env=env, cwd=root,
-        )  # fmt: skip
-        assert created.returncode == 0, created.stderr
+        run("env", f"PGPASSWORD={password}", _postgres_bin("createdb"), "-h", str(socket), "-U", user, "gradebook")
         yield f"postgresql://{user}:{password}@/gradebook?host={socket}"
     finally:
         subprocess.run([*as_owner, _postgres_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
