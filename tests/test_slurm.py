@@ -61,6 +61,10 @@ class StepProcesses:
                 except psutil.Error:
                     continue
 
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join()
+
     def sandboxes(self) -> int:
         return sum("bwrap" in line for line in list(self.seen.values()))
 
@@ -95,11 +99,18 @@ def _grader(submissions: Path) -> list[str]:
             "--worker-command", SRUN]  # fmt: skip
 
 
-def test_a_batch_through_srun_gets_the_local_scores_and_leaves_nothing(cluster, tmp_path):
+@pytest.fixture
+def watched():
+    """The step-process watcher, stopped after the test (its thread must not outlive it)."""
+    watcher = StepProcesses()
+    yield watcher
+    watcher.close()
+
+
+def test_a_batch_through_srun_gets_the_local_scores_and_leaves_nothing(cluster, watched, tmp_path):
     work = tmp_path / "work"
     submissions = write_class(tmp_path)
     env = {**cluster, "AUTOGRADER_WORK": str(work)}
-    watched = StepProcesses()
     out = subprocess.run(_grader(submissions), capture_output=True, text=True, env=env, cwd=paths.REPO)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert watched.sandboxes() > 0, "no sandbox ran under a job step"
@@ -111,7 +122,7 @@ def test_a_batch_through_srun_gets_the_local_scores_and_leaves_nothing(cluster, 
         assert result["score"] == expected_score(RULES[answers], ctx), (student, result)
 
 
-def test_killing_the_grader_ends_its_job_steps_and_sandboxes(cluster, tmp_path):
+def test_killing_the_grader_ends_its_job_steps_and_sandboxes(cluster, watched, tmp_path):
     """Killed while a submission loops (its job would run for minutes): everything on the cluster ends with it."""
     work = tmp_path / "work"
     looping = complete(context(work))
@@ -120,7 +131,6 @@ def test_killing_the_grader_ends_its_job_steps_and_sandboxes(cluster, tmp_path):
     (tmp_path / "submissions" / "loop" / NEURON.name).mkdir(parents=True)
     nbformat.write(looping, tmp_path / "submissions" / "loop" / NEURON.name / NEURON.path.name)
     env = {**cluster, "AUTOGRADER_WORK": str(work)}
-    watched = StepProcesses()
     argv = [sys.executable, "-m", "autograder", "grade", "--submissions", str(tmp_path / "submissions"),
             "--cell-timeout", "300", "--timeout", "600", "--workers", "1", "--worker-command", SRUN]  # fmt: skip
     grader = subprocess.Popen(argv, env=env, cwd=paths.REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
