@@ -36,6 +36,7 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import CaselessStrEnum, Integer
 
+from autograder.assignments import graded_chain
 from autograder.protocol import ChildKind
 from autograder.sandbox import WALL_FACTOR, Sandbox
 
@@ -183,8 +184,15 @@ def _size(value: Any) -> int:
     return 8
 
 
+NOT_RUN = "[grader] not run when grading: no graded test depends on this cell (run it in your notebook)\n"
+
+
 class SandboxExecute(Execute):
     """nbgrader's Execute with sandboxed kernels, CPU-time cell limits and at most `max_output_bytes` of output.
+
+    Only the cells a grade depends on run (:func:`~autograder.assignments.graded_chain`: locked,
+    solution and test cells); every other code cell, a demonstration or a cell the student added,
+    gets one line saying it was not run.
 
     ``timeout`` (nbgrader's ``Execute.timeout``) is CPU seconds per cell; the wall-clock limit
     nbclient enforces becomes ``wall_factor`` times that, a backstop (see the module's docstring).
@@ -216,6 +224,9 @@ class SandboxExecute(Execute):
         return cpu_limit * self.wall_factor if cpu_limit else None
 
     async def async_execute_cell(self, cell: NotebookNode, cell_index: int, *args: Any, **kwargs: Any) -> NotebookNode:
+        if cell.cell_type == "code" and not graded_chain(cell):
+            cell.outputs = [new_output("stream", name="stdout", text=NOT_RUN)]
+            return cell
         limit = super()._get_timeout(cell)
         if cell.cell_type != "code" or not limit:
             return await super().async_execute_cell(cell, cell_index, *args, **kwargs)

@@ -3,9 +3,10 @@
 Rules: valid nbformat and nbgrader metadata; grade id = cell id, unique; points on every test
 cell; solution markers in every solution cell; every solution cell ``X`` followed by its test
 cell ``X_test`` with hidden tests; outputs cleared; a key-terms table (English | 中文) in the
-first cell; test cells self-contained (they use only names from locked cells, their own
-solution cell and themselves) and not ending in a bare expression (nbgrader would take it as
-partial credit); every test cell starts with ``forbidden = [...]`` (what its exercise must not
+first cell; locked and solution cells use only names that they and the locked and solution
+cells above them bind, and test cells only names from locked cells, their own solution cell
+and themselves (so a grade needs no other cell); test cells do not end in a bare expression
+(nbgrader would take it as partial credit); every test cell starts with ``forbidden = [...]`` (what its exercise must not
 call: importable dotted names, or names of locked cells) and calls the student's code through
 ``course.byhand.by_hand``; the only ``assert_*`` checks test cells call are those the grader
 re-checks on the recorded values or judges in the clean room (``autograder.verify``), so a
@@ -21,7 +22,7 @@ import re
 import nbformat
 from nbformat import NotebookNode
 
-from autograder.assignments import Assignment, Exercise, nbgrader_meta
+from autograder.assignments import Assignment, Exercise, graded_chain, nbgrader_meta
 
 __all__ = ["defined_names", "lint_assignment", "python_tree"]
 
@@ -112,8 +113,26 @@ def lint_assignment(assignment: Assignment) -> list[str]:
         if count > 1:
             problem(gid, f"grade id used by {count} cells")
 
+    _lint_graded_chain(cells, problem)
     _lint_exercises(assignment, cells, problem)
     return problems
+
+
+def _lint_graded_chain(cells: list[NotebookNode], problem) -> None:
+    """Each locked or solution cell uses only names bound by itself and the locked or solution cells above it.
+
+    With the rule for test cells below, this proves that a grade needs no other cell, so the grader
+    runs none (:func:`autograder.assignments.graded_chain`) and the clean room runs the same cells.
+    """
+    bound: set[str] = set()
+    for cell in filter(graded_chain, cells):
+        tree = python_tree(cell.source)
+        if tree is None or nbgrader_meta(cell).get("grade"):
+            continue
+        own = defined_names(tree)
+        if foreign := sorted(_used(tree) - bound - own - _BUILTINS):
+            problem(cell.get("id", "?"), f"uses names no locked or solution cell above binds: {', '.join(foreign)}")
+        bound |= own
 
 
 def _lint_exercises(assignment: Assignment, cells: list[NotebookNode], problem) -> None:

@@ -93,6 +93,14 @@ def _cell(nb, cell_id):
             "'tanh_ref' is not defined by a locked cell",
         ),
         (lambda nb: _cell(nb, "tanh_test").metadata.update(tags=[]), "lacks the raises-exception tag"),
+        (
+            lambda nb: _cell(nb, "relu").update(source=_cell(nb, "relu").source + "\nshown = curves\n"),
+            "relu: uses names no locked or solution cell above binds: curves",
+        ),
+        (
+            lambda nb: _cell(nb, "setup").update(source=_cell(nb, "setup").source + "\nshown = sigmoid\n"),
+            "setup: uses names no locked or solution cell above binds: sigmoid",
+        ),
     ],
     ids=[
         "terms",
@@ -109,6 +117,8 @@ def _cell(nb, cell_id):
         "forbidden-typo",
         "forbidden-unknown-name",
         "run-all-stops",
+        "solution-needs-a-demonstration",
+        "locked-needs-a-later-cell",
     ],
 )
 def test_lint_finds_each_broken_rule(tmp_path, edit, expected):
