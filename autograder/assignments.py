@@ -25,6 +25,7 @@ __all__ = [
     "declared_forbidden",
     "find_assignment",
     "graded_chain",
+    "NOT_RUN",
     "nbgrader_meta",
     "stub_source",
 ]
@@ -43,6 +44,10 @@ def graded_chain(cell: NotebookNode) -> bool:
     """
     meta = nbgrader_meta(cell)
     return cell.cell_type == "code" and bool(meta.get("locked") or meta.get("solution") or meta.get("grade"))
+
+
+NOT_RUN = "not run when grading: no graded test depends on this cell (run it in your notebook)"
+"""What the grader's outputs say in a code cell outside the graded chain."""
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ So the page is rebuilt from what the grader knows, never from what the kernel ch
   course exception, else "an error") and the first line of its message (the course's checks
   explain the mistake there), capped and with hidden-test lines removed; plus the clean-room
   verdict when it set the test to 0;
+* a code cell outside the graded chain (:func:`~autograder.assignments.graded_chain`) was not
+  run, and says so;
 * a code cell that ran before any hidden test keeps its printed text and errors (nothing
   hidden existed in the kernel yet, and nothing later can append to them); rich outputs
   (HTML, JavaScript, images, markdown) are dropped everywhere, since a later ``display_id``
@@ -29,7 +31,7 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from autograder.assignments import Assignment, nbgrader_meta
+from autograder.assignments import NOT_RUN, Assignment, graded_chain, nbgrader_meta
 
 __all__ = ["DISTINCTIVE", "ERROR_LINE", "for_feedback", "hidden_test_lines", "rewrite"]
 
@@ -124,6 +126,8 @@ def for_feedback(nb: NotebookNode, assignment: Assignment, flags: dict[str, str]
             if test is not None:
                 cell.outputs = _verdict(cell.outputs, hidden, flags.get(meta["grade_id"]))
                 after_hidden = after_hidden or bool(_HIDDEN.search(test.source))
+            elif not graded_chain(cell):
+                cell.outputs = [_note(NOT_RUN)]
             else:
                 cell.outputs = _own_outputs(cell.outputs, after_hidden)
         else:

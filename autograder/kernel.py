@@ -36,7 +36,7 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import CaselessStrEnum, Integer
 
-from autograder.assignments import graded_chain
+from autograder.assignments import NOT_RUN, graded_chain
 from autograder.protocol import ChildKind
 from autograder.sandbox import WALL_FACTOR, Sandbox
 
@@ -184,9 +184,6 @@ def _size(value: Any) -> int:
     return 8
 
 
-NOT_RUN = "[grader] not run when grading: no graded test depends on this cell (run it in your notebook)\n"
-
-
 class SandboxExecute(Execute):
     """nbgrader's Execute with sandboxed kernels, CPU-time cell limits and at most `max_output_bytes` of output.
 
@@ -225,7 +222,7 @@ class SandboxExecute(Execute):
 
     async def async_execute_cell(self, cell: NotebookNode, cell_index: int, *args: Any, **kwargs: Any) -> NotebookNode:
         if cell.cell_type == "code" and not graded_chain(cell):
-            cell.outputs = [new_output("stream", name="stdout", text=NOT_RUN)]
+            cell.outputs = [new_output("stream", name="stdout", text=f"[grader] {NOT_RUN}\n")]
             return cell
         limit = super()._get_timeout(cell)
         if cell.cell_type != "code" or not limit:

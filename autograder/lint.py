@@ -6,11 +6,11 @@ cell ``X_test`` with hidden tests; outputs cleared; a key-terms table (English |
 first cell; locked and solution cells use only names that they and the locked and solution
 cells above them bind, and test cells only names from locked cells, their own solution cell
 and themselves (so a grade needs no other cell); test cells do not end in a bare expression
-(nbgrader would take it as partial credit); every test cell starts with ``forbidden = [...]`` (what its exercise must not
-call: importable dotted names, or names of locked cells) and calls the student's code through
-``course.byhand.by_hand``; the only ``assert_*`` checks test cells call are those the grader
-re-checks on the recorded values or judges in the clean room (``autograder.verify``), so a
-new check cannot be trusted silently.
+(nbgrader would take it as partial credit), start with ``forbidden = [...]`` (what their
+exercise must not call: importable dotted names, or names of locked cells) and call the
+student's code through ``course.byhand.by_hand``; the only ``assert_*`` checks test cells
+call are those the grader re-checks on the recorded values or judges in the clean room
+(``autograder.verify``), so a new check cannot be trusted silently.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from nbconvert.exporters import HTMLExporter
 from traitlets.config import Config
 
 from autograder.activecontent import executable_content
-from autograder.assignments import find_assignment, nbgrader_meta
+from autograder.assignments import NOT_RUN, find_assignment, nbgrader_meta
 from autograder.feedback import ERROR_LINE, for_feedback, hidden_test_lines
 
 NEURON = find_assignment("01_neuron")
@@ -79,12 +79,14 @@ def hostile():
             traceback=[line for line in source.splitlines()],
         ),
     ]
-    after = nbformat.v4.new_code_cell("print(In)")
+    after = next(c for c in nb.cells[nb.cells.index(test) :] if nbgrader_meta(c).get("solution"))
     after.outputs = [
         _stream(f"{MARKER} {source}"),
         nbformat.v4.new_output("error", ename="Leak" + MARKER, evalue=source, traceback=[]),
     ]
-    nb.cells.insert(nb.cells.index(test) + 1, after)
+    demonstration = nbformat.v4.new_code_cell("print(In)")  # outside the graded chain: the grader never runs it
+    demonstration.outputs = [_stream(f"{MARKER} forged")]
+    nb.cells.insert(nb.cells.index(test) + 1, demonstration)
     nb.cells.append(nbformat.v4.new_markdown_cell(XSS))
     nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
     return nb
@@ -136,8 +138,15 @@ def test_own_cells_keep_text_only_before_any_hidden_test(pages):
     _, nb, _, _ = pages
     solution = next(c for c in nb.cells if nbgrader_meta(c).get("solution"))
     assert [o.get("text") for o in solution.outputs] == ["my own print\n"]  # the display_id-able HTML is gone
-    after = next(c for c in nb.cells if c.get("source") == "print(In)")
+    test = next(c for c in nb.cells if c.get("id") == _first_test_with_hidden())
+    after = next(c for c in nb.cells[nb.cells.index(test) :] if nbgrader_meta(c).get("solution"))
     assert [o.text for o in after.outputs] == ["[grader] this cell raised an error\n"]
+
+
+def test_a_cell_outside_the_graded_chain_only_says_it_was_not_run(pages):
+    _, nb, _, _ = pages
+    demonstration = next(c for c in nb.cells if c.get("source") == "print(In)")
+    assert [o.text for o in demonstration.outputs] == [f"[grader] {NOT_RUN}\n"]
 
 
 def test_markdown_of_the_course_renders_and_the_students_is_text(pages):

@@ -4,9 +4,11 @@ import csv
 import subprocess
 import sys
 
+import nbformat
 import pytest
 
 from autograder import paths
+from autograder.assignments import NOT_RUN, graded_chain
 
 
 @pytest.fixture
@@ -30,6 +32,11 @@ def test_demo_grades_every_notebook_as_expected(work):
     assert {r["student"] for r in rows} == {"complete", "untouched", "one_wrong"}
     feedback = list((work / "demo" / "feedback").glob("*/*/*.html"))
     assert len(feedback) == len(rows)
+    autograded = list((work / "demo" / "autograded").glob("*/*/*.ipynb"))
+    assert len(autograded) == len(rows)
+    for path in autograded:  # demonstrations no test depends on are not run, and say so
+        other = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code" and not graded_chain(c)]
+        assert other and all([o.text for o in c.outputs] == [f"[grader] {NOT_RUN}\n"] for c in other), path
     class_files = ["gradebook.db", "grades.csv", "results", "feedback", "submitted", "autograded"]
     assert not [name for name in class_files if (work / name).exists()], "the demo touched the class's files"
 
