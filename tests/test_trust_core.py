@@ -55,7 +55,7 @@ from autograder.protocol import (
     parse,
 )
 from autograder.sandbox import Limits
-from autograder.sandboxed import zygote
+from autograder.sandboxed import audit, zygote
 from autograder.sandboxed.cleanroom import Guard
 from autograder.verify import JUDGED_IN_CLEAN_ROOM, RECHECKED, _calibrated, _judge, _TestReference
 
@@ -308,6 +308,7 @@ def _the_guard_puts_back_everything() -> None:
     try:
         guard = Guard()
         guard.extend()
+        audit.install(trusted=[], on_function_change=guard.function_changing)  # as the clean room does
         close, code, add = library.close, library.close.__code__, library.Tensor.add
         namespace: dict = {"__name__": "__main__"}
         before = {k: id(v) for k, v in namespace.items()}

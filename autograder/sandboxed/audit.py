@@ -36,7 +36,7 @@ import sys
 import types
 from collections.abc import Callable
 
-__all__ = ["EVENT", "REFUSED", "Refused", "install", "submitted", "warm_libraries"]
+__all__ = ["EVENT", "FUNCTION_STATE", "REFUSED", "Refused", "install", "submitted", "warm_libraries"]
 
 EVENT = "autograder.submitted"
 """The audit event that declares a code object (and those it nests) as submitted code."""
@@ -60,6 +60,11 @@ FRAME_ATTRIBUTES = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame"})
 
 _NEW_CODE = frozenset({"exec", "function.__new__"})
 """Events whose first argument is a code object about to run."""
+
+FUNCTION_STATE = frozenset({"__code__", "__defaults__", "__kwdefaults__"})
+"""A function's attributes that change what it does; CPython audits every set and delete of them."""
+
+_SET_OR_DELETE = frozenset({"object.__setattr__", "object.__delattr__"})
 
 
 class Refused(ValueError, RuntimeError):
@@ -129,13 +134,18 @@ def _genuine_library_code(roots: tuple[str, ...]) -> Callable[[types.CodeType], 
     return genuine
 
 
-def install(trusted: list[types.CodeType]) -> None:
+def install(
+    trusted: list[types.CodeType], on_function_change: Callable[[types.FunctionType, str], None] | None = None
+) -> None:
     """Add the hook to this process (once, before any student code runs; it cannot be removed).
 
     Args:
         trusted: the grader's code that may read frames whatever is on the stack (the recorder's
             line finder, which a test's helper may reach from a student function); it must hand
             no frame back.
+        on_function_change: called with (function, attribute) just before any code, submitted or
+            not, sets or deletes one of a function's :data:`FUNCTION_STATE` attributes (the clean
+            room's guard remembers the value it had).
     """
     import _thread
 
@@ -161,7 +171,7 @@ def install(trusted: list[types.CodeType]) -> None:
 
     def hook(
         event: str, args: tuple, _ident=_thread.get_ident, _getframe=sys._getframe, _id=id, _refused=_refused,
-        _error=Refused,
+        _error=Refused, _type=type, _function=types.FunctionType, _changes=_SET_OR_DELETE, _state=FUNCTION_STATE,
     ) -> None:  # fmt: skip
         me = _ident()
         if me in busy:  # the hook's own frame and id() reads raise events too
@@ -172,6 +182,8 @@ def install(trusted: list[types.CodeType]) -> None:
             if event == EVENT:
                 mark(args[0])
                 return
+            if event in _changes and on_function_change and _type(args[0]) is _function and args[1] in _state:
+                on_function_change(args[0], args[1])
             what = _refused(event, args)
             if not (what or new_code):
                 return

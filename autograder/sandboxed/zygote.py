@@ -33,6 +33,7 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from autograder.protocol import (
     ZYGOTE_COMMANDS,
@@ -71,18 +72,24 @@ def _prctl(option: int, value: int) -> None:
     _libc.prctl(option, value, 0, 0, 0)
 
 
-def _preload(modules: list[str]) -> None:
-    """Import `modules`; a module may define ``zygote_warm()`` to run once after its import."""
+def _preload(modules: list[str]) -> dict[str, Any]:
+    """Import `modules`; a module may define ``zygote_warm()`` to run once after its import.
+
+    Returns what each ``zygote_warm()`` returned, by module name: the zygote keeps it in its own
+    locals and hands it to the children (no module attribute leads to it).
+    """
+    warmed = {}
     for name in modules:
         try:
             module = importlib.import_module(name)
         except Exception:  # noqa: BLE001 - a module that fails here fails the same way in the kernel
             continue
         if callable(warm := getattr(module, "zygote_warm", None)):
-            warm()
+            warmed[name] = warm()
+    return warmed
 
 
-def _child(job: ChildJob, limits: dict[str, int]) -> None:
+def _child(job: ChildJob, limits: dict[str, int], warmed: dict[str, Any]) -> None:
     """Runs in the forked child: isolate, limit, then become a kernel or a verifier. Never returns."""
     status = 1
     try:
@@ -116,7 +123,7 @@ def _child(job: ChildJob, limits: dict[str, int]) -> None:
         else:
             from autograder.sandboxed.cleanroom import main
 
-            main(job.argv)
+            main(job.argv, warmed.get("autograder.sandboxed.cleanroom"))
         status = 0
     except SystemExit as exc:
         status = exc.code if isinstance(exc.code, int) else 1
@@ -131,8 +138,11 @@ def _child(job: ChildJob, limits: dict[str, int]) -> None:
 class Zygote:
     """The command loop. `root` holds ``job/`` (the children's working folder) and ``run/``."""
 
-    def __init__(self, root: Path, pid_namespace: bool, limits: dict[str, int], mounts: list[Path]) -> None:
+    def __init__(
+        self, root: Path, pid_namespace: bool, limits: dict[str, int], mounts: list[Path], warmed: dict[str, Any]
+    ) -> None:
         self.root = root
+        self.warmed = warmed
         self.mounts = mounts
         self.pid_namespace = pid_namespace
         self.limits = limits
@@ -147,7 +157,7 @@ class Zygote:
     def spawn(self, job: ChildJob) -> int:
         pid = os.fork()
         if pid == 0:
-            _child(job, self.limits)
+            _child(job, self.limits, self.warmed)
         self.children.add(pid)
         return pid
 
@@ -359,8 +369,8 @@ def main() -> None:
     _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     _prctl(_PR_SET_CHILD_SUBREAPER, 1)  # orphans come back here: reaped, and their CPU time counted
     os.environ.update(config.env)
-    _preload(config.preload)
-    zygote = Zygote(Path(config.root), config.pid_namespace, config.limits, [Path(m) for m in config.mounts])
+    warmed = _preload(config.preload)
+    zygote = Zygote(Path(config.root), config.pid_namespace, config.limits, [Path(m) for m in config.mounts], warmed)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)  # stray prints of preloaded modules must not corrupt the protocol
     zygote.wipe()

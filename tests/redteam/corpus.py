@@ -211,6 +211,25 @@ def _torch_patch(ctx: Context) -> NotebookNode:
     return nb
 
 
+_GUARD_REWRITE = """
+import sys as _sys
+for _module in list(_sys.modules.values()):
+    for _value in list(getattr(_module, "__dict__", {}).values()):
+        if type(_value).__name__ != "Gu" + "ard":
+            continue
+        for _snapshot in getattr(_value, "di" + "cts"):
+            if _snapshot.owner is _torch:  # the clean room's memory of torch: make it remember the patched one
+                _snapshot.values = list(vars(_torch).values())[: len(_snapshot.values)]
+"""
+
+
+def _guard_rewrite(ctx: Context) -> NotebookNode:
+    """The torch.tanh patch, and the clean room's snapshot of torch rewritten to hold it (found through modules)."""
+    nb = _torch_patch(ctx)
+    _cell(nb, "tanh").source += _GUARD_REWRITE
+    return nb
+
+
 def _if_found(ctx: Context, probe: str, found_answer: Callable[[str], str]) -> NotebookNode:
     """Answers that are right only if `probe` (run in the first solution cell) finds something."""
     nb = copy.deepcopy(ctx.released)
@@ -457,7 +476,12 @@ by_hand = course.byhand.by_hand = lambda fn, *args, forbidden=(), **kwargs: fn(*
 
 
 def _added(code: str) -> Callable[[Path, Context], None]:
-    """Right answers, and a cell the student added after the setup cell."""
+    """Right answers, with `code` at the end of the first answer cell (where the grader runs it)."""
+    return _appended(complete, textwrap.dedent(code))
+
+
+def _added_cell(code: str) -> Callable[[Path, Context], None]:
+    """Right answers, and a cell the student added after the setup cell (outside the graded chain)."""
     return _notebook_case(lambda ctx: _insert_after(complete(ctx), _setup_id(ctx), textwrap.dedent(code)))
 
 
@@ -509,6 +533,8 @@ def _cases() -> list[Case]:
         Case("segfault", "dereferences NULL", _added("import ctypes\nctypes.string_at(0)"), "failed", "zero"),
         Case("kill_parent", "kills the process that started its kernel",
              _added("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)"), "failed", "zero"),
+        Case("added_cell_exits", "right answers, and an added cell that ends its kernel (the grader never runs it)",
+             _added_cell("import os\nos._exit(3)"), "graded", "full"),
         Case("huge_output", "prints 200 MB", _added("for _ in range(200):\n    print('x' * 2**20)"), "graded", "full"),
         Case("corrupt_json", "the file is cut off", _corrupt, "failed", "zero"),
         Case("wrong_nbformat", "JSON, but nbformat 99", _wrong_nbformat, "failed", "zero"),
@@ -534,6 +560,8 @@ def _cases() -> list[Case]:
              _appended(complete, _TRANSFORMER), "graded", "full"),
         Case("torch_patch", "wrong tanh, torch.tanh replaced to match it", _notebook_case(_torch_patch),
              "graded", "full-minus:tanh"),
+        Case("guard_rewrite", "wrong tanh, torch.tanh replaced, the clean room's snapshot of torch rewritten",
+             _notebook_case(_guard_rewrite), "graded", "full-minus:tanh"),
         Case("calltime_patch", "first exercise right once, then disarms the checks while they run",
              _notebook_case(_calltime), "graded", first),
         Case("thread_patch", "wrong answers, a thread that keeps replacing the checks", _appended(zeros, _THREAD),
