@@ -17,6 +17,7 @@ import nbformat
 from nbformat import NotebookNode
 
 from autograder import paths
+from course.selfcheck import graded_chain
 
 __all__ = [
     "Assignment",
@@ -34,16 +35,6 @@ __all__ = [
 def nbgrader_meta(cell: NotebookNode) -> dict:
     """The cell's nbgrader metadata, or {} for an ordinary cell."""
     return dict(cell.get("metadata", {}).get("nbgrader", {}) or {})
-
-
-def graded_chain(cell: NotebookNode) -> bool:
-    """A locked, solution or test code cell: all a grade depends on.
-
-    :mod:`autograder.lint` proves it by names (each such cell uses only names that such cells above
-    it bind), the clean room runs nothing else, and under the grader no other cell is run.
-    """
-    meta = nbgrader_meta(cell)
-    return cell.cell_type == "code" and bool(meta.get("locked") or meta.get("solution") or meta.get("grade"))
 
 
 NOT_RUN = "not run when grading: no graded test depends on this cell (run it in your notebook)"

@@ -84,6 +84,8 @@ PRELOAD = (
     "IPython",
     "ipykernel.kernelapp",
     "ipykernel.ipkernel",
+    "ipykernel.debugger",  # and pdb, which every kernel imports as it starts (0.2 s)
+    "pdb",
     "autograder.sandboxed.cleanroom",
 )
 """Imported once by each zygote. Only libraries whose import does not depend on running inside

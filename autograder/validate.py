@@ -6,9 +6,10 @@ copying ``autograder/jupyter_server_config.json`` into the environment's
 with the summary; extensions load in alphabetical order, so its route is registered before
 nbgrader's own and answers first (tests/test_browser.py clicks Validate).
 
-nbgrader's ``Validator`` executes the notebook, then lists each failing graded cell with its full
+nbgrader's ``Validator`` executes the notebook (here only the cells the grader runs,
+:func:`course.selfcheck.graded_chain`), then lists each failing graded cell with its full
 source and traceback: for a fresh notebook that is every test, hundreds of lines. ``StudentSummary``
-runs last among ``Validator.preprocessors`` (see ``nbgrader_config.py``) on Validate's in-memory
+runs last among the ``Validator.preprocessors`` that ``SummaryValidateHandler`` sets, on Validate's in-memory
 copy (nothing is saved): it leaves exactly one failing cell, whose source is the summary table of
 :func:`course.selfcheck.summary` (each exercise passed, failed with its first message, or not
 started; the points) and whose error is one line. When every test passes it changes nothing, and
@@ -28,14 +29,22 @@ from nbgrader.utils import compute_checksum, is_grade, is_locked
 from nbgrader.validator import Validator
 from tornado import web
 
-from course.selfcheck import graded_results, summary
+from course.selfcheck import graded_chain, graded_results, summary
 
-__all__ = ["StudentSummary", "SummaryValidateHandler"]
+__all__ = ["GradedChainOnly", "StudentSummary", "SummaryValidateHandler"]
 
 
 def _edited(cell: nbformat.NotebookNode) -> bool:
     checksum = cell.metadata.get("nbgrader", {}).get("checksum")
     return (is_grade(cell) or is_locked(cell)) and checksum is not None and compute_checksum(cell) != checksum
+
+
+class GradedChainOnly(NbGraderPreprocessor):
+    """Leave out the code cells the grader does not run (a demonstration, a cell the student added)."""
+
+    def preprocess(self, nb: nbformat.NotebookNode, resources: dict) -> tuple[nbformat.NotebookNode, dict]:
+        nb.cells = [cell for cell in nb.cells if cell.cell_type != "code" or graded_chain(cell)]
+        return nb, resources
 
 
 class StudentSummary(NbGraderPreprocessor):
@@ -66,7 +75,7 @@ class SummaryValidateHandler(ValidateAssignmentHandler):
         if not target.is_relative_to(root):
             raise web.HTTPError(403, "Access denied: path outside allowed directory")
         validator = Validator(config=self.load_config())
-        validator.preprocessors = [CheckCellMetadata, ClearOutput, Execute, StudentSummary]
+        validator.preprocessors = [CheckCellMetadata, ClearOutput, GradedChainOnly, Execute, StudentSummary]
         try:
             return {"success": True, "value": validator.validate(str(target))}
         except Exception as error:  # shown in Validate's dialog, as nbgrader does

@@ -7,9 +7,10 @@ From a notebook (after saving it)::
 
 or from a terminal: ``python -m course.selfcheck mywork/01_neuron/neuron.ipynb``.
 
-The saved notebook runs top to bottom in a fresh kernel, as the grader would run it (training
-demonstrations use their short grader budgets), and each test cell scores its points when it
-runs without error. Only the visible tests run here; the grader also runs hidden ones.
+The saved notebook's locked, answer and test cells run top to bottom in a fresh kernel, as the
+grader runs them (:func:`graded_chain`: a demonstration, or a cell you added, is not run), and
+each test cell scores its points when it runs without error. Only the visible tests run here;
+the grader also runs hidden ones.
 """
 
 from __future__ import annotations
@@ -22,10 +23,20 @@ from pathlib import Path
 
 import nbformat
 
-__all__ = ["ExerciseResult", "check_notebook", "exercise_result", "graded_results", "summary"]
+__all__ = ["ExerciseResult", "check_notebook", "exercise_result", "graded_chain", "graded_results", "summary"]
 
 
 NOT_STARTED = "not started"
+
+
+def graded_chain(cell: nbformat.NotebookNode) -> bool:
+    """A locked, answer (solution) or test code cell: the only cells the grader runs.
+
+    The course's lint proves that no grade needs another cell. A demonstration, or a cell a student
+    adds, is not run when grading, so code an answer needs belongs in its answer cell.
+    """
+    meta = cell.get("metadata", {}).get("nbgrader", {}) or {}
+    return cell.cell_type == "code" and bool(meta.get("locked") or meta.get("solution") or meta.get("grade"))
 
 
 @dataclass(frozen=True)
@@ -72,7 +83,7 @@ def graded_results(nb: nbformat.NotebookNode) -> list[ExerciseResult]:
 
 
 def check_notebook(path: str | os.PathLike, *, timeout: int = 300, show: bool = True) -> list[ExerciseResult]:
-    """Run the saved notebook at `path` in a fresh kernel and score each test cell.
+    """Run the saved notebook at `path` in a fresh kernel, as the grader would, and score each test cell.
 
     Returns:
         one result per graded test cell, in notebook order; a summary table is printed if `show`.
@@ -82,6 +93,7 @@ def check_notebook(path: str | os.PathLike, *, timeout: int = 300, show: bool = 
 
     path = Path(path).resolve()
     nb = nbformat.read(path, as_version=4)
+    nb.cells = [cell for cell in nb.cells if cell.cell_type != "code" or graded_chain(cell)]
     with tempfile.TemporaryDirectory(prefix="selfcheck-") as run:
         # Local sockets (ipc), not TCP: nothing listens on the network, and the kernel does not warn.
         km = KernelManager(kernel_name="python3", transport="ipc", connection_file=str(Path(run) / "kernel.json"))

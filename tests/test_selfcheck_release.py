@@ -20,6 +20,7 @@ def test_self_check_scores_the_release_and_the_answers(tmp_path):
     for cell in answered.cells:
         if nbgrader_meta(cell).get("solution"):
             cell.source = neuron.cell(cell.id).source
+    answered.cells.insert(1, nbformat.v4.new_code_cell("import os\nos._exit(1)"))  # the grader never runs it
     full = tmp_path / "answered.ipynb"
     nbformat.write(answered, full)
 
