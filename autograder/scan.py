@@ -13,7 +13,7 @@ import ast
 
 from nbformat import NotebookNode
 
-from autograder.assignments import nbgrader_meta
+from autograder.assignments import graded_chain, nbgrader_meta
 
 __all__ = ["suspicious"]
 
@@ -72,12 +72,16 @@ def _findings(tree: ast.AST, modules: set[str]) -> set[str]:
 
 
 def suspicious(nb: NotebookNode) -> list[str]:
-    """One note per editable code cell that does something an answer should not, for manual review."""
+    """One note per answer cell that does something an answer should not, for manual review.
+
+    Cells outside the graded chain (a demonstration, a cell the student added) are never run by
+    the grader, so they are not read; locked cells are the course's own.
+    """
     from IPython.core.inputtransformer2 import TransformerManager
 
     trees, cells = [], []
     for cell in nb.cells:
-        if cell.cell_type != "code" or nbgrader_meta(cell).get("locked"):
+        if not graded_chain(cell) or nbgrader_meta(cell).get("locked"):
             continue
         try:
             trees.append(ast.parse(TransformerManager().transform_cell(cell.source)))

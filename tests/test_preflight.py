@@ -93,6 +93,7 @@ def test_a_huge_notebook_is_refused_after_its_outputs_are_dropped(tmp_path, rele
 def test_code_that_reaches_into_the_grader_is_named_for_review(released):
     cell = next(c for c in released.cells if nbgrader_meta(c).get("solution"))
     cell.source += "\nnp.allclose = lambda *a, **k: True\nimport sys\nframe = sys._getframe(1)\n"
+    released.cells.insert(1, nbformat.v4.new_code_cell("import os\nos._exit(3)"))  # never run: not read
     notes = suspicious(released)
     assert len(notes) == 1 and "np.allclose" in notes[0] and "_getframe" in notes[0]
     assert suspicious(NEURON.released()) == []
