@@ -15,6 +15,7 @@ import base64
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -55,7 +56,7 @@ from autograder.protocol import (
     parse,
 )
 from autograder.sandbox import Limits
-from autograder.sandboxed import audit, zygote
+from autograder.sandboxed import audit, cleanroom, zygote
 from autograder.sandboxed.cleanroom import Guard
 from autograder.verify import JUDGED_IN_CLEAN_ROOM, RECHECKED, _calibrated, _judge, _TestReference
 
@@ -333,6 +334,40 @@ def _the_guard_puts_back_everything() -> None:
     finally:
         sys.settrace(None)
         del sys.modules["fake_checks"]
+
+
+_SLOW_STR = """
+import time
+class Slow(Exception):
+    def __str__(self):
+        start = time.process_time()
+        while time.process_time() - start < 2:
+            pass
+        return "slow"
+raise Slow()
+"""
+_FAILING_STR = "class Odd(Exception):\n    def __str__(self):\n        raise KeyError('no')\nraise Odd()"
+
+
+@pytest.mark.parametrize(
+    ("source", "said"),
+    [
+        ("x = 1", ""),
+        ("raise ValueError('wrong')", "ValueError: wrong"),
+        ("while True:\n    pass", "used more than 0.3 s of CPU time"),
+        ("hog = [bytearray(2**20) for _ in range(10**9)]", "used more than 0.3 s of CPU time"),
+        (_SLOW_STR, "used more than 0.3 s of CPU time"),  # its error, described, runs the submission's code
+        (_FAILING_STR, "the cell raised an error that could not be described"),
+    ],
+)
+def test_a_clean_room_cell_reports_its_error_or_time_out_and_never_raises(source, said):
+    """A time-out firing while an error unwinds or is described once escaped and lost every test."""
+    handler = signal.getsignal(signal.SIGPROF)
+    try:
+        assert cleanroom._run(source, "<cell>", {}, 0.3) == said
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, handler)
 
 
 # limits and the zygote's resource limits ----------------------------------------------------------

@@ -243,22 +243,32 @@ def _on_alarm(signum: int, frame: Any) -> None:
 def _run(source: str, filename: str, namespace: dict, timeout: float, submitted: bool = False) -> str:
     """Execute one cell with `timeout` seconds of CPU time (this process's, all threads); '' or its error.
 
-    A `submitted` cell's code is declared to the audit hook first (:mod:`autograder.sandboxed.audit`).
+    Never raises. The timer is disarmed before the outer handlers run, so a time-out that fires
+    while the cell's error unwinds (freeing gigabytes can take a second) is reported as one and
+    does not escape. Describing the error may run the submission's code (its ``__str__``), so
+    that too happens under the timer. A `submitted` cell's code is declared to the audit hook
+    first (:mod:`autograder.sandboxed.audit`).
     """
     signal.signal(signal.SIGPROF, _on_alarm)
-    signal.setitimer(signal.ITIMER_PROF, timeout)
     try:
-        code = compile(source, filename, "exec")
-        if submitted:
-            audit.submitted(code)
-        exec(code, namespace)  # noqa: S102 - this is the point
-        return ""
+        try:
+            signal.setitimer(signal.ITIMER_PROF, timeout)
+            try:
+                code = compile(source, filename, "exec")
+                if submitted:
+                    audit.submitted(code)
+                exec(code, namespace)  # noqa: S102 - this is the point
+                return ""
+            except CellTimeout:
+                raise
+            except BaseException as err:  # noqa: BLE001 - the cell's error is data
+                return f"{type(err).__name__}: {err}"[:300]
+        finally:
+            signal.setitimer(signal.ITIMER_PROF, 0)  # a time-out still pending is raised here: inside the outer try
     except CellTimeout:
         return f"used more than {timeout:g} s of CPU time"
-    except BaseException as err:  # noqa: BLE001 - the cell's error is data
-        return f"{type(err).__name__}: {err}"[:300]
-    finally:
-        signal.setitimer(signal.ITIMER_PROF, 0)
+    except BaseException:  # noqa: BLE001 - describing the error failed
+        return "the cell raised an error that could not be described"
 
 
 class _Shell:
