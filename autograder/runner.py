@@ -66,6 +66,7 @@ class _Worker:
         self.log = log
         self.command = command
         self.proc: subprocess.Popen | None = None
+        self._starting: threading.Thread | None = None
 
     def _start(self) -> None:
         """Start the worker and wait, however long its start is queued (srun), until it is ready."""
@@ -96,8 +97,22 @@ class _Worker:
             self.stop()
             raise OSError(f"the grading worker did not start: {self.command[0]} ... (see {self.log})") from None
 
+    def start_soon(self) -> None:
+        """Start the worker in the background, so that its start-up overlaps the grader's preparation."""
+        self._starting = threading.Thread(target=self._start_quietly, daemon=True)
+        self._starting.start()
+
+    def _start_quietly(self) -> None:
+        try:
+            self._start()
+        except OSError:
+            pass  # run() starts it again and reports the failure as the job's
+
     def run(self, job: Job, backstop: float) -> Answer:
         """The worker's answer to `job`; a hung or dead worker is the machine's failure."""
+        if self._starting is not None:
+            self._starting.join()
+            self._starting = None
         try:
             if self.proc is None or self.proc.poll() is not None:
                 self._start()
@@ -218,15 +233,19 @@ def ensure_released(assignments: Iterable[Assignment]) -> None:
 
 
 def _typical_seconds() -> dict[str, float]:
-    """Median seconds a graded job of each assignment took so far (from the saved results)."""
+    """Median seconds of grading work per job of each assignment so far (from the saved results).
+
+    The work is the sum of a job's phases: the first job of each worker also waited for the
+    worker to start, which says nothing about the assignment.
+    """
     times: dict[str, list[float]] = {}
     for p in paths.results().glob("*/*.json"):
         try:
             r = json.loads(p.read_text())
         except (OSError, ValueError):
             continue
-        if r.get("status") == "graded" and r.get("seconds"):
-            times.setdefault(r["assignment"], []).append(r["seconds"])
+        if r.get("status") == "graded" and (work := sum(r.get("phases", {}).values()) or r.get("seconds")):
+            times.setdefault(r["assignment"], []).append(work)
     return {a: sorted(t)[len(t) // 2] for a, t in times.items()}
 
 
@@ -272,9 +291,12 @@ def grade(
     """
     submissions = submissions.resolve()
     assignments = assignments or all_assignments()
-    ensure_released(assignments)
     paths.results().mkdir(parents=True, exist_ok=True)
     people = sorted(p.name for p in submissions.iterdir() if p.is_dir() and (students is None or p.name in students))
+    typical = _typical_seconds()  # read before this run deletes the results it replaces
+    commands, mode = _commands(workers, worker_command, sandbox, cell_timeout, cpu_limit)
+    log = paths.work() / "grader.log"
+    started: list[_Worker] = []  # one per pending job, up to `workers`, started as the job is found
 
     pending: list[tuple[str, Assignment, str, list[str]]] = []
     done: list[Result] = []
@@ -296,12 +318,14 @@ def grade(
                 done.append(result)
                 continue
             pending.append((student, a, sha, check.notes))
+            if len(started) < len(commands):
+                started.append(_Worker(log, commands[len(started)]))
+                started[-1].start_soon()
 
     if not pending:
         return sorted(done, key=lambda r: (r.student, r.assignment))
-    typical = _typical_seconds()  # longest first (unknown ones too), so that no long job starts last
-    pending.sort(key=lambda job: -typical.get(job[1].name, float("inf")))
-    commands, mode = _commands(min(workers, len(pending)), worker_command, sandbox, cell_timeout, cpu_limit)
+    ensure_released(assignments)  # while the workers start
+    pending.sort(key=lambda job: -typical.get(job[1].name, float("inf")))  # longest first (unknown ones too)
     backstop = WALL_FACTOR * cpu_limit
     jobs: queue.Queue = queue.Queue()
     for item in pending:
@@ -309,10 +333,8 @@ def grade(
     retries: list = []  # jobs the machine failed, graded again once the queue is empty
     lock = threading.Lock()
     bar = tqdm(total=len(pending), desc="grading", unit="notebook", disable=not progress)
-    log = paths.work() / "grader.log"
 
-    def work(command: list[str]) -> None:
-        worker = _Worker(log, command)
+    def work(worker: _Worker) -> None:
         try:
             while True:
                 try:
@@ -339,7 +361,7 @@ def grade(
         finally:
             worker.stop()
 
-    threads = [threading.Thread(target=work, args=(command,)) for command in commands]
+    threads = [threading.Thread(target=work, args=(worker,)) for worker in started]
     for t in threads:
         t.start()
     for t in threads:

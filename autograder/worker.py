@@ -160,6 +160,13 @@ class Worker:
             kernel.use(self.sandbox)
         return self.sandbox
 
+    def warm(self) -> None:
+        """Start the sandbox before the first job; a failure to start is reported by that job."""
+        try:
+            self._sandbox()
+        except SandboxError:
+            pass
+
     def grade(self, assignment_name: str, student: str) -> Answer:
         from autograder.kernel import take_execution_seconds, take_overruns
         from autograder.nbgrader_api import api
@@ -266,12 +273,14 @@ def main(argv: list[str] | None = None) -> None:
         print(warning, file=sys.stderr)
     worker = Worker(mode, args.slot, args.cell_timeout, args.cpu_limit)
     protocol.write(Ready(os.getpid()).to_json() + "\n")
-    for job in _jobs(sys.stdin):
+    jobs = _jobs(sys.stdin)
+    worker.warm()  # while the grader prepares the first job
+    for job in jobs:
         protocol.write(worker.run(job).to_json() + "\n")
 
 
 def _jobs(stream: TextIO) -> Iterator[Job]:
-    """The grader's jobs, one per line, read by a thread: at the end of the input the worker exits at once.
+    """The grader's jobs, one per line, read by a thread (started now): at the end of the input the worker exits at once.
 
     The input ends when the grader stops the worker or is gone (killed too: under ``srun`` the job
     step's input closes with the grader's end of the pipe). Exiting mid-job is what ends the job step
@@ -286,9 +295,12 @@ def _jobs(stream: TextIO) -> Iterator[Job]:
         sys.stderr.flush()
         os._exit(0)
 
+    def jobs() -> Iterator[Job]:
+        while True:
+            yield Job.from_json(lines.get())
+
     threading.Thread(target=read, daemon=True).start()
-    while True:
-        yield Job.from_json(lines.get())
+    return jobs()
 
 
 if __name__ == "__main__":
