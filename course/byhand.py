@@ -182,9 +182,11 @@ def by_hand(fn: Callable[..., Any], *args: Any, forbidden: Iterable[Any], **kwar
     watching = [True]
 
     def hook(frame: types.FrameType, event: str, arg: Any) -> None:
+        # Noted, not raised: a profiler that raises is removed by CPython itself (a sys.setprofile
+        # with the student's function on the stack, which the grader's clean room refuses).
         if watching[0] and not found and (label := watch.match(frame, event, arg)) is not None:
             found.append(label)
-            raise ForbiddenCall(f"{name} calls {label}; this exercise asks you to write it yourself.")
+            watching[0] = False
 
     previous = sys.getprofile()
     previous_threads = threading.getprofile()
@@ -193,10 +195,13 @@ def by_hand(fn: Callable[..., Any], *args: Any, forbidden: Iterable[Any], **kwar
     try:
         with _ufuncs_reported(forbidden, fn, report):
             result = fn(*args, **kwargs)
+    except Exception:
+        if not found:
+            raise
     finally:
         watching[0] = False
         sys.setprofile(previous)
         threading.setprofile(previous_threads)
-    if found:  # raised inside a C call and swallowed by the student's code: still a forbidden call
+    if found:  # whatever the function did after the call (returned, raised, swallowed our error)
         raise ForbiddenCall(f"{name} calls {found[0]}; this exercise asks you to write it yourself.")
     return result
