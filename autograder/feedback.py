@@ -9,8 +9,8 @@ So the page is rebuilt from what the grader knows, never from what the kernel ch
 
 * a test cell shows one line: ``passed``, or ``failed:`` with the error's name (a built-in or
   course exception, else "an error") and the first line of its message (the course's checks
-  explain the mistake there), capped and with hidden-test lines removed; plus the clean-room
-  verdict when it set the test to 0;
+  explain the mistake there), capped and with hidden-test lines removed; or, for a test whose
+  clean-room run did not hold up, why it was not confirmed;
 * a code cell outside the graded chain (:func:`~autograder.assignments.graded_chain`) was not
   run, and says so;
 * a code cell that ran before any hidden test keeps its printed text and errors (nothing
@@ -77,17 +77,14 @@ def _first_line(text: str, hidden: set[str]) -> str:
 
 
 def _verdict(outputs: list[NotebookNode], hidden: set[str], flag: str | None) -> list[NotebookNode]:
-    """A test cell's outputs: passed, or failed with the error line; and the clean room's verdict."""
-    errors = [o for o in outputs if o.get("output_type") == "error"]
-    if errors:
-        error = errors[0]
-        message = _first_line(str(error.get("evalue", "")), hidden)
-        shown = [_note(f"failed: {_error_name(str(error.get('ename', '')))}" + (f": {message}" if message else ""))]
-    else:
-        shown = [_note("passed")]
+    """A test cell's outputs: passed, failed with the error line, or not confirmed by the clean room."""
     if flag:
-        shown.append(_note(f"0 points: this test passed here but failed when re-run cleanly: {flag}"))
-    return shown
+        return [_note(f"0 points: not confirmed when run in the clean room: {_first_line(flag, hidden)}")]
+    errors = [o for o in outputs if o.get("output_type") == "error"]
+    if not errors:
+        return [_note("passed")]
+    message = _first_line(str(errors[0].get("evalue", "")), hidden)
+    return [_note(f"failed: {_error_name(str(errors[0].get('ename', '')))}" + (f": {message}" if message else ""))]
 
 
 def _own_outputs(outputs: list[NotebookNode], after_hidden: bool) -> list[NotebookNode]:

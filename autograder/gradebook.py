@@ -18,7 +18,7 @@ from autograder.nbgrader_api import api
 if TYPE_CHECKING:
     from nbgrader.api import Gradebook
 
-__all__ = ["Scores", "forget", "registered", "scores", "url", "zero"]
+__all__ = ["Scores", "forget", "registered", "scores", "url"]
 
 
 def url() -> str:
@@ -52,14 +52,6 @@ def scores(student: str, assignment: str, notebook: str) -> Scores | None:
         except MissingEntry:
             return None
         return Scores(float(nb.score or 0), {g.name: float(g.score or 0) for g in nb.grades})
-
-
-def zero(student: str, assignment: str, notebook: str, cells: list[str]) -> None:
-    """Set the automatic score of these graded cells to 0 (tests the clean room does not confirm)."""
-    with _opened() as gb:
-        for cell in cells:
-            gb.find_grade(cell, notebook, assignment, student).auto_score = 0.0
-        gb.db.commit()
 
 
 def forget(student: str, assignment: str) -> None:

@@ -2,7 +2,8 @@
 
 The worker installs its :class:`~autograder.sandbox.Sandbox` with :func:`use` and puts
 :class:`SandboxExecute` in place of nbgrader's ``Execute`` (see :mod:`autograder.worker`).
-nbclient then drives an ordinary ipykernel, but the kernel is forked by the sandbox's zygote
+nbclient then drives an ordinary ipykernel for the locked and solution cells (the test cells are
+graded in the clean room, see :class:`CleanRoomTests`), but the kernel is forked by the sandbox's zygote
 instead of started by jupyter_client: the kernel speaks ZeroMQ over unix sockets (the ``ipc``
 transport, since the sandbox has no network) in the sandbox's ``run/`` folder, and works in
 its ``job/`` folder, which holds a copy of the assignment's files but never a notebook (the
@@ -23,6 +24,7 @@ import json
 import signal
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,11 +38,21 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import CaselessStrEnum, Integer
 
-from autograder.assignments import NOT_RUN, graded_chain
+from autograder.assignments import NOT_RUN, graded_chain, nbgrader_meta
 from autograder.protocol import ChildKind
 from autograder.sandbox import WALL_FACTOR, Sandbox
 
-__all__ = ["Overrun", "SandboxExecute", "SandboxKernelManager", "take_overruns", "use"]
+__all__ = [
+    "CleanRoomTests",
+    "Overrun",
+    "SandboxExecute",
+    "SandboxKernelManager",
+    "grade_tests_in_clean_room",
+    "take_execution_seconds",
+    "take_overruns",
+    "take_verdicts",
+    "use",
+]
 
 _SANDBOX: Sandbox | None = None
 
@@ -72,15 +84,74 @@ class Overrun:
         return self.kind == "wall" and self.cpu + self.queued >= 0.5 * self.wall
 
 
+@dataclass
+class CleanRoomTests:
+    """Test cells the clean room grades instead of the kernel, and how to grade them.
+
+    ``grade`` gets the notebook once its kernel ran (every other cell) and returns the verdicts,
+    an :class:`autograder.verify.Verdicts`; each of these test cells then gets the outputs a
+    kernel would have left: nothing if it passed, else an error (which nbgrader scores 0).
+    """
+
+    ids: frozenset[str]
+    grade: Callable[[NotebookNode], Any]
+
+
 _OVERRUNS: list[Overrun] = []
 _EXECUTED: list[float] = []
+_CLEAN_ROOM: list[float] = []
+_TESTS: list[CleanRoomTests] = []
+_VERDICTS: list[Any] = []
 
 
-def take_execution_seconds() -> float:
-    """Wall seconds that notebook runs (kernel start, cells, shutdown) took since the last call."""
-    total = sum(_EXECUTED)
+def take_execution_seconds() -> tuple[float, float]:
+    """Wall seconds since the last call: kernels running notebooks (start to shutdown), the clean room grading tests."""
+    totals = sum(_EXECUTED), sum(_CLEAN_ROOM)
     _EXECUTED.clear()
-    return total
+    _CLEAN_ROOM.clear()
+    return totals
+
+
+def grade_tests_in_clean_room(tests: CleanRoomTests | None) -> None:
+    """Let the clean room grade `tests` in the notebooks executed from now on (None: the kernel runs every test)."""
+    _TESTS[:] = [tests] if tests else []
+    if tests:
+        _VERDICTS.clear()
+
+
+def take_verdicts() -> Any:
+    """The clean room's verdicts on the last notebook (None if it did not get that far).
+
+    Raises:
+        what grading in the clean room raised (a busy machine, a sandbox that died).
+    """
+    found = _VERDICTS[:1]
+    _VERDICTS.clear()
+    if found and isinstance(found[0], BaseException):
+        raise found[0]
+    return found[0] if found else None
+
+
+def _graded_elsewhere(cell: NotebookNode) -> bool:
+    meta = nbgrader_meta(cell)
+    return bool(_TESTS and meta.get("grade") and meta.get("grade_id") in _TESTS[0].ids)
+
+
+def _error(name: str, message: str) -> NotebookNode:
+    return new_output("error", ename=name, evalue=message, traceback=[f"{name}: {message}"])
+
+
+def _fill(nb: NotebookNode, verdicts: Any) -> None:
+    """Give each test cell the clean room graded the outputs its verdict stands for."""
+    for cell in nb.cells:
+        if cell.cell_type == "code" and _graded_elsewhere(cell):
+            gid = nbgrader_meta(cell)["grade_id"]
+            if gid in verdicts.failed:
+                cell.outputs = [_error("NotConfirmed", f"not confirmed when run cleanly: {verdicts.failed[gid]}")]
+            elif gid in verdicts.errors:
+                cell.outputs = [_error(*verdicts.errors[gid])]
+            else:
+                cell.outputs = []
 
 
 def take_overruns() -> list[Overrun]:
@@ -189,7 +260,9 @@ class SandboxExecute(Execute):
 
     Only the cells a grade depends on run (:func:`~autograder.assignments.graded_chain`: locked,
     solution and test cells); every other code cell, a demonstration or a cell the student added,
-    gets one line saying it was not run.
+    gets one line saying it was not run. The test cells named by :func:`grade_tests_in_clean_room`
+    do not run in the kernel either: once it ran the rest, the clean room grades them and each
+    gets the outputs its verdict stands for, before nbgrader's next step saves the grades.
 
     ``timeout`` (nbgrader's ``Execute.timeout``) is CPU seconds per cell; the wall-clock limit
     nbclient enforces becomes ``wall_factor`` times that, a backstop (see the module's docstring).
@@ -212,9 +285,21 @@ class SandboxExecute(Execute):
         self._noted = set()
         start = time.perf_counter()
         try:
-            return super().preprocess(nb, resources, km)
+            nb, resources = super().preprocess(nb, resources, km)
         finally:
             _EXECUTED.append(time.perf_counter() - start)
+        if _TESTS and not any(o.kind != "cpu" for o in _OVERRUNS):  # else the worker fails the job anyway
+            start = time.perf_counter()
+            try:
+                verdicts = _TESTS[0].grade(nb)
+            except Exception as err:  # the worker re-raises it; raising here keeps nbgrader from saving grades
+                _VERDICTS[:] = [err]
+                raise
+            finally:
+                _CLEAN_ROOM.append(time.perf_counter() - start)
+            _fill(nb, verdicts)
+            _VERDICTS[:] = [verdicts]
+        return nb, resources
 
     def _get_timeout(self, cell: NotebookNode | None) -> int | None:
         cpu_limit = super()._get_timeout(cell)
@@ -223,6 +308,9 @@ class SandboxExecute(Execute):
     async def async_execute_cell(self, cell: NotebookNode, cell_index: int, *args: Any, **kwargs: Any) -> NotebookNode:
         if cell.cell_type == "code" and not graded_chain(cell):
             cell.outputs = [new_output("stream", name="stdout", text=f"[grader] {NOT_RUN}\n")]
+            return cell
+        if cell.cell_type == "code" and _graded_elsewhere(cell):
+            cell.outputs = []  # filled from the clean room's verdict once every other cell ran
             return cell
         limit = super()._get_timeout(cell)
         if cell.cell_type != "code" or not limit:

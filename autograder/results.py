@@ -38,7 +38,7 @@ class Result:
     cpu_seconds: float = 0.0
     """CPU seconds the submission's processes used."""
     flags: dict[str, str] = field(default_factory=dict)
-    """Test cells nbgrader passed that failed the clean re-run (scored 0), with the reason."""
+    """Test cells whose clean-room run did not hold up (scored 0, held for review), with the reason."""
     sandbox: str = ""
     """How the submission's code was confined: bwrap, or rlimits (resource limits only)."""
     phases: dict[str, float] = field(default_factory=dict)

@@ -108,11 +108,15 @@ class _Worker:
         except OSError:
             pass  # run() starts it again and reports the failure as the job's
 
-    def run(self, job: Job, backstop: float) -> Answer:
-        """The worker's answer to `job`; a hung or dead worker is the machine's failure."""
-        if self._starting is not None:
+    def _start_finished(self) -> None:
+        """Wait for a start begun by :meth:`start_soon` (unless called from it)."""
+        if self._starting is not None and self._starting is not threading.current_thread():
             self._starting.join()
             self._starting = None
+
+    def run(self, job: Job, backstop: float) -> Answer:
+        """The worker's answer to `job`; a hung or dead worker is the machine's failure."""
+        self._start_finished()
         try:
             if self.proc is None or self.proc.poll() is not None:
                 self._start()
@@ -141,6 +145,7 @@ class _Worker:
         Killing ``srun`` alone would leave its job step running on the node; closed input reaches
         the worker through it.
         """
+        self._start_finished()
         if self.proc is not None:
             try:
                 self.proc.stdin.close()
@@ -296,7 +301,7 @@ def grade(
     typical = _typical_seconds()  # read before this run deletes the results it replaces
     commands, mode = _commands(workers, worker_command, sandbox, cell_timeout, cpu_limit)
     log = paths.work() / "grader.log"
-    started: list[_Worker] = []  # one per pending job, up to `workers`, started as the job is found
+    started: list[_Worker] = []  # one per job to grade, up to `workers`
 
     pending: list[tuple[str, Assignment, str, list[str]]] = []
     done: list[Result] = []
@@ -318,11 +323,13 @@ def grade(
                 done.append(result)
                 continue
             pending.append((student, a, sha, check.notes))
-            if len(started) < len(commands):
+            if len(started) < len(commands):  # a worker for it starts now, while the rest is prepared
                 started.append(_Worker(log, commands[len(started)]))
                 started[-1].start_soon()
 
     if not pending:
+        for worker in started:  # every submission failed its preflight
+            worker.stop()
         return sorted(done, key=lambda r: (r.student, r.assignment))
     ensure_released(assignments)  # while the workers start
     pending.sort(key=lambda job: -typical.get(job[1].name, float("inf")))  # longest first (unknown ones too)

@@ -492,11 +492,12 @@ class Sandbox:
         reply = self._call(Usage)
         return reply.cpu, reply.queued
 
-    def wait_cpu(self, pid: int, cpu_seconds: float) -> int | None:
+    def wait_cpu(self, pid: int, cpu_seconds: float, slept: float | None = None) -> int | None:
         """Wait for `pid` to exit while the sandbox's processes use at most `cpu_seconds` more CPU time.
 
-        Returns its exit code, or None when the CPU time ran out first or when the wall-clock backstop
-        (:data:`WALL_FACTOR` times `cpu_seconds`) passed while the processes mostly slept.
+        Returns its exit code, or None when the CPU time ran out first, or when the processes mostly
+        slept (ran and waited for a core less than half the time) for longer than `slept` wall
+        seconds or than the wall-clock backstop (:data:`WALL_FACTOR` times `cpu_seconds`).
 
         Raises:
             MachineBusy: the backstop passed while they mostly ran or waited for a core.
@@ -507,6 +508,8 @@ class Sandbox:
             cpu, queued = self.usage()
             wall = time.monotonic() - start
             if cpu - cpu0 > cpu_seconds:
+                return None
+            if slept is not None and wall > slept and (cpu - cpu0) + (queued - queued0) < 0.5 * wall:
                 return None
             if wall > WALL_FACTOR * cpu_seconds:
                 if (cpu - cpu0) + (queued - queued0) >= 0.5 * wall:

@@ -1,6 +1,6 @@
 """Point an instructor at submission code that reaches into the grading machinery (notes, never scores).
 
-The clean re-run (:mod:`autograder.verify`) undoes and detects monkeypatching, but code that
+The clean room (:mod:`autograder.verify`) undoes and detects monkeypatching, but code that
 runs inside the same process as a test can always inspect its caller (frames, code objects,
 the garbage collector). Such code has no place in an answer, so :func:`suspicious` names it
 for a human to look at: assignments to attributes of imported modules, frame and tracing

@@ -1,22 +1,28 @@
-"""Re-grade the tests nbgrader passed in a clean room, and judge the results in this trusted process.
+"""Grade the test cells in a clean room, and judge each run in this trusted process.
 
-nbgrader runs the whole submission in one kernel, so a submission can patch what its tests use
-(``np.allclose``, ``course.checks``, IPython's input transformers, ``torch`` itself) and pass
-tests its answers fail. For every test cell nbgrader gave points, :func:`verify` runs
-:mod:`autograder.sandboxed.cleanroom` in the sandbox: the course's locked cells, the student's solution
-cells, then that test alone after every patch has been undone. Each ``course.checks.assert_*``
-call there is recorded with its values as plain data, and this process re-runs the check on
-them with its own ``course.checks``. A test passes verification only if
+nbgrader would run the tests in the student's kernel, after the student's cells, so a submission
+could patch what its tests use (``np.allclose``, ``course.checks``, IPython's input transformers,
+``torch`` itself) and pass tests its answers fail. Here the kernel runs only the locked and
+solution cells; the test cells run once, in :mod:`autograder.sandboxed.cleanroom` in the sandbox:
+the course's locked cells, the student's solution cells, then the tests after every patch has been
+undone. Each ``course.checks.assert_*`` call there is recorded with its values as plain data, and
+this process re-runs the check on them with its own ``course.checks``. :func:`grade_tests` says,
+for each test:
 
-* it completed, and every re-checked call concluded here what it concluded there;
-* no value it compared was an object that cannot cross as data (``__eq__`` tricks);
-* its run changed no library function, class or locked name (patching *while* testing);
-* every check the course's own solution reaches was reached (no lines skipped).
+* failed, with the error name and message a kernel would have shown (the check's explanation),
+  or that it did not finish (code it called slept, crashed or ran out of time);
+* not confirmed, with the reason, when its run does not hold up: a re-checked call concluded
+  here other than there, a compared value was an object that cannot cross as data (``__eq__``
+  tricks), the run changed a library function, class or locked name (patching *while* testing),
+  or a check the course's own solution reaches was skipped. Such a test scores 0 and the result
+  is held for review;
+* else passed.
 
-A test that nbgrader scored but that fails verification scores 0, with the reason as a note.
-The verdicts are calibrated on the course's solution (:func:`reference`, cached per source):
-a test the solution cannot pass cleanly is never used against students, and noise the
-solution's run shows (values a check cannot transfer, library state a test changes) is allowed.
+:mod:`autograder.kernel` turns these verdicts into the test cells' outputs before nbgrader saves
+the grades. The verdicts are calibrated on the course's solution (:func:`reference`, cached per
+source): a test the solution cannot pass cleanly is left to the kernel (:func:`clean_room_tests`),
+and noise the solution's run shows (values a check cannot transfer, library state a test changes)
+is allowed.
 """
 
 from __future__ import annotations
@@ -47,9 +53,19 @@ from autograder.protocol import (
     opaque_in,
     unseal,
 )
-from autograder.sandbox import Sandbox
+from autograder.sandbox import WALL_FACTOR, Sandbox
 
-__all__ = ["JUDGED_IN_CLEAN_ROOM", "RECHECKED", "RECORDED", "Reference", "Verdicts", "reference", "verify"]
+__all__ = [
+    "DID_NOT_FINISH",
+    "JUDGED_IN_CLEAN_ROOM",
+    "RECHECKED",
+    "RECORDED",
+    "Reference",
+    "Verdicts",
+    "clean_room_tests",
+    "grade_tests",
+    "reference",
+]
 
 RECORDED = ("course.checks",)
 """Modules whose ``assert_*`` calls are recorded in the clean room and re-checked here."""
@@ -126,7 +142,9 @@ def _run(sandbox: Sandbox, plan: Plan, env: dict[str, str]) -> tuple[dict[str, R
     plan.key = secrets.token_hex(32)
     sandbox.write("run/plan.json", plan.to_json().encode())
     pid = sandbox.spawn(ChildKind.VERIFY, [sandbox.inside("run/plan.json")], env, "run/verify.log")
-    sandbox.wait_cpu(pid, (len(plan.cells) + len(plan.tests) + 2) * (plan.cell_timeout + 5))
+    # a cell or test that sleeps is stopped as the kernel's would be: after WALL_FACTOR cell limits
+    budget = (len(plan.cells) + len(plan.tests) + 2) * (plan.cell_timeout + 5)
+    sandbox.wait_cpu(pid, budget, slept=WALL_FACTOR * plan.cell_timeout)
     sandbox.kill_all()  # the run itself if it overran, and whatever the student's code left behind
 
     def opened(label: str) -> Record:
@@ -270,39 +288,71 @@ def reference(sandbox: Sandbox, assignment: Assignment, cell_timeout: float, env
 
 @dataclass
 class Verdicts:
-    """Tests nbgrader passed that the clean room does not confirm (id -> reason), plus notes."""
+    """The clean room's grades of the tests it ran.
 
+    ``errors``: tests that failed there (id -> error name and message, as a kernel would show them);
+    ``failed``: tests whose run does not hold up (id -> why: records that disagree with their
+    values, checks skipped, library state replaced while they ran), set to 0 and held for review;
+    every other test it ran passed.
+    """
+
+    errors: dict[str, tuple[str, str]] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
 
-def verify(
+DID_NOT_FINISH = "the test did not finish: code it called slept, crashed, called os._exit or ran out of time"
+
+
+def clean_room_tests(sandbox: Sandbox, assignment: Assignment, cell_timeout: float, env: dict[str, str]) -> list[str]:
+    """The tests the clean room grades: every test the course's solution passes there (the kernel skips them)."""
+    ref = reference(sandbox, assignment, cell_timeout, env)
+    return [t for t in assignment.test_cells if ref.usable(t)]
+
+
+def _failure(raw: Record) -> tuple[str, str] | None:
+    """(error name, message) of a test that did not pass in the clean room; None if it completed (or is unreadable)."""
+    if raw is None:
+        return "RuntimeError", DID_NOT_FINISH
+    if not isinstance(raw, bytes):
+        return None
+    try:
+        record = TestRecord.from_json(raw)
+    except ProtocolError:
+        return None
+    if record.completed:
+        return None
+    name, _, message = record.error.partition(": ")
+    return (name, message) if name.isidentifier() else ("Exception", record.error)
+
+
+def grade_tests(
     sandbox: Sandbox,
     assignment: Assignment,
     submission: NotebookNode,
-    scores: dict[str, float],
+    tests: list[str],
     cell_timeout: float,
     env: dict[str, str],
 ) -> Verdicts:
-    """Verify the tests with a positive nbgrader score in `scores` (test id -> points)."""
+    """Run `tests` (from :func:`clean_room_tests`) on `submission` in the clean room and judge each here."""
     out = Verdicts()
-    if not any(s > 0 for s in scores.values()):
-        return out
     ref = reference(sandbox, assignment, cell_timeout, env)
-    tests = [t for t, s in scores.items() if s > 0 and ref.usable(t)]
-    unverifiable = sorted(t for t, s in scores.items() if s > 0 and t in ref.tests and not ref.usable(t))
-    if unverifiable:
-        out.notes.append(
-            f"not verified (the course's solution fails them in the clean room): {', '.join(unverifiable)}"
-        )
+    if unverifiable := sorted(t for t in assignment.test_cells if not ref.usable(t)):
+        out.notes.append(f"graded in the kernel only (the course's solution fails them in the clean room): "
+                         f"{', '.join(unverifiable)}")  # fmt: skip
     if not tests:
         return out
     allowed = sorted({c for t in tests for c in ref.tests[t].changed})
     records, summary = _run(sandbox, _plan(assignment, submission, tests, cell_timeout, allowed), env)
     for test in tests:
-        if why := _judge(records.get(test), ref.tests[test]):
+        raw = records.get(test)
+        if failure := _failure(raw):
+            out.errors[test] = failure
+        elif why := _judge(raw, ref.tests[test]):
             out.failed[test] = why
     if summary.patched:
         names = ", ".join(summary.patched[:5])
-        out.notes.append(f"the submission replaced {names}; undone before the tests were re-run")
+        out.notes.append(f"the submission replaced {names}; undone before the tests were run")
+    if unfinished := sorted(t for t in tests if records.get(t) is None):
+        out.notes.append(f"{DID_NOT_FINISH}: {', '.join(unfinished)}")
     return out

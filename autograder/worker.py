@@ -7,10 +7,10 @@ failed with a :class:`~autograder.protocol.Failure` kind, whose ``machine`` prop
 runner to grade it again later; ``cpu`` is the CPU time the submission's processes used.
 
 Per job: nbgrader autograde (API, no CLI start-up) with every kernel forked inside this
-worker's sandbox (:mod:`autograder.sandbox`, :mod:`autograder.kernel`); then the tests nbgrader
-passed are verified in a clean room (:mod:`autograder.verify`) and those that fail it are set
-to 0 in the gradebook; the autograded notebook is rewritten as the student may see it
-(:mod:`autograder.feedback`).
+worker's sandbox (:mod:`autograder.sandbox`, :mod:`autograder.kernel`). The kernel runs the
+locked and solution cells; the test cells run once, in the clean room (:mod:`autograder.verify`),
+whose verdicts become the test cells' outputs before nbgrader saves the grades. The autograded
+notebook is then rewritten as the student may see it (:mod:`autograder.feedback`).
 The sandbox is wiped before and after each run, so nothing a submission leaves behind reaches
 the next one.
 
@@ -40,8 +40,8 @@ from typing import TextIO
 
 import nbformat
 
-from autograder import feedback, gradebook, paths
-from autograder.assignments import Assignment, find_assignment
+from autograder import feedback, paths
+from autograder.assignments import find_assignment
 from autograder.protocol import Answer, Failure, Job, Ready
 from autograder.sandbox import MODES, MachineBusy, Sandbox, SandboxError, resolve_mode
 
@@ -99,12 +99,6 @@ def nbgrader_failure(log: str) -> Answer:
     return Answer.failed(Failure.UNKNOWN, last, log)
 
 
-def _test_scores(assignment: Assignment, student: str) -> dict[str, float]:
-    recorded = gradebook.scores(student, assignment.name, assignment.notebook)
-    tests = assignment.test_cells
-    return {cell: score for cell, score in recorded.cells.items() if cell in tests} if recorded else {}
-
-
 def _forbidden_calls(path: Path) -> dict[str, str]:
     """Test cell id -> the ForbiddenCall message it failed with (an exercise not written by hand)."""
     found = {}
@@ -116,10 +110,10 @@ def _forbidden_calls(path: Path) -> dict[str, str]:
     return found
 
 
-PHASES = ("sandbox", "execution", "nbgrader", "gradebook", "verification", "feedback")
-"""Where a graded job's wall time goes: wiping (or starting) the sandbox; the kernels running the notebook;
-the rest of nbgrader's autograde (copying, parsing, its gradebook writes); the grader's gradebook reads and
-writes; the clean-room verification; rewriting the notebook for feedback."""
+PHASES = ("sandbox", "execution", "nbgrader", "verification", "feedback")
+"""Where a graded job's wall time goes: wiping (or starting) the sandbox; the kernel running the notebook's
+cells; the rest of nbgrader's autograde (copying, parsing, its gradebook writes); the clean room running and
+judging the tests (its calibration included); rewriting the notebook for feedback."""
 
 
 class _Phases:
@@ -129,11 +123,12 @@ class _Phases:
         self.seconds: dict[str, float] = dict.fromkeys(PHASES, 0.0)
         self.last = time.perf_counter()
 
-    def lap(self, phase: str, execution: float = 0.0) -> None:
-        """Add the time since the last lap to `phase`, less `execution` seconds that go to ``execution``."""
+    def lap(self, phase: str, **inside: float) -> None:
+        """Add the time since the last lap to `phase`, less the seconds `inside` gives other phases."""
         now = time.perf_counter()
-        self.seconds[phase] += now - self.last - execution
-        self.seconds["execution"] += execution
+        self.seconds[phase] += now - self.last - sum(inside.values())
+        for other, seconds in inside.items():
+            self.seconds[other] += seconds
         self.last = now
 
 
@@ -168,9 +163,15 @@ class Worker:
             pass
 
     def grade(self, assignment_name: str, student: str) -> Answer:
-        from autograder.kernel import take_execution_seconds, take_overruns
+        from autograder.kernel import (
+            CleanRoomTests,
+            grade_tests_in_clean_room,
+            take_execution_seconds,
+            take_overruns,
+            take_verdicts,
+        )
         from autograder.nbgrader_api import api
-        from autograder.verify import verify
+        from autograder.verify import Verdicts, clean_room_tests, grade_tests
 
         clock = _Phases()
         assignment = find_assignment(assignment_name)
@@ -179,8 +180,20 @@ class Worker:
         take_overruns()
         take_execution_seconds()
         clock.lap("sandbox")
-        result = api(grading=True).autograde(assignment.name, student, force=True, create=True)
-        clock.lap("nbgrader", execution=take_execution_seconds())
+        tests = clean_room_tests(sandbox, assignment, self.cell_timeout, self.env)  # calibrated once per source
+        clock.lap("verification")
+
+        def in_clean_room(nb: nbformat.NotebookNode) -> Verdicts:
+            return grade_tests(sandbox, assignment, nb, tests, self.cell_timeout, self.env)
+
+        grade_tests_in_clean_room(CleanRoomTests(frozenset(tests), in_clean_room))
+        try:
+            result = api(grading=True).autograde(assignment.name, student, force=True, create=True)
+        finally:
+            grade_tests_in_clean_room(None)
+        kernels, clean_room = take_execution_seconds()
+        clock.lap("nbgrader", execution=kernels, verification=clean_room)
+        verdicts = take_verdicts()  # raises what the clean room raised (MachineBusy: grade again)
         peak = sandbox.wipe()
         clock.lap("sandbox")
         if peak >= sandbox.limits.processes * 3 // 4:
@@ -195,14 +208,7 @@ class Worker:
                 return Answer.failed(Failure.ENDLESS_LOOP, what)
         if not result.get("success"):
             return nbgrader_failure((result.get("error") or "") + "\n" + (result.get("log") or ""))
-        submitted = nbformat.read(paths.cleaned() / student / assignment.name / assignment.path.name, as_version=4)
-        passed = _test_scores(assignment, student)
-        clock.lap("gradebook")
-        verdicts = verify(sandbox, assignment, submitted, passed, self.cell_timeout, self.env)
-        clock.lap("verification")
-        if verdicts.failed:
-            gradebook.zero(student, assignment.name, assignment.notebook, sorted(verdicts.failed))
-        clock.lap("gradebook")
+        verdicts = verdicts or Verdicts()
         autograded = paths.autograded() / student / assignment.name / assignment.path.name
         by_hand = _forbidden_calls(autograded)  # read before the rewrite replaces the test cells' outputs
         feedback.rewrite(autograded, assignment, verdicts.failed)
@@ -280,7 +286,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _jobs(stream: TextIO) -> Iterator[Job]:
-    """The grader's jobs, one per line, read by a thread (started now): at the end of the input the worker exits at once.
+    """The grader's jobs, one per line, read by a thread started now: at the end of the input the worker exits at once.
 
     The input ends when the grader stops the worker or is gone (killed too: under ``srun`` the job
     step's input closes with the grader's end of the pipe). Exiting mid-job is what ends the job step

@@ -137,13 +137,16 @@ def test_honest_students_get_what_they_get_alone(batch):
         assert together[name]["flags"] == {} and alone[name]["status"] == "graded"
 
 
-def test_verification_explains_what_it_zeroed(batch):
+def test_the_clean_room_says_what_it_undid_and_what_it_did_not_confirm(batch):
+    """The tests run only in the clean room, after every patch the cells made is undone: the notes
+    name the patches still in place then, and a test whose own run was tampered with scores 0 with
+    the reason, for review."""
     ctx, _, _, _ = batch
     got = results(ctx.work)
-    for name in ("patch_checks", "rebind_checks", "input_transformer", "calltime_patch", "torch_patch",
-                 "library_shortcut_unwatched"):  # fmt: skip
-        assert got[name]["flags"], f"{name}: nbgrader alone should have been fooled, and the clean re-run should say so"
-        assert all(why for why in got[name]["flags"].values())
+    for name in ("patch_checks", "rebind_checks", "library_shortcut_unwatched"):
+        assert any("undone before the tests were run" in note for note in got[name]["notes"]), name
+    flags = got["calltime_patch"]["flags"]
+    assert list(flags) == ["sigmoid_test"] and "never ran" in flags["sigmoid_test"], flags
 
 
 def test_feedback_never_shows_hidden_tests(batch):

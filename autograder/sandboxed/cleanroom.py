@@ -54,6 +54,9 @@ __all__ = ["Guard", "main", "zygote_warm"]
 MAX_ENCODED = 32 * 2**20
 """Characters of recorded values per test; larger values are not transferred (and fail)."""
 
+ERROR_CHARS = 2000
+"""Characters of a cell's or test's error kept: ``Name: message``, which the test's feedback shows."""
+
 _MISSING = object()
 
 
@@ -262,13 +265,13 @@ def _run(source: str, filename: str, namespace: dict, timeout: float, submitted:
             except CellTimeout:
                 raise
             except BaseException as err:  # noqa: BLE001 - the cell's error is data
-                return f"{type(err).__name__}: {err}"[:300]
+                return f"{type(err).__name__}: {err}"[:ERROR_CHARS]
         finally:
             signal.setitimer(signal.ITIMER_PROF, 0)  # a time-out still pending is raised here: inside the outer try
     except CellTimeout:
-        return f"used more than {timeout:g} s of CPU time"
+        return f"CellTimeoutError: used more than {timeout:g} s of CPU time (the per-cell limit)"
     except BaseException:  # noqa: BLE001 - describing the error failed
-        return "the cell raised an error that could not be described"
+        return "Exception: the cell raised an error that could not be described"
 
 
 class _Shell:

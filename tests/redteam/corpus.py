@@ -525,6 +525,8 @@ def _cases() -> list[Case]:
              _appended(complete, _LIBRARY_SIGMOID + _UNWATCH), "graded", "full-minus:first"),
         Case("sleeps_forever", "right answers, then a cell that sleeps", _added("import time\ntime.sleep(10**6)"),
              "failed", "zero"),
+        Case("sleeps_in_test", "right answers, but sigmoid sleeps when a test calls it",
+             _added("def sigmoid(z):\n    import time\n    time.sleep(10**6)"), "graded", "zero"),
         Case("memory_bomb", "allocates until the memory limit stops it",
              _added("hog = [bytearray(2**27) for _ in range(10**6)]"), "graded", "full"),
         Case("fork_bomb", "forks until the process limit stops it", _added(_FORK_BOMB), "failed", "zero",
