@@ -41,6 +41,7 @@ from traitlets import CaselessStrEnum, Integer
 from autograder.assignments import NOT_RUN, graded_chain, nbgrader_meta
 from autograder.protocol import ChildKind
 from autograder.sandbox import WALL_FACTOR, Sandbox
+from autograder.verify import Verdicts
 
 __all__ = [
     "CleanRoomTests",
@@ -88,20 +89,20 @@ class Overrun:
 class CleanRoomTests:
     """Test cells the clean room grades instead of the kernel, and how to grade them.
 
-    ``grade`` gets the notebook once its kernel ran (every other cell) and returns the verdicts,
-    an :class:`autograder.verify.Verdicts`; each of these test cells then gets the outputs a
-    kernel would have left: nothing if it passed, else an error (which nbgrader scores 0).
+    ``grade`` gets the notebook once its kernel ran (every other cell) and returns the verdicts;
+    each of these test cells then gets the outputs a kernel would have left: nothing if it
+    passed, else an error (which nbgrader scores 0).
     """
 
     ids: frozenset[str]
-    grade: Callable[[NotebookNode], Any]
+    grade: Callable[[NotebookNode], Verdicts]
 
 
 _OVERRUNS: list[Overrun] = []
 _EXECUTED: list[float] = []
 _CLEAN_ROOM: list[float] = []
 _TESTS: list[CleanRoomTests] = []
-_VERDICTS: list[Any] = []
+_VERDICTS: list[Verdicts | Exception] = []
 
 
 def take_execution_seconds() -> tuple[float, float]:
@@ -119,7 +120,7 @@ def grade_tests_in_clean_room(tests: CleanRoomTests | None) -> None:
         _VERDICTS.clear()
 
 
-def take_verdicts() -> Any:
+def take_verdicts() -> Verdicts | None:
     """The clean room's verdicts on the last notebook (None if it did not get that far).
 
     Raises:
@@ -127,9 +128,11 @@ def take_verdicts() -> Any:
     """
     found = _VERDICTS[:1]
     _VERDICTS.clear()
-    if found and isinstance(found[0], BaseException):
+    if not found:
+        return None
+    if isinstance(found[0], Exception):
         raise found[0]
-    return found[0] if found else None
+    return found[0]
 
 
 def _graded_elsewhere(cell: NotebookNode) -> bool:
@@ -141,7 +144,7 @@ def _error(name: str, message: str) -> NotebookNode:
     return new_output("error", ename=name, evalue=message, traceback=[f"{name}: {message}"])
 
 
-def _fill(nb: NotebookNode, verdicts: Any) -> None:
+def _fill(nb: NotebookNode, verdicts: Verdicts) -> None:
     """Give each test cell the clean room graded the outputs its verdict stands for."""
     for cell in nb.cells:
         if cell.cell_type == "code" and _graded_elsewhere(cell):

@@ -10,9 +10,9 @@ complete solution (i % 3 == 0), the first half of the exercises answered (1) or 
 untouched (2). Both graders get their own work folder with the same course configuration
 (autograder/nbgrader_config.py) and a release made beforehand (not timed):
 
-* ``ours``: ``python -m autograder grade`` (preflight, 2 workers, sandbox, clean-room
-  verification, results); the time includes starting the workers and, on this first run,
-  calibrating the verification on each notebook's solution.
+* ``ours``: ``python -m autograder grade`` (preflight, 2 workers, sandbox, tests in the clean
+  room, results); the time includes starting the workers and, on this first run, calibrating
+  the clean room on each notebook's solution.
 * ``plain``: ``nbgrader autograde <assignment>`` once per assignment over all students, one after
   the other, as an instructor would type it. Its kernels get the same settings as ours that
   affect scores (``PYTHONWARNINGS=ignore``, ``MPLBACKEND=Agg``); torch keeps its default threads.
@@ -178,7 +178,7 @@ def main() -> None:
     differ = sorted(k for k in cells if not mine.get(k) == theirs.get(k) == split.get(k))
     per_min = lambda seconds: args.students * 60 / seconds  # noqa: E731
     print(f"\nclass of {args.students} students, {len(assignments)} notebooks each ({len(mine)} graded cells)")
-    for label, seconds in ((f"ours  ({args.workers} workers, sandbox, verification)", t_ours),
+    for label, seconds in ((f"ours  ({args.workers} workers, sandbox, clean room)", t_ours),
                            ("plain (nbgrader autograde, serial)", t_plain),
                            (f"plain (nbgrader autograde, {args.workers} processes)", t_parallel)):  # fmt: skip
         print(f"  {label:<46} {seconds:7.1f} s  {per_min(seconds):6.2f} students/min")
@@ -203,7 +203,7 @@ def main() -> None:
     cold = run(course, *grade)
     warm = run(course, *grade, "--force")
     print(f"\nwhole-course submission (1 student, {len(assignments)} notebooks), {args.workers} workers:")
-    print(f"  cold (fresh work folder: workers start, verification calibrated): {cold:.1f} s")
+    print(f"  cold (fresh work folder: workers start, clean room calibrated): {cold:.1f} s")
     print(f"  warm (graded again):                                             {warm:.1f} s")
     shutil.rmtree(root)
 
