@@ -58,7 +58,15 @@ from autograder.protocol import (
 from autograder.sandbox import Limits
 from autograder.sandboxed import audit, cleanroom, zygote
 from autograder.sandboxed.cleanroom import Guard
-from autograder.verify import JUDGED_IN_CLEAN_ROOM, RECHECKED, _calibrated, _judge, _TestReference
+from autograder.verify import (
+    DID_NOT_FINISH,
+    JUDGED_IN_CLEAN_ROOM,
+    RECHECKED,
+    _calibrated,
+    _failure,
+    _judge,
+    _TestReference,
+)
 
 # the codec ------------------------------------------------------------------------------------
 
@@ -251,6 +259,27 @@ def test_an_honest_record_is_confirmed():
 )
 def test_a_record_that_does_not_hold_up_is_refused_with_the_reason(raw, why):
     assert why in _judge(raw, REF)
+
+
+@pytest.mark.parametrize(
+    ("raw", "failure"),
+    [
+        (None, ("RuntimeError", DID_NOT_FINISH)),
+        (
+            record(completed=False, error="AssertionError: sigmoid(0): 0.4 != 0.5"),
+            ("AssertionError", "sigmoid(0): 0.4 != 0.5"),
+        ),
+        (
+            record(completed=False, error="ForbiddenCall: sigmoid calls torch.sigmoid"),
+            ("ForbiddenCall", "sigmoid calls torch.sigmoid"),
+        ),
+        (record(completed=False, error="no name: here"), ("Exception", "no name: here")),
+        (record(*HONEST), None),  # completed: judged by _judge
+        (b"{not json", None),  # unreadable: judged by _judge, which refuses it
+    ],
+)
+def test_a_test_that_failed_in_the_clean_room_reads_as_the_kernel_would_show_it(raw, failure):
+    assert _failure(raw) == failure
 
 
 def test_a_failure_recorded_as_failure_is_consistent_and_unchecked_calls_are_not_rerun():
