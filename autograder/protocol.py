@@ -248,7 +248,7 @@ class Answer(Message):
     log: str = ""
     """The full log of a failure (nbgrader's, or a traceback), kept beside the result."""
     flags: dict[str, str] = field(default_factory=dict)
-    """Test cells nbgrader passed that the clean room does not confirm, with the reason."""
+    """Test cells whose clean-room run does not hold up (scored 0, held for review), with the reason."""
     notes: list[str] = field(default_factory=list)
     by_hand: dict[str, str] = field(default_factory=dict)
     """Test cells that failed because the exercise was not written by hand, with the message."""
