@@ -44,6 +44,7 @@ from autograder.sandbox import WALL_FACTOR, Sandbox
 from autograder.verify import Verdicts
 
 __all__ = [
+    "STOPPED",
     "CleanRoomTests",
     "Overrun",
     "SandboxExecute",
@@ -97,6 +98,9 @@ class CleanRoomTests:
     ids: frozenset[str]
     grade: Callable[[NotebookNode], Verdicts]
 
+
+STOPPED = "not run: the notebook's run was stopped before the tests"
+"""The error a clean-room test cell gets when a cell's overrun stopped the job before the tests ran."""
 
 _OVERRUNS: list[Overrun] = []
 _EXECUTED: list[float] = []
@@ -291,7 +295,9 @@ class SandboxExecute(Execute):
             nb, resources = super().preprocess(nb, resources, km)
         finally:
             _EXECUTED.append(time.perf_counter() - start)
-        if _TESTS and not any(o.kind != "cpu" for o in _OVERRUNS):  # else the worker fails the job anyway
+        if _TESTS and any(o.kind != "cpu" for o in _OVERRUNS):  # the worker fails the job: no test keeps points
+            _fill(nb, Verdicts(errors=dict.fromkeys(_TESTS[0].ids, ("RuntimeError", STOPPED))))
+        elif _TESTS:
             start = time.perf_counter()
             try:
                 verdicts = _TESTS[0].grade(nb)

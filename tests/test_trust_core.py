@@ -23,6 +23,7 @@ import traceback
 import types
 from pathlib import Path
 
+import nbformat
 import numpy as np
 import pytest
 import torch
@@ -398,6 +399,32 @@ def test_a_clean_room_cell_reports_its_error_or_time_out_and_never_raises(source
     finally:
         signal.setitimer(signal.ITIMER_PROF, 0)
         signal.signal(signal.SIGPROF, handler)
+
+
+def test_a_stopped_run_leaves_no_test_with_points(monkeypatch):
+    """Test cells left for the clean room have no outputs; if a cell's overrun stopped the job, nbgrader
+    must not score them as passed (a machine failure keeps the gradebook's rows until graded again)."""
+    from nbgrader.preprocessors import Execute
+
+    from autograder import kernel
+
+    nb = nbformat.v4.new_notebook()
+    test = nbformat.v4.new_code_cell("checks.assert_true(False, 'x')")
+    test.metadata["nbgrader"] = {"grade": True, "grade_id": "t_test", "points": 1, "solution": False, "locked": True}
+    nb.cells = [nbformat.v4.new_code_cell("x = 1"), test]
+    monkeypatch.setattr(Execute, "preprocess", lambda self, nb, resources=None, km=None: (nb, resources))
+    graded = []
+    kernel.grade_tests_in_clean_room(kernel.CleanRoomTests(frozenset({"t_test"}), graded.append))
+    kernel.take_overruns()
+    kernel._OVERRUNS.append(kernel.Overrun(0, "wall", cpu=0.0, queued=0.0, wall=50.0))
+    try:
+        kernel.SandboxExecute().preprocess(nb, {})
+    finally:
+        kernel.grade_tests_in_clean_room(None)
+        kernel.take_overruns()
+    assert graded == [], "the clean room ran after the job was stopped"
+    assert [(o.output_type, o.evalue) for o in nb.cells[1].outputs] == [("error", kernel.STOPPED)]
+    assert kernel.take_verdicts() is None
 
 
 # limits and the zygote's resource limits ----------------------------------------------------------
