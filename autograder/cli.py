@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import nbformat
+
 from autograder import paths
 
 
@@ -116,6 +118,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_translation(args: argparse.Namespace) -> int:
+    from autograder import edition
+
+    problems = []
+    for a in _assignments(args.assignment):
+        path = edition.translation_path(a.path, args.lang)
+        old = edition.Translation.load(path, args.lang) if path.exists() else None
+        if args.action == "skeleton":
+            path.write_text(edition.skeleton(a.nb, args.lang, old), encoding="utf-8")
+            print(f"wrote {path}")
+        elif old is None:
+            problems.append(f"{a.name}: {path} is missing (python -m autograder translation skeleton)")
+        elif args.action == "check":
+            problems += [f"{a.name}: {p}" for p in edition.problems(a.nb, old)]
+        else:
+            out = Path(args.out) / a.name / a.path.name
+            out.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(edition.translate(a.nb, old), out)
+            print(f"wrote {out}")
+    print("\n".join(problems) if problems else f"translation {args.action}: done")
+    return 1 if problems else 0
+
+
 def _filters(p: argparse.ArgumentParser) -> None:
     p.add_argument("--assignment", nargs="*", help="only these assignments (folder names)")
     p.add_argument("--student", nargs="*", help="only these students")
@@ -179,6 +204,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--cpu-limit", "--timeout", type=float, default=300, help="CPU seconds per notebook")
     p.set_defaults(fn=cmd_demo)
+
+    p = sub.add_parser("translation", help="check, start or build a notebook edition in another language")
+    p.add_argument("action", choices=["check", "skeleton", "build"],
+                   help="check: name stale or missing translations; skeleton: write or update the translation "
+                        "file for a translator; build: write the translated source notebooks under --out")  # fmt: skip
+    p.add_argument("--lang", default="zh", choices=["zh"], help="the edition (default zh: 中文)")
+    p.add_argument("--assignment", nargs="*", help="only these assignments (folder names)")
+    p.add_argument("--out", default=str(paths.work() / "edition"), help="with build: where the notebooks go")
+    p.set_defaults(fn=cmd_translation)
 
     args = parser.parse_args(argv)
     return args.fn(args)

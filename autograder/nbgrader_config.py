@@ -28,6 +28,8 @@ c.CourseDirectory.autograded_directory = str(WORK / "autograded")
 c.CourseDirectory.feedback_directory = str(WORK / "feedback")
 c.CourseDirectory.solution_directory = str(WORK / "solution")
 # The class's database and exchange, where its own nbgrader_config.py sets them (autograder/instructor.py).
+# Translation files translate hidden tests too: instructor material, never released (autograder/edition.py).
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.zh.yaml"]
 c.CourseDirectory.db_url = instructor.db_url("sqlite:///" + str(WORK / "gradebook.db"))
 c.Exchange.root = instructor.setting("Exchange", "root", instructor.DEFAULT_EXCHANGE)
 
