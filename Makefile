@@ -9,6 +9,9 @@ SUBMISSIONS ?=
 PIP := $(BIN)/python -m pip install --disable-pip-version-check --progress-bar on
 # Jupyter refuses to run as root (Docker containers, cloud VMs) unless told it may.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+# The edition: en (default) or zh, the 中文 edition (make lab EDITION=zh), in a folder of its own: mywork/zh/.
+EDITION ?= en
+WORKSPACE := $(if $(filter en,$(EDITION)),mywork,mywork/$(EDITION))
 # Extra JupyterLab options, e.g. make lab LAB_ARGS="--ip=0.0.0.0 --no-browser --port=8888"
 LAB_ARGS ?=
 
@@ -29,9 +32,9 @@ $(STAMP): $(LAB_STAMP)
 	$(PIP) -e '.[dev,browser]'
 	@touch $@
 
-lab: $(LAB_STAMP)  ## open the course in JupyterLab (your work lives in mywork/ and is never overwritten)
-	@$(BIN)/python -m autograder release --workspace mywork --quiet
-	$(BIN)/jupyter lab --notebook-dir=mywork $(ALLOW_ROOT) $(LAB_ARGS)
+lab: $(LAB_STAMP)  ## open the course in JupyterLab (EDITION=zh: 中文; your work lives in mywork/ and is never overwritten)
+	@$(BIN)/python -m autograder release --workspace $(WORKSPACE) --edition $(EDITION) --quiet
+	$(BIN)/jupyter lab --notebook-dir=$(WORKSPACE) $(ALLOW_ROOT) $(LAB_ARGS)
 
 test: $(STAMP)  ## lint and run the whole test suite
 	$(BIN)/ruff check .

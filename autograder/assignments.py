@@ -10,13 +10,13 @@ from __future__ import annotations
 import ast
 import copy
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
 
-from autograder import paths
+from autograder import edition, paths
 from course.selfcheck import graded_chain
 
 __all__ = [
@@ -86,6 +86,8 @@ class Assignment:
 
     name: str
     path: Path
+    lang: str = "en"
+    """The edition (:mod:`autograder.edition`): "en" is the source, any other is built from it."""
 
     @property
     def notebook(self) -> str:
@@ -93,7 +95,21 @@ class Assignment:
 
     @cached_property
     def nb(self) -> NotebookNode:
-        return nbformat.read(self.path, as_version=4)
+        if self.lang == "en":
+            return nbformat.read(self.path, as_version=4)
+        return copy.deepcopy(_edition_nb(self.path, self.lang, self.translation_path.stat().st_mtime_ns))
+
+    @property
+    def translation_path(self) -> Path:
+        return edition.translation_path(self.path, self.lang)
+
+    def in_edition(self, lang: str) -> Assignment:
+        """This assignment in edition `lang` (same cells, grade ids and points; text translated)."""
+        return Assignment(self.name, self.path, lang)
+
+    def translation(self) -> edition.Translation:
+        """This edition's translation file (FileNotFoundError for English or a missing file)."""
+        return edition.Translation.of(self.path, self.lang)
 
     def cell(self, cell_id: str) -> NotebookNode:
         return next(c for c in self.nb.cells if c.get("id") == cell_id)
@@ -135,6 +151,11 @@ class Assignment:
                 cell.source = stub_source(cell.source)
         nb, _ = ClearHiddenTests().preprocess(nb, {})
         return nb
+
+
+@lru_cache(maxsize=32)
+def _edition_nb(path: Path, lang: str, _mtime: int) -> NotebookNode:
+    return edition.translate(nbformat.read(path, as_version=4), edition.Translation.of(path, lang))
 
 
 def stub_source(source: str) -> str:

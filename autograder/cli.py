@@ -1,6 +1,6 @@
 """``python -m autograder <command>`` (also the ``autograder`` console script).
 
-Commands: release, grade, feedback, export, lint, demo. Run with ``-h`` for the options.
+Commands: release, grade, feedback, export, lint, demo, translation. Run with ``-h`` for the options.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def cmd_release(args: argparse.Namespace) -> int:
     from autograder.release import release, workspace
 
     if args.workspace:
-        copied, kept = workspace(Path(args.workspace))
+        copied, kept = workspace(Path(args.workspace), args.edition)
         for p in copied:
             print(f"copied  {p}")
         if not args.quiet:
@@ -33,7 +33,7 @@ def cmd_release(args: argparse.Namespace) -> int:
                 print(f"kept    {p} (already there: your work is never overwritten)")
         print(f"{args.workspace}/: {len(copied) + len(kept)} notebooks, {len(copied)} new")
     else:
-        for p in release(_assignments(args.assignment)):
+        for p in release(_assignments(args.assignment), args.edition):
             print(f"released {p}")
     return 0
 
@@ -154,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--assignment", nargs="*", help="only these assignments (folder names)")
     p.add_argument("--workspace", help="also copy the release into this folder, keeping existing notebooks")
     p.add_argument("--quiet", action="store_true", help="with --workspace: list only the notebooks copied")
+    p.add_argument("--edition", default="en", choices=["en", "zh"], help="en (default) or zh: the 中文 edition")
     p.set_defaults(fn=cmd_release)
 
     p = sub.add_parser("grade", help="grade DIR/<student>/<assignment>/<notebook>.ipynb")

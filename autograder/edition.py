@@ -64,6 +64,9 @@ _WORD = re.compile(r"[A-Za-z]{3,}")
 _SOLUTION = re.compile(r"^\s*### BEGIN SOLUTION.*?^\s*### END SOLUTION[^\n]*$", re.M | re.S)
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def english_hash(source: str) -> str:
     """What a translated piece records of the English it translates: sha256, first 12 hex digits."""
     return hashlib.sha256(source.encode()).hexdigest()[:12]
@@ -99,7 +102,7 @@ class Translation:
     @classmethod
     def load(cls, path: Path, lang: str) -> Translation:
         """Read a translation file; a malformed one raises ``ValueError`` naming the file and cell."""
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER) or {}
         cells = {}
         for cid, entry in (raw.get("cells") or {}).items():
             if not isinstance(entry, dict) or not isinstance(entry.get("en"), str):

@@ -47,8 +47,24 @@ _KNOWN_ERRORS = {n for n, v in vars(builtins).items() if isinstance(v, type) and
     "DeadKernelError",
 }
 _KEPT_OUTPUTS = ("stream", "error")
-_NB_METADATA = ("kernelspec", "language_info")
+_NB_METADATA = ("kernelspec", "language_info", "dlcourse")
 GRADER = "[grader] "
+SAID = {
+    "zh": {
+        "passed": "通过",
+        "failed: {error}": "未通过：{error}",
+        "0 points: not confirmed when run in the clean room: {why}": "0 分：在隔离环境中重新运行时未能确认：{why}",
+        NOT_RUN: "评分时未运行：没有计分的测试依赖这个单元格（请在你自己的笔记本中运行它）",
+        "this cell raised {error}": "这个单元格抛出了 {error}",
+        "an error": "一个错误",
+        "[a hidden test line was removed]": "[已删去一行隐藏测试]",
+    }
+}
+"""What the feedback says, in each edition other than English (English template -> translation)."""
+
+
+def _say(lang: str, template: str, **fields: str) -> str:
+    return SAID.get(lang, {}).get(template, template).format(**fields)
 
 
 def hidden_test_lines(assignment: Assignment) -> set[str]:
@@ -66,32 +82,35 @@ def _note(text: str) -> NotebookNode:
     return nbformat.v4.new_output("stream", name="stdout", text=GRADER + text + "\n")
 
 
-def _error_name(ename: str) -> str:
-    return ename if ename in _KNOWN_ERRORS else "an error"
+def _error_name(ename: str, lang: str) -> str:
+    return ename if ename in _KNOWN_ERRORS else _say(lang, "an error")
 
 
-def _first_line(text: str, hidden: set[str]) -> str:
+def _first_line(text: str, hidden: set[str], lang: str) -> str:
     line = next((s for s in _ANSI.sub("", text).splitlines() if s.strip()), "").strip()[:ERROR_LINE]
     squeezed = " ".join(line.split())
-    return "[a hidden test line was removed]" if any(h in squeezed for h in hidden) else line
+    return _say(lang, "[a hidden test line was removed]") if any(h in squeezed for h in hidden) else line
 
 
-def _verdict(outputs: list[NotebookNode], hidden: set[str], flag: str | None) -> list[NotebookNode]:
+def _verdict(outputs: list[NotebookNode], hidden: set[str], flag: str | None, lang: str) -> list[NotebookNode]:
     """A test cell's outputs: passed, failed with the error line, or not confirmed by the clean room."""
     if flag:
-        return [_note(f"0 points: not confirmed when run in the clean room: {_first_line(flag, hidden)}")]
+        why = _first_line(flag, hidden, lang)
+        return [_note(_say(lang, "0 points: not confirmed when run in the clean room: {why}", why=why))]
     errors = [o for o in outputs if o.get("output_type") == "error"]
     if not errors:
-        return [_note("passed")]
-    message = _first_line(str(errors[0].get("evalue", "")), hidden)
-    return [_note(f"failed: {_error_name(str(errors[0].get('ename', '')))}" + (f": {message}" if message else ""))]
+        return [_note(_say(lang, "passed"))]
+    message = _first_line(str(errors[0].get("evalue", "")), hidden, lang)
+    error = _error_name(str(errors[0].get("ename", "")), lang) + (f": {message}" if message else "")
+    return [_note(_say(lang, "failed: {error}", error=error))]
 
 
-def _own_outputs(outputs: list[NotebookNode], after_hidden: bool) -> list[NotebookNode]:
+def _own_outputs(outputs: list[NotebookNode], after_hidden: bool, lang: str) -> list[NotebookNode]:
     """A non-test code cell's outputs: printed text and errors if it ran before any hidden test."""
     if after_hidden:
         errors = [o for o in outputs if o.get("output_type") == "error"]
-        return [_note(f"this cell raised {_error_name(str(errors[0].get('ename', '')))}")] if errors else []
+        raised = _error_name(str(errors[0].get("ename", "")), lang) if errors else ""
+        return [_note(_say(lang, "this cell raised {error}", error=raised))] if errors else []
     return [o for o in outputs if o.get("output_type") in _KEPT_OUTPUTS]
 
 
@@ -103,8 +122,13 @@ def _as_text(source: str) -> str:
 
 
 def for_feedback(nb: NotebookNode, assignment: Assignment, flags: dict[str, str]) -> NotebookNode:
-    """Rewrite the autograded notebook `nb` in place as the student may see it (see the module)."""
+    """Rewrite the autograded notebook `nb` in place as the student may see it (see the module).
+
+    `assignment` is in the submission's edition: its markdown is what renders, and the grader's
+    notes speak its language.
+    """
     hidden = hidden_test_lines(assignment)
+    lang = assignment.lang
     course = {c.get("id"): c for c in assignment.nb.cells}
     after_hidden = False
     for cell in nb.cells:
@@ -121,12 +145,12 @@ def for_feedback(nb: NotebookNode, assignment: Assignment, flags: dict[str, str]
         elif cell.cell_type == "code":
             test = assignment.test_cells.get(meta.get("grade_id", "")) if meta.get("grade") else None
             if test is not None:
-                cell.outputs = _verdict(cell.outputs, hidden, flags.get(meta["grade_id"]))
+                cell.outputs = _verdict(cell.outputs, hidden, flags.get(meta["grade_id"]), lang)
                 after_hidden = after_hidden or bool(_HIDDEN.search(test.source))
             elif not graded_chain(cell):
-                cell.outputs = [_note(NOT_RUN)]
+                cell.outputs = [_note(_say(lang, NOT_RUN))]
             else:
-                cell.outputs = _own_outputs(cell.outputs, after_hidden)
+                cell.outputs = _own_outputs(cell.outputs, after_hidden, lang)
         else:
             cell.metadata = {}  # a raw cell without a mime type is not rendered
     nb.metadata = {k: v for k, v in nb.metadata.items() if k in _NB_METADATA}

@@ -39,6 +39,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import CaselessStrEnum, Integer
 
 from autograder.assignments import NOT_RUN, graded_chain, nbgrader_meta
+from autograder.edition import Translation, translate
 from autograder.protocol import ChildKind
 from autograder.sandbox import WALL_FACTOR, Sandbox
 from autograder.verify import Verdicts
@@ -106,6 +107,7 @@ _OVERRUNS: list[Overrun] = []
 _EXECUTED: list[float] = []
 _CLEAN_ROOM: list[float] = []
 _TESTS: list[CleanRoomTests] = []
+_EDITION: list[Translation] = []
 _VERDICTS: list[Verdicts | Exception] = []
 
 
@@ -122,6 +124,15 @@ def grade_tests_in_clean_room(tests: CleanRoomTests | None) -> None:
     _TESTS[:] = [tests] if tests else []
     if tests:
         _VERDICTS.clear()
+
+
+def grade_edition(translation: Translation | None) -> None:
+    """Run the notebooks executed from now on in `translation`'s edition (None: as nbgrader restored them).
+
+    nbgrader puts back the locked and test cells of the source it registered, in English; a
+    submission of another edition gets them translated again, as its release had them.
+    """
+    _EDITION[:] = [translation] if translation else []
 
 
 def take_verdicts() -> Verdicts | None:
@@ -290,6 +301,8 @@ class SandboxExecute(Execute):
     def preprocess(self, nb: NotebookNode, resources: Any = None, km: Any = None) -> tuple[NotebookNode, Any]:
         self._kept = 0
         self._noted = set()
+        if _EDITION:
+            nb = translate(nb, _EDITION[0], cells="given")
         start = time.perf_counter()
         try:
             nb, resources = super().preprocess(nb, resources, km)

@@ -14,6 +14,7 @@ import nbformat
 from autograder import gradebook, paths
 from autograder.activecontent import executable_content
 from autograder.assignments import find_assignment
+from autograder.edition import edition_of
 from autograder.feedback import hidden_test_lines
 from autograder.nbgrader_api import api, checked
 from autograder.results import NOT_GRADED, Result, load_results
@@ -113,7 +114,9 @@ def _one_feedback(r: Result) -> Path:
     # A line the student wrote themselves (their solution may match a hidden reference) is no leak.
     submission = nbformat.read(paths.cleaned() / r.student / r.assignment / f"{r.notebook}.ipynb", as_version=4)
     own = {" ".join(line.split()) for cell in submission.cells for line in cell.source.splitlines()}
-    leaks = [line for line in hidden_test_lines(find_assignment(r.assignment)) - own if line in visible]
+    source = find_assignment(r.assignment)
+    hidden = hidden_test_lines(source) | hidden_test_lines(source.in_edition(edition_of(submission)))
+    leaks = [line for line in hidden - own if line in visible]
     if leaks:
         path.unlink()
         raise RuntimeError(f"feedback for {r.student}/{r.assignment} would show hidden tests: {leaks[:3]}")

@@ -259,7 +259,10 @@ def _calibrated(raw: Record) -> _TestReference:
 
 
 def _source_key(assignment: Assignment) -> str:
-    return hashlib.sha256(assignment.path.read_bytes()).hexdigest()[:16]
+    text = assignment.path.read_bytes()
+    if assignment.lang != "en":
+        text += assignment.lang.encode() + assignment.translation_path.read_bytes()
+    return hashlib.sha256(text).hexdigest()[:16]
 
 
 _REFERENCES: dict[str, Reference] = {}

@@ -42,6 +42,7 @@ import nbformat
 
 from autograder import feedback, paths
 from autograder.assignments import find_assignment
+from autograder.edition import edition_of
 from autograder.protocol import Answer, Failure, Job, Ready
 from autograder.sandbox import MODES, MachineBusy, Sandbox, SandboxError, resolve_mode
 
@@ -165,6 +166,7 @@ class Worker:
     def grade(self, assignment_name: str, student: str) -> Answer:
         from autograder.kernel import (
             CleanRoomTests,
+            grade_edition,
             grade_tests_in_clean_room,
             take_execution_seconds,
             take_overruns,
@@ -175,6 +177,9 @@ class Worker:
 
         clock = _Phases()
         assignment = find_assignment(assignment_name)
+        submitted = paths.cleaned() / student / assignment.name / assignment.path.name
+        assignment = assignment.in_edition(edition_of(nbformat.read(submitted, as_version=4)))
+        grade_edition(assignment.translation() if assignment.lang != "en" else None)
         sandbox = self._sandbox()
         sandbox.wipe()
         take_overruns()
@@ -191,6 +196,7 @@ class Worker:
             result = api(grading=True).autograde(assignment.name, student, force=True, create=True)
         finally:
             grade_tests_in_clean_room(None)
+            grade_edition(None)
         kernels, clean_room = take_execution_seconds()
         clock.lap("nbgrader", execution=kernels, verification=clean_room)
         verdicts = take_verdicts()  # raises what the clean room raised (MachineBusy: grade again)
