@@ -91,12 +91,14 @@ def test_binder_file_browser_shows_only_the_students_notebooks(binder):
     status, body = get("api/contents/")
     assert status == 200
     folders = sorted(item["name"] for item in json.loads(body)["content"])
-    assert folders == sorted(a.name for a in all_assignments())
-    for name in folders:
+    assert folders == sorted([a.name for a in all_assignments()] + ["zh"]), "each notebook, and the 中文 edition"
+    for name in [f for f in folders if f != "zh"] + [f"zh/{a.name}" for a in all_assignments()]:
         status, body = get(f"api/contents/{name}")
         notebooks = [i["name"] for i in json.loads(body)["content"] if i["name"].endswith(".ipynb")]
         assert len(notebooks) == 1
-        assert "### BEGIN HIDDEN TESTS" not in (repo / "mywork" / name / notebooks[0]).read_text()
+        text = (repo / "mywork" / name / notebooks[0]).read_text(encoding="utf-8")
+        assert "### BEGIN HIDDEN TESTS" not in text
+        assert ('i18n.use(\\"zh\\")' in text) == name.startswith("zh/"), f"{name} is in the wrong edition"
     for outside in ("api/contents/..", "api/contents/../notebooks", "files/../README.md", "api/contents/%2E%2E"):
         assert get(outside)[0] in (403, 404), f"{outside} is reachable"
 

@@ -114,7 +114,12 @@ def lab(tmp_path_factory):
     """JupyterLab on a free local port over a workspace with notebook 01 answered and untouched."""
     root = tmp_path_factory.mktemp("lab")
     neuron = find_assignment("01_neuron")
-    for folder, nb in (("answered", _answered(neuron.released(), neuron)), ("release", neuron.released())):
+    chinese = neuron.in_edition("zh")
+    one_wrong = _answered(chinese.released(), chinese)
+    sigmoid = one_wrong.cells[[c.get("id") for c in one_wrong.cells].index("sigmoid")]
+    sigmoid.source = sigmoid.source.replace("np.exp(-z[pos])", "np.exp(z[pos])")  # wrong for z > 0
+    notebooks = (("answered", _answered(neuron.released(), neuron)), ("release", neuron.released()), ("zh", one_wrong))
+    for folder, nb in notebooks:
         (root / folder / neuron.name).mkdir(parents=True)
         nbformat.write(nb, root / folder / neuron.name / neuron.path.name)
     home = tmp_path_factory.mktemp("home")
@@ -267,3 +272,22 @@ def test_untouched_release_shows_what_is_missing(lab, page):
     assert text.count("The following cell failed") == 1, text
     assert text.count("not started") == len(tests) + 1 and f"0 of {len(tests)} exercises pass" in text, text
     assert "forbidden" not in text, "Validate showed a test cell's source"
+
+
+def test_the_chinese_edition_renders_and_explains_a_mistake_in_chinese(lab, page):
+    _open(page, lab, "zh/01_neuron/neuron.ipynb")
+    cells = _run_all(page)
+    heading = page.locator(".jp-MarkdownOutput h1").first
+    assert "一个神经元" in heading.inner_text(), "the 中文 markdown is rendered"
+    tests = _tests(cells)
+    wrong = next(c for c in tests if c["id"] == "sigmoid_test")
+    assert wrong["errors"] and re.search(r"[\u4e00-\u9fff]", wrong["errors"][0]), wrong["errors"]
+    assert all(c["errors"] == [] for c in tests if c["id"] != "sigmoid_test"), "only the broken exercise fails"
+    assert any(c["images"] for c in cells), "no plot image was rendered"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator(".jp-Cell", has=page.locator(".jp-OutputArea-output img")).first.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "browser-01_neuron-zh-figure.png"))
+    page.locator(
+        '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
+    ).first.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "browser-01_neuron-zh-failing-test.png"))

@@ -22,3 +22,12 @@ def test_contract(assignment, cpu_hogs):
     report = check_contract(assignment)
     assert report.violations(assignment) == []
     assert set(report.broken) == {ex.solution_id for ex in assignment.exercises}
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=[a.name for a in ASSIGNMENTS])
+def test_contract_of_the_chinese_edition(assignment, cpu_hogs):
+    """The 中文 edition runs top to bottom and grades exactly as the English one (autograder.edition)."""
+    chinese = assignment.in_edition("zh")
+    report = check_contract(chinese)
+    assert report.violations(chinese) == []
+    assert set(report.broken) == {ex.solution_id for ex in chinese.exercises}
