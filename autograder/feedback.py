@@ -33,7 +33,7 @@ from nbformat import NotebookNode
 
 from autograder.assignments import NOT_RUN, Assignment, graded_chain, nbgrader_meta
 
-__all__ = ["DISTINCTIVE", "ERROR_LINE", "for_feedback", "hidden_test_lines", "rewrite"]
+__all__ = ["DISTINCTIVE", "ERROR_LINE", "for_feedback", "hidden_test_lines", "localize_page", "rewrite"]
 
 DISTINCTIVE = 30
 """Characters a hidden-test line needs before it counts as a leak (`mistakes = {` is found anywhere)."""
@@ -63,8 +63,28 @@ SAID = {
 """What the feedback says, in each edition other than English (English template -> translation)."""
 
 
+PAGE = {
+    "zh": [
+        (r"\(Score: ([0-9.]+) / ([0-9.]+)\)", r"（得分：\1 / \2）"),
+        (r"Score: ([0-9.]+) / ([0-9.]+)", r"得分：\1 / \2"),
+        (r">Test cell<", ">测试单元格<"),
+        (r">\(Top\)<", ">（回到顶部）<"),
+        (r"<b>Comments:</b>", "<b>评语：</b>"),
+        (r">Comment<", ">评语<"),
+    ]
+}
+"""The words of nbgrader's feedback page, in each edition other than English (pattern -> replacement)."""
+
+
 def _say(lang: str, template: str, **fields: str) -> str:
     return SAID.get(lang, {}).get(template, template).format(**fields)
+
+
+def localize_page(html: str, lang: str) -> str:
+    """nbgrader's feedback page `html` with its own words (scores, links) in `lang`."""
+    for pattern, replacement in PAGE.get(lang, []):
+        html = re.sub(pattern, replacement, html)
+    return html
 
 
 def hidden_test_lines(assignment: Assignment) -> set[str]:

@@ -15,7 +15,7 @@ from autograder import gradebook, paths
 from autograder.activecontent import executable_content
 from autograder.assignments import find_assignment
 from autograder.edition import edition_of
-from autograder.feedback import hidden_test_lines
+from autograder.feedback import hidden_test_lines, localize_page
 from autograder.nbgrader_api import api, checked
 from autograder.results import NOT_GRADED, Result, load_results
 
@@ -107,15 +107,17 @@ def _one_feedback(r: Result) -> Path:
         f"generate_feedback {r.assignment} {r.student}",
     )
     path = _feedback_path(r)
+    submission = nbformat.read(paths.cleaned() / r.student / r.assignment / f"{r.notebook}.ipynb", as_version=4)
+    if (lang := edition_of(submission)) != "en":
+        path.write_text(localize_page(path.read_text(encoding="utf-8"), lang), encoding="utf-8")
     if active := executable_content(path.read_text(encoding="utf-8", errors="replace")):
         path.unlink()
         raise RuntimeError(f"feedback for {r.student}/{r.assignment} would run code: {active[:3]}")
     visible = _visible_lines(path)
     # A line the student wrote themselves (their solution may match a hidden reference) is no leak.
-    submission = nbformat.read(paths.cleaned() / r.student / r.assignment / f"{r.notebook}.ipynb", as_version=4)
     own = {" ".join(line.split()) for cell in submission.cells for line in cell.source.splitlines()}
     source = find_assignment(r.assignment)
-    hidden = hidden_test_lines(source) | hidden_test_lines(source.in_edition(edition_of(submission)))
+    hidden = hidden_test_lines(source) | hidden_test_lines(source.in_edition(lang))
     leaks = [line for line in hidden - own if line in visible]
     if leaks:
         path.unlink()

@@ -146,4 +146,5 @@ def test_feedback_speaks_chinese_to_a_chinese_submission(graded_in_chinese):
     assert "一个神经元" in page, "the notebook's own text, in 中文"
     assert "[grader] 通过" in page and "[grader] 未通过：NotImplementedError" in page
     assert "[grader] passed" not in page and "[grader] failed" not in page
+    assert "（得分：" in page and "(Score:" not in page, "nbgrader's own words on the page too"
     assert "BEGIN HIDDEN TESTS" not in page
