@@ -237,8 +237,9 @@ def skeleton(nb: NotebookNode, lang: str, old: Translation | None = None) -> str
     """A translation file to fill in: every cell that needs one, with the English still in place.
 
     Cells `old` translates keep their translation (and their recorded hash, so stale ones still
-    show in :func:`problems`); new cells get the English text, or pairs whose translation is the
-    English, for a translator to replace.
+    show in :func:`problems`; pairs whose English is gone are dropped); new cells get the English
+    text, or a pair for each of their :func:`readable_strings` whose translation is the English,
+    for a translator to replace.
     """
     cells: dict[str, dict] = {}
     for cell in nb.cells:
@@ -251,7 +252,8 @@ def skeleton(nb: NotebookNode, lang: str, old: Translation | None = None) -> str
             entry["text"] = (kept.text if kept and kept.text is not None else cell.source).rstrip("\n") + "\n"
         else:
             done = dict(kept.replace) if kept else {}
-            entry["replace"] = [{"en": s, lang: done.get(s, s)} for s in readable_strings(cell.source)]
+            found = readable_strings(cell.source) if kept is None else [en for en in done if en in cell.source]
+            entry["replace"] = [{"en": s, lang: done.get(s, s)} for s in found]
         cells[cid] = entry
     return yaml.dump({"cells": cells}, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100)
 
