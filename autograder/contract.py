@@ -33,6 +33,7 @@ from nbformat import NotebookNode
 
 from autograder.assignments import Assignment, Exercise, nbgrader_meta, stub_source
 from autograder.lint import defined_names, python_tree
+from course import i18n
 from course.byhand import label
 
 __all__ = ["ContractReport", "check_contract", "provoke"]
@@ -113,6 +114,16 @@ def _shortcuts(exercise: Exercise, in_scope: list[str]) -> dict[str, str]:
     return calls | {name: name for name in in_scope if name not in calls}
 
 
+def _label(call: str, lang: str) -> str:
+    """How the edition's messages name a forbidden call (course.byhand, in the language of `lang`)."""
+    spoken = i18n.language()
+    i18n.use(lang)
+    try:
+        return label(call)
+    finally:
+        i18n.use(spoken)
+
+
 def _score(cell: NotebookNode) -> float:
     from nbgrader.utils import determine_grade
 
@@ -185,7 +196,7 @@ def check_contract(assignment: Assignment, *, timeout: int = 300) -> ContractRep
             run(ex.solution_id, source)
             cell = run(ex.test_id)
             errors = " ".join(f"{o.ename}: {o.evalue}" for o in cell.outputs if o.output_type == "error")
-            found[call] = (_score(cell), "ForbiddenCall" in errors and f"calls {label(call)}" in errors)
+            found[call] = (_score(cell), "ForbiddenCall" in errors and _label(call, assignment.lang) in errors)
         run(ex.solution_id)
         return found
 
