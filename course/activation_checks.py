@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from course import checks
+from course.i18n import tr
 
 __all__ = ["check_prelu", "leaky", "leaky_grad", "leaky_grad_mistakes", "leaky_mistakes", "relu_grad_mistakes",
            "torch_prelu"]  # fmt: skip
@@ -46,22 +47,22 @@ def _off_zero(z: Any) -> np.ndarray:
 
 def relu_grad_mistakes(z: Any) -> dict[str, np.ndarray]:
     """What the usual slip in ReLU's derivative produces, by name."""
-    return {"the derivative at 0 is taken as 1 (use 0, the left slope)": leaky_grad(_off_zero(z), 0.0)}
+    return {tr("the derivative at 0 is taken as 1 (use 0, the left slope)"): leaky_grad(_off_zero(z), 0.0)}
 
 
 def leaky_mistakes(z: Any, slope: float) -> dict[str, np.ndarray]:
     """What the usual slips in Leaky ReLU produce, by name."""
     return {
-        "the slope is ignored (that is plain ReLU)": leaky(z, 0.0),
-        "the slope argument is ignored (0.01 is used whatever slope is passed)": leaky(z, 0.01),
+        tr("the slope is ignored (that is plain ReLU)"): leaky(z, 0.0),
+        tr("the slope argument is ignored (0.01 is used whatever slope is passed)"): leaky(z, 0.01),
     }
 
 
 def leaky_grad_mistakes(z: Any, slope: float) -> dict[str, np.ndarray]:
     """What the usual slips in Leaky ReLU's derivative produce, by name."""
     return {
-        "the derivative at 0 is taken as 1 (use the left slope there)": leaky_grad(_off_zero(z), slope),
-        "the slope argument is ignored (0.01 is used whatever slope is passed)": leaky_grad(z, 0.01),
+        tr("the derivative at 0 is taken as 1 (use the left slope there)"): leaky_grad(_off_zero(z), slope),
+        tr("the slope argument is ignored (0.01 is used whatever slope is passed)"): leaky_grad(z, 0.01),
     }
 
 
@@ -84,20 +85,25 @@ def check_prelu(prelu: Callable[..., Any], backward: Callable[..., Any], z: Any,
     z, slopes, dout = (np.array(a, dtype=np.float64) for a in (z, slopes, dout))
     layout = "(N, C)" if z.ndim == 2 else "(N, C, H, W)"
     out, dz, ds = torch_prelu(z, slopes, dout)
-    wrong = {"negative inputs are zeroed (that is ReLU; use the slopes)": leaky(z, 0.0)}
+    wrong = {tr("negative inputs are zeroed (that is ReLU; use the slopes)"): leaky(z, 0.0)}
     if z.ndim > 2 and z.shape[-1] == slopes.size:
-        wrong["the slopes are applied along the last axis instead of the channel axis 1"] = _last_axis(z, slopes)
-    checks.assert_close(prelu(z, slopes), out, name=f"prelu on {layout}", mistakes=wrong)
+        wrong[tr("the slopes are applied along the last axis instead of the channel axis 1")] = _last_axis(z, slopes)
+    checks.assert_close(prelu(z, slopes), out, name=tr("prelu on {layout}", layout=layout), mistakes=wrong)
     grads = backward(dout, z, slopes)
     if not isinstance(grads, tuple) or len(grads) != 2:
-        raise AssertionError(f"prelu_backward should return the pair (dz, dslopes), got {type(grads).__name__}.")
+        raise AssertionError(
+            tr("prelu_backward should return the pair (dz, dslopes), got {type}.", type=type(grads).__name__)
+        )
     checks.assert_close(
-        grads[0], dz, name=f"dz on {layout}", mistakes={"dz is 1 where z <= 0 (multiply by the slope there)": dout}
+        grads[0],
+        dz,
+        name=tr("dz on {layout}", layout=layout),
+        mistakes={tr("dz is 1 where z <= 0 (multiply by the slope there)"): dout},
     )
     per_example = np.stack([torch_prelu(z[i : i + 1], slopes, dout[i : i + 1])[2] for i in range(len(z))])
     wrong = {
-        "the gradient is averaged over the batch instead of summed": ds / (z.size // slopes.size),
-        "the gradient is not summed over the batch (one row per example)": per_example,
+        tr("the gradient is averaged over the batch instead of summed"): ds / (z.size // slopes.size),
+        tr("the gradient is not summed over the batch (one row per example)"): per_example,
     }
     if z.ndim > 2:
         _, _, H, W = z.shape
@@ -105,5 +111,7 @@ def check_prelu(prelu: Callable[..., Any], backward: Callable[..., Any], z: Any,
             [torch_prelu(z[..., h : h + 1, w : w + 1], slopes, dout[..., h : h + 1, w : w + 1])[2] for w in range(W)]
             for h in range(H)
         ]
-        wrong["dslopes is summed over the batch but not over the positions (H, W)"] = np.moveaxis(per_position, 2, 0)
-    checks.assert_close(grads[1], ds, name=f"dslopes on {layout}", mistakes=wrong)
+        wrong[tr("dslopes is summed over the batch but not over the positions (H, W)")] = np.moveaxis(
+            per_position, 2, 0
+        )
+    checks.assert_close(grads[1], ds, name=tr("dslopes on {layout}", layout=layout), mistakes=wrong)

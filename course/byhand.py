@@ -39,6 +39,8 @@ from typing import Any
 
 import numpy as np
 
+from course.i18n import tr
+
 __all__ = ["ALWAYS", "ForbiddenCall", "by_hand", "label", "resolve"]
 
 
@@ -63,18 +65,25 @@ def resolve(name: str) -> Any | None:
     return None
 
 
-LABELS = {
-    "torch.autograd.graph._engine_run_backward": "autograd (.backward() or torch.autograd.grad)",
-}
-"""How a message names an entry that is an implementation detail: every autograd route runs through
-the one function on the left, so forbidding it forbids them all."""
+def _labels() -> dict[str, str]:
+    """How a message names an entry that is an implementation detail, in the current language.
+
+    Every autograd route runs through the one function on the left, so forbidding it forbids them all.
+    """
+    return {"torch.autograd.graph._engine_run_backward": tr("autograd (.backward() or torch.autograd.grad)")}
 
 
 def label(entry: Any) -> str:
     """How a message names a forbidden entry (a dotted name, or an object by its qualified name)."""
     if isinstance(entry, str):
-        return LABELS.get(entry, entry)
+        return _labels().get(entry, entry)
     return getattr(entry, "__qualname__", repr(entry))
+
+
+def _forbidden(name: str, label: str) -> ForbiddenCall:
+    return ForbiddenCall(
+        tr("{name} calls {label}; this exercise asks you to write it yourself.", name=name, label=label)
+    )
 
 
 ALWAYS = ("sys.setprofile", "sys.settrace", "threading.setprofile", "threading.settrace")
@@ -177,7 +186,7 @@ def by_hand(fn: Callable[..., Any], *args: Any, forbidden: Iterable[Any], **kwar
     def report(label: str) -> None:
         if not found:
             found.append(label)
-        raise ForbiddenCall(f"{name} calls {label}; this exercise asks you to write it yourself.")
+        raise _forbidden(name, label)
 
     watching = [True]
 
@@ -203,5 +212,5 @@ def by_hand(fn: Callable[..., Any], *args: Any, forbidden: Iterable[Any], **kwar
         sys.setprofile(previous)
         threading.setprofile(previous_threads)
     if found:  # whatever the function did after the call (returned, raised, swallowed our error)
-        raise ForbiddenCall(f"{name} calls {found[0]}; this exercise asks you to write it yourself.")
+        raise _forbidden(name, found[0])
     return result

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from course import checks, gradcheck
+from course.i18n import tr
 
 __all__ = ["check_conv_backward", "check_pool_backward", "conv_forward_mistakes", "torch_pool_grad"]
 
@@ -33,19 +34,21 @@ def _conv(x: Any, w: Any, b: Any = None, stride: int = 1, pad: int = 0) -> np.nd
 def conv_forward_mistakes(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: int, pad: int) -> dict[str, np.ndarray]:
     """What the usual slips in a convolution's forward pass produce, by name (computed by torch)."""
     right = _conv(x, w, b, stride, pad)
-    inside = f"the bias is added inside the window sum (once per weight, {w[0].size} times, instead of once per output)"
+    inside = tr(
+        "the bias is added inside the window sum (once per weight, {n} times, instead of once per output)", n=w[0].size
+    )
     mistakes = {
-        "the stride is ignored (windows move one pixel at a time)": _conv(x, w, b, 1, pad),
-        "the padding is ignored": _conv(x, w, b, stride, 0),
-        "the kernel is flipped (true convolution; conv layers compute cross-correlation)": _conv(
+        tr("the stride is ignored (windows move one pixel at a time)"): _conv(x, w, b, 1, pad),
+        tr("the padding is ignored"): _conv(x, w, b, stride, 0),
+        tr("the kernel is flipped (true convolution; conv layers compute cross-correlation)"): _conv(
             x, w[:, :, ::-1, ::-1], b, stride, pad
         ),
-        "the output is one row and one column short (off-by-one output size)": right[:, :, :-1, :-1],
-        "the bias is left out": _conv(x, w, None, stride, pad),
+        tr("the output is one row and one column short (off-by-one output size)"): right[:, :, :-1, :-1],
+        tr("the bias is left out"): _conv(x, w, None, stride, pad),
         inside: _conv(x, w, w[0].size * b, stride, pad),
     }
     if w.shape[0] == w.shape[1]:
-        mistakes["the filter and channel axes of w are swapped (w[c, f] instead of w[f, c])"] = _conv(
+        mistakes[tr("the filter and channel axes of w are swapped (w[c, f] instead of w[f, c])")] = _conv(
             x, w.transpose(1, 0, 2, 3), b, stride, pad
         )
     return mistakes
@@ -69,7 +72,7 @@ def check_conv_backward(
     dx, dw, db = run(dout, x, w, b, stride=stride, pad=pad)
     checks.assert_true(
         np.shape(dx) != (x.shape[0], x.shape[1], x.shape[2] + 2 * pad, x.shape[3] + 2 * pad) or pad == 0,
-        "dx still has the padding: cut `pad` rows and columns off every side of the padded gradient.",
+        tr("dx still has the padding: cut `pad` rows and columns off every side of the padded gradient."),
     )
     for name, got, like in [("dx", dx, x), ("dw", dw, w), ("db", db, b)]:
         checks.assert_shape(got, like.shape, name=name)
@@ -80,9 +83,9 @@ def check_conv_backward(
     checks.assert_close(
         dx,
         xt.grad.numpy(),
-        name="dx (vs torch autograd)",
+        name=tr("{name} (vs torch autograd)", name="dx"),
         mistakes={
-            "the kernel is flipped when it is spread back onto dx (use w as it is)": F.conv_transpose2d(
+            tr("the kernel is flipped when it is spread back onto dx (use w as it is)"): F.conv_transpose2d(
                 _t(dout), _t(w[:, :, ::-1, ::-1]), stride=stride, padding=pad
             ).numpy()
         },
@@ -90,17 +93,17 @@ def check_conv_backward(
     checks.assert_close(
         dw,
         wt.grad.numpy(),
-        name="dw (vs torch autograd)",
+        name=tr("{name} (vs torch autograd)", name="dw"),
         mistakes={
-            "only the first example of the batch contributes to dw (sum over the batch)": first[1].grad.numpy(),
-            "dw comes out flipped": wt.grad.numpy()[:, :, ::-1, ::-1],
+            tr("only the first example of the batch contributes to dw (sum over the batch)"): first[1].grad.numpy(),
+            tr("dw comes out flipped"): wt.grad.numpy()[:, :, ::-1, ::-1],
         },
     )
     checks.assert_close(
         db,
         bt.grad.numpy(),
-        name="db (vs torch autograd)",
-        mistakes={"db is summed over the first example only (sum over the batch too)": dout[0].sum(axis=(1, 2))},
+        name=tr("{name} (vs torch autograd)", name="db"),
+        mistakes={tr("db is summed over the first example only (sum over the batch too)"): dout[0].sum(axis=(1, 2))},
     )
     for name, analytic, point, loss in [
         ("dx", dx, x.copy(), lambda v: np.sum(_conv(v, w, b, stride, pad) * dout)),
@@ -148,7 +151,9 @@ def check_pool_backward(
     out_shape = _pool(x, size, stride, mode).shape
     dout = np.random.default_rng(seed).normal(size=tuple(out_shape))
     dx = run(dout, x, size, stride, mode)
-    checks.assert_shape(dx, x.shape, name=f"dx ({mode} pooling)")
+    pooling = tr("max pooling") if mode == "max" else tr("avg pooling")
+    checks.assert_shape(dx, x.shape, name=tr("dx ({pooling})", pooling=pooling))
+    name = tr("dx ({pooling}, size {size}, stride {stride})", pooling=pooling, size=size, stride=stride)
     right = torch_pool_grad(dout, x, size, stride, mode)
     H_out, W_out = out_shape[2:]
     covered = F.conv_transpose2d(torch.ones(1, 1, H_out, W_out), torch.ones(1, 1, size, size), stride=stride)[0, 0]
@@ -157,28 +162,31 @@ def check_pool_backward(
     wrong = ~np.isclose(dx, right, rtol=1e-6, atol=1e-8)
     checks.assert_true(
         not wrong.any() or wrong[..., cover <= 1].any(),
-        f"dx ({mode} pooling, size {size}, stride {stride}) is wrong only where windows overlap: "
-        "add each window's gradient to dx (+=) instead of assigning it (=).",
+        tr(
+            "{name} is wrong only where windows overlap: "
+            "add each window's gradient to dx (+=) instead of assigning it (=).",
+            name=name,
+        ),
     )
     avg = torch_pool_grad(dout, x, size, stride, "avg")
     mistakes = {
-        "the upstream gradient is copied to every entry of the window (not divided by the window size)": avg
+        tr("the upstream gradient is copied to every entry of the window (not divided by the window size)"): avg
         * size
         * size
     }
     if mode == "max":
-        mistakes["the gradient is spread over the whole window (that is average pooling's backward)"] = avg
+        mistakes[tr("the gradient is spread over the whole window (that is average pooling's backward)")] = avg
     else:
-        mistakes["the gradient goes to the maximum only (that is max pooling's backward)"] = torch_pool_grad(
+        mistakes[tr("the gradient goes to the maximum only (that is max pooling's backward)")] = torch_pool_grad(
             dout, x, size, stride, "max"
         )
     mistakes.update(extra_mistakes(dout) if extra_mistakes else {})
-    checks.assert_close(dx, right, name=f"dx ({mode} pooling, size {size}, stride {stride})", mistakes=mistakes)
+    checks.assert_close(dx, right, name=name, mistakes=mistakes)
     report = gradcheck.gradient_check(
         lambda v: float(np.sum(_pool(v, size, stride, mode).numpy() * dout)),
         x.copy(),
         np.asarray(dx),
-        name=f"dx of {mode} pooling (size {size}, stride {stride})",
+        name=tr("dx of {pooling} (size {size}, stride {stride})", pooling=pooling, size=size, stride=stride),
         samples=None if samples is None or x.size <= samples else samples,
     )
     checks.assert_true(report.passed, str(report))

@@ -28,6 +28,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from course.budget import under_grader
+from course.i18n import tr
 
 __all__ = [
     "DEFAULTS",
@@ -51,6 +52,17 @@ KERNELS: dict[str, np.ndarray] = {
 
 DEFAULTS: dict[str, Any] = {"kernel": "Sobel x", "stride": 1, "padding": 1, "dilation": 1}
 """Settings of the static figure and the initial position of the controls."""
+
+
+def _kernel_title(kernel: str) -> str:
+    """The name of a kernel of :data:`KERNELS` as figures and controls show it, in the current language."""
+    titles = {
+        "identity": tr("identity"),
+        "box blur": tr("box blur"),
+        "sharpen": tr("sharpen"),
+        "Laplacian": tr("Laplacian"),
+    }
+    return titles.get(kernel, kernel)
 
 
 def effective_kernel_size(size: int, dilation: int = 1) -> int:
@@ -77,10 +89,18 @@ def output_size_text(n: int, f: int, pad: int = 0, stride: int = 1, dilation: in
     value = Fraction(n - fe + 2 * pad, stride) + 1
     body = f"out = ({n} - {fe} + 2·{pad})/{stride} + 1"
     if value < 1:
-        return f"{prefix}{body} = {float(value):g}: the kernel is larger than the padded input"
+        return tr(
+            "{formula} = {value:g}: the kernel is larger than the padded input",
+            formula=prefix + body,
+            value=float(value),
+        )
     if value.denominator != 1:
-        floor = int(value)
-        return f"{prefix}{body} = {float(value):g}: not an integer, conv2d floors it to {floor}"
+        return tr(
+            "{formula} = {value:g}: not an integer, conv2d floors it to {floor}",
+            formula=prefix + body,
+            value=float(value),
+            floor=int(value),
+        )
     return f"{prefix}{body} = {int(value)}"
 
 
@@ -128,7 +148,7 @@ def static_figure(
     """
     image = np.asarray(image, dtype=np.float64)
     if image.ndim != 2:
-        raise ValueError(f"image must be (H, W), got shape {image.shape}")
+        raise ValueError(tr("image must be (H, W), got shape {shape}", shape=image.shape))
     k = KERNELS[kernel]
     fe = effective_kernel_size(k.shape[0], dilation)
     padded = np.pad(image, padding)
@@ -136,7 +156,9 @@ def static_figure(
 
     ax = axes[0]
     ax.imshow(padded, cmap="gray", interpolation="nearest")
-    ax.set_title(f"input {image.shape[0]}x{image.shape[1]}, padding {padding}", fontsize=10)
+    ax.set_title(
+        tr("input {h}x{w}, padding {padding}", h=image.shape[0], w=image.shape[1], padding=padding), fontsize=10
+    )
     if padding:
         h, w = image.shape
         ax.add_patch(Rectangle((padding - 0.5, padding - 0.5), w, h, fill=False, ec="tab:blue", lw=1))
@@ -159,13 +181,13 @@ def static_figure(
     for (i, j), v in np.ndenumerate(drawn):
         if not np.isnan(v) and drawn.shape[0] <= 9:
             ax.text(j, i, f"{v:.2g}", ha="center", va="center", fontsize=8)
-    ax.set_title(f"{kernel}, dilation {dilation}", fontsize=10)
+    ax.set_title(tr("{kernel}, dilation {dilation}", kernel=_kernel_title(kernel), dilation=dilation), fontsize=10)
 
     ax = axes[2]
     size_text = output_size_text(image.shape[0], k.shape[0], padding, stride, dilation)
     if image.shape[1] != image.shape[0]:
         width_text = output_size_text(image.shape[1], k.shape[1], padding, stride, dilation)
-        size_text = f"height: {size_text}\nwidth: {width_text}"
+        size_text = tr("height: {height}\nwidth: {width}", height=size_text, width=width_text)
     if min(padded.shape) >= fe:
         out = apply_kernel(image, k, stride=stride, padding=padding, dilation=dilation)
         m = max(1e-12, float(np.abs(out).max()))
@@ -177,9 +199,9 @@ def static_figure(
             vmax=m if signed else None,
             interpolation="nearest",
         )
-        ax.set_title(f"output {out.shape[0]}x{out.shape[1]}, stride {stride}", fontsize=10)
+        ax.set_title(tr("output {h}x{w}, stride {stride}", h=out.shape[0], w=out.shape[1], stride=stride), fontsize=10)
     else:
-        ax.set_title("no output", fontsize=10)
+        ax.set_title(tr("no output"), fontsize=10)
     for ax in axes:
         ax.set_xticks([])
         ax.set_yticks([])
@@ -214,10 +236,12 @@ def explore_convolution(image: np.ndarray) -> None:
     if widgets is None:
         return
     controls = {
-        "kernel": widgets.Dropdown(options=list(KERNELS), value=DEFAULTS["kernel"], description="kernel"),
-        "stride": widgets.IntSlider(value=DEFAULTS["stride"], min=1, max=4, description="stride"),
-        "padding": widgets.IntSlider(value=DEFAULTS["padding"], min=0, max=4, description="padding"),
-        "dilation": widgets.IntSlider(value=DEFAULTS["dilation"], min=1, max=4, description="dilation"),
+        "kernel": widgets.Dropdown(
+            options=[(_kernel_title(k), k) for k in KERNELS], value=DEFAULTS["kernel"], description=tr("kernel")
+        ),
+        "stride": widgets.IntSlider(value=DEFAULTS["stride"], min=1, max=4, description=tr("stride")),
+        "padding": widgets.IntSlider(value=DEFAULTS["padding"], min=0, max=4, description=tr("padding")),
+        "dilation": widgets.IntSlider(value=DEFAULTS["dilation"], min=1, max=4, description=tr("dilation")),
     }
     for control in controls.values():
         control.continuous_update = False
@@ -231,7 +255,7 @@ def explore_convolution(image: np.ndarray) -> None:
     display(
         widgets.VBox(
             [
-                widgets.HTML("<b>Explore</b>: change the settings; the figure below follows them."),
+                widgets.HTML(tr("<b>Explore</b>: change the settings; the figure below follows them.")),
                 widgets.HBox([controls["kernel"], controls["stride"]]),
                 widgets.HBox([controls["padding"], controls["dilation"]]),
                 out,

@@ -18,12 +18,17 @@ from pathlib import Path
 
 import numpy as np
 
+from course.i18n import tr
+
 __all__ = ["DataError", "data_dir", "data_path", "load_mnist", "load_shakespeare", "save_weights"]
 
-_RESTORE = (
-    "Restore it with `git checkout -- data/` from the course repository "
-    "(or copy the course's data/ folder again); the course never downloads data."
-)
+
+def _restore() -> str:
+    """How to get a missing or damaged file back, in the current language."""
+    return tr(
+        "Restore it with `git checkout -- data/` from the course repository "
+        "(or copy the course's data/ folder again); the course never downloads data."
+    )
 
 
 class DataError(RuntimeError):
@@ -39,7 +44,7 @@ def data_dir() -> Path:
 def _checksums(folder: Path) -> dict[str, str]:
     sums = folder / "SHA256SUMS"
     if not sums.is_file():
-        raise DataError(f"{sums} is missing. {_RESTORE}")
+        raise DataError(tr("{path} is missing. {restore}", path=sums, restore=_restore()))
     lines = (line.split(maxsplit=1) for line in sums.read_text().splitlines() if line.strip())
     return {name.strip(): digest for digest, name in lines}
 
@@ -62,13 +67,19 @@ def data_path(name: str) -> Path:
     folder = data_dir()
     sums = _checksums(folder)
     if name not in sums:
-        raise DataError(f"{name} is not listed in {folder / 'SHA256SUMS'}.")
+        raise DataError(tr("{name} is not listed in {sums}.", name=name, sums=folder / "SHA256SUMS"))
     path = folder / name
     if not path.is_file():
-        raise DataError(f"Data file {path} is missing. {_RESTORE}")
+        raise DataError(tr("Data file {path} is missing. {restore}", path=path, restore=_restore()))
     stat = path.stat()
     if not _verified(path, sums[name], stat.st_size, stat.st_mtime):
-        raise DataError(f"Data file {path} is damaged: its SHA-256 does not match SHA256SUMS. {_RESTORE}")
+        raise DataError(
+            tr(
+                "Data file {path} is damaged: its SHA-256 does not match SHA256SUMS. {restore}",
+                path=path,
+                restore=_restore(),
+            )
+        )
     return path
 
 
@@ -77,12 +88,14 @@ def _read_idx(path: Path) -> np.ndarray:
     with gzip.open(path, "rb") as f:
         raw = f.read()
     if raw[:2] != b"\x00\x00" or raw[2] != 0x08:
-        raise DataError(f"{path} is not an IDX file of unsigned bytes.")
+        raise DataError(tr("{path} is not an IDX file of unsigned bytes.", path=path))
     ndim = raw[3]
     shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
     if data.size != int(np.prod(shape)):
-        raise DataError(f"{path} holds {data.size} bytes of data, its header says {shape}.")
+        raise DataError(
+            tr("{path} holds {size} bytes of data, its header says {shape}.", path=path, size=data.size, shape=shape)
+        )
     return data.reshape(shape)
 
 
@@ -112,7 +125,7 @@ def load_mnist(
         labels: (N,) int64 digits 0-9.
     """
     if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test', not {split!r}")
+        raise ValueError(tr("split must be 'train' or 'test', not {split!r}", split=split))
     images, labels = _mnist_arrays(split)
     images, labels = images[:limit], labels[:limit]
     x = images.astype(np.float32) / 255.0 if normalize else images.copy()

@@ -23,6 +23,8 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 
+from course.i18n import tr
+
 __all__ = ["FLOOR", "entrywise_relative_error", "show_errors", "worst_entry_error"]
 
 FLOOR = 1e-3
@@ -34,7 +36,7 @@ def entrywise_relative_error(a: Any, n: Any, *, floor: float = FLOOR) -> np.ndar
     a = np.asarray(a, dtype=np.float64)
     n = np.asarray(n, dtype=np.float64)
     if a.shape != n.shape:
-        raise ValueError(f"the two gradients have shapes {a.shape} and {n.shape}")
+        raise ValueError(tr("the two gradients have shapes {a} and {n}", a=a.shape, n=n.shape))
     return np.abs(a - n) / np.maximum(np.abs(a) + np.abs(n), floor)
 
 
@@ -59,7 +61,11 @@ def show_errors(rows: dict[str, tuple[float, ...]], columns: list[str], title: s
         ax.bar(offsets, [max(rows[k][j], 1e-18) for k in keys], width, label=label)
     ax.axhline(threshold, color="k", ls="--", lw=1, label=f"{threshold:.0e}")
     ax.set(
-        xticks=range(len(keys)), xticklabels=keys, yscale="log", ylabel="worst per-entry relative error", title=title
+        xticks=range(len(keys)),
+        xticklabels=keys,
+        yscale="log",
+        ylabel=tr("worst per-entry relative error"),
+        title=title,
     )
     ax.set_ylim(top=1e-3)
     ax.legend(fontsize=7, loc="upper right")

@@ -38,6 +38,7 @@ import torch
 from torch import nn
 
 from .data import data_dir, data_path, save_weights
+from .i18n import tr
 
 __all__ = ["PRETRAINED_STEPS", "WEIGHTS", "layer_table", "load_pretrained_generator"]
 
@@ -100,15 +101,29 @@ def load_pretrained_generator(model: nn.Module, path: str | Path | None = None) 
     for i, ((key, name, shape), (their_name, tensor)) in enumerate(zip(mine, saved.items(), strict=False)):
         if shape != tuple(tensor.shape):
             raise ValueError(
-                f"entry {i} of your model's state_dict, {key} ({name}, shape {shape}), meets "
-                f"{their_name.split(' ', 1)[1]} of shape {tuple(tensor.shape)} in the pretrained file: "
-                "create the layers in __init__ in the order the Generator docstring lists them"
+                tr(
+                    "entry {i} of your model's state_dict, {key} ({name}, shape {shape}), meets "
+                    "{theirs} of shape {their_shape} in the pretrained file: "
+                    "create the layers in __init__ in the order the Generator docstring lists them",
+                    i=i,
+                    key=key,
+                    name=name,
+                    shape=shape,
+                    theirs=their_name.split(" ", 1)[1],
+                    their_shape=tuple(tensor.shape),
+                )
             )
     if len(mine) != len(saved):
         names = [name for _, name, _ in mine]
         raise ValueError(
-            f"your model's state_dict has {len(mine)} entries, the pretrained file {len(saved)}: "
-            f"yours are {names}, the file's are {[k.split(' ', 1)[1] for k in saved]}"
+            tr(
+                "your model's state_dict has {mine} entries, the pretrained file {saved}: "
+                "yours are {names}, the file's are {theirs}",
+                mine=len(mine),
+                saved=len(saved),
+                names=names,
+                theirs=[k.split(" ", 1)[1] for k in saved],
+            )
         )
     model.load_state_dict({key: tensor for (key, _, _), tensor in zip(mine, saved.values(), strict=True)})
     return model.eval()

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from course.checks import relative_error
+from course.i18n import tr
 
 __all__ = ["GradCheckReport", "gradient_check", "numerical_gradient", "numerical_gradient_array"]
 
@@ -36,7 +37,7 @@ def numerical_gradient(
         grad: same shape as `x`.
     """
     if x.dtype != np.float64:
-        raise TypeError(f"gradient checks need float64 inputs, got {x.dtype}; use x.astype(np.float64)")
+        raise TypeError(tr("gradient checks need float64 inputs, got {dtype}; use x.astype(np.float64)", dtype=x.dtype))
     grad = np.zeros_like(x)
     for idx in indices if indices is not None else np.ndindex(x.shape):
         old = x[idx]
@@ -80,18 +81,26 @@ class GradCheckReport:
         return self.relative_error < self.tolerance
 
     def __str__(self) -> str:
-        verdict = "agrees with" if self.passed else "DISAGREES with"
-        text = (
-            f"{self.name}: the analytic gradient {verdict} the numerical one on {self.checked} entries "
-            f"(relative error {self.relative_error:.2e}, tolerance {self.tolerance:.0e})."
-        )
-        if not self.passed:
-            text += (
-                f" Largest disagreement at index {self.worst_index}. If the error is large everywhere, "
-                "look for a missing factor or a transposed matrix; if only at a few entries, the point "
-                "may sit on a kink (ReLU at 0, a tie in max): move it and check again."
+        figures = {
+            "name": self.name,
+            "checked": self.checked,
+            "error": self.relative_error,
+            "tolerance": self.tolerance,
+        }
+        if self.passed:
+            return tr(
+                "{name}: the analytic gradient agrees with the numerical one on {checked} entries "
+                "(relative error {error:.2e}, tolerance {tolerance:.0e}).",
+                **figures,
             )
-        return text
+        return tr(
+            "{name}: the analytic gradient DISAGREES with the numerical one on {checked} entries "
+            "(relative error {error:.2e}, tolerance {tolerance:.0e}). Largest disagreement at index {index}. "
+            "If the error is large everywhere, look for a missing factor or a transposed matrix; if only at a "
+            "few entries, the point may sit on a kink (ReLU at 0, a tie in max): move it and check again.",
+            index=self.worst_index,
+            **figures,
+        )
 
 
 def gradient_check(
@@ -99,7 +108,7 @@ def gradient_check(
     x: np.ndarray,
     analytic: np.ndarray,
     *,
-    name: str = "gradient",
+    name: str | None = None,
     tolerance: float = 1e-7,
     samples: int | None = None,
     seed: int = 0,
@@ -111,6 +120,7 @@ def gradient_check(
         f: scalar function of `x` (the loss).
         x: (any shape) float64 point.
         analytic: dL/dx, shaped like `x`.
+        name: what is checked, named in the report (default: "gradient").
         samples: check only this many random entries (a sparse check for big arrays).
 
     Returns:
@@ -118,7 +128,7 @@ def gradient_check(
     """
     analytic = np.asarray(analytic, dtype=np.float64)
     if analytic.shape != x.shape:
-        raise ValueError(f"analytic gradient has shape {analytic.shape}, x has shape {x.shape}")
+        raise ValueError(tr("analytic gradient has shape {got}, x has shape {want}", got=analytic.shape, want=x.shape))
     indices = None
     if samples is not None and samples < x.size:
         rng = np.random.default_rng(seed)
@@ -133,4 +143,5 @@ def gradient_check(
     diff = np.abs(a - n).ravel()
     worst = int(np.argmax(diff)) if diff.size else 0
     worst_index = indices[worst] if indices is not None else tuple(int(i) for i in np.unravel_index(worst, x.shape))
+    name = tr("gradient") if name is None else name
     return GradCheckReport(name, relative_error(a, n), tolerance, int(diff.size), worst_index)

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from course import checks
+from course.i18n import tr
 from course.timing import best_time
 
 __all__ = [
@@ -52,23 +53,23 @@ def im2col_mistakes(x: np.ndarray, HH: int, WW: int, stride: int = 1, pad: int =
     K = C * HH * WW
     r6 = unfold_reference(x, HH, WW, stride, pad).reshape(C, HH, WW, N, Ho, Wo)
     m = {
-        "the rows are ordered (kernel row, kernel column, channel): channels last": r6.transpose(1, 2, 0, 3, 4, 5),
-        "the kernel row and kernel column are swapped inside each patch": r6.transpose(0, 2, 1, 3, 4, 5),
-        "the columns run down the image first (y and x swapped)": r6.transpose(0, 1, 2, 3, 5, 4),
-        "the batch index varies fastest along the columns": r6.transpose(0, 1, 2, 4, 5, 3),
-        "the output size is one too small (the + 1 is missing)": r6[..., : Ho - 1, : Wo - 1],
+        tr("the rows are ordered (kernel row, kernel column, channel): channels last"): r6.transpose(1, 2, 0, 3, 4, 5),
+        tr("the kernel row and kernel column are swapped inside each patch"): r6.transpose(0, 2, 1, 3, 4, 5),
+        tr("the columns run down the image first (y and x swapped)"): r6.transpose(0, 1, 2, 3, 5, 4),
+        tr("the batch index varies fastest along the columns"): r6.transpose(0, 1, 2, 4, 5, 3),
+        tr("the output size is one too small (the + 1 is missing)"): r6[..., : Ho - 1, : Wo - 1],
     }
     m = {k: v.reshape(K, -1) for k, v in m.items()}
-    m["patches are stored as rows instead of columns (transposed)"] = r6.reshape(K, -1).T
-    m["the batch and channel axes are swapped (x read as (C, N, H, W))"] = unfold_reference(
+    m[tr("patches are stored as rows instead of columns (transposed)")] = r6.reshape(K, -1).T
+    m[tr("the batch and channel axes are swapped (x read as (C, N, H, W))")] = unfold_reference(
         x.transpose(1, 0, 2, 3), HH, WW, stride, pad
     )
     if stride != 1:
-        m["the stride is ignored (every window position is kept)"] = unfold_reference(x, HH, WW, 1, pad)
+        m[tr("the stride is ignored (every window position is kept)")] = unfold_reference(x, HH, WW, 1, pad)
         s1 = unfold_reference(x, HH, WW, 1, pad).reshape(C, HH, WW, N, H + 2 * pad - HH + 1, W + 2 * pad - WW + 1)
-        m["the stride is ignored: the windows are taken one pixel apart"] = s1[..., :Ho, :Wo].reshape(K, -1)
+        m[tr("the stride is ignored: the windows are taken one pixel apart")] = s1[..., :Ho, :Wo].reshape(K, -1)
     if pad:
-        m["the zero padding is ignored"] = unfold_reference(x, HH, WW, stride, 0)
+        m[tr("the zero padding is ignored")] = unfold_reference(x, HH, WW, stride, 0)
     return m
 
 
@@ -79,20 +80,32 @@ def check_im2col(
 
     `call` is the test's ``yours`` (``by_hand`` with the exercise's forbidden list), `fn` the student's im2col.
     """
-    label = f"{fn.__name__}(x, {HH}, {WW}, stride={stride}, pad={pad}) for x of shape {x.shape}"
+    label = tr(
+        "{call} for x of shape {shape}", call=f"{fn.__name__}(x, {HH}, {WW}, stride={stride}, pad={pad})", shape=x.shape
+    )
     try:
         got = call(fn, x, HH, WW, stride, pad)
     except (ValueError, IndexError) as err:
         raise AssertionError(
-            f"{label} raised {type(err).__name__} ({err}). Is the image padded (np.pad) before slicing, with "
-            "H_out = (H + 2*pad - HH) // stride + 1? A slice start:start + stride*H_out:stride has exactly "
-            "H_out entries."
+            tr(
+                "{label} raised {error} ({message}). Is the image padded (np.pad) before slicing, with "
+                "H_out = (H + 2*pad - HH) // stride + 1? A slice start:start + stride*H_out:stride has exactly "
+                "H_out entries.",
+                label=label,
+                error=type(err).__name__,
+                message=err,
+            )
         ) from None
     expected = unfold_reference(x, HH, WW, stride, pad)
     checks.assert_close(got, expected, name=label, rtol=0, atol=0, mistakes=im2col_mistakes(x, HH, WW, stride, pad))
     checks.assert_true(
         np.asarray(got).dtype == x.dtype,
-        f"{label} has dtype {np.asarray(got).dtype}; it should keep the input's dtype {x.dtype}.",
+        tr(
+            "{label} has dtype {got}; it should keep the input's dtype {want}.",
+            label=label,
+            got=np.asarray(got).dtype,
+            want=x.dtype,
+        ),
     )
 
 
@@ -105,20 +118,21 @@ def conv_mistakes(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: int, pad:
     """{description: the output that slip produces} for the usual slips of a convolution via im2col."""
     ref = _torch_conv(x, w, b, stride, pad)
     m = {
-        "the kernel is flipped (that is true convolution; layers compute cross-correlation)": _torch_conv(
+        tr("the kernel is flipped (that is true convolution; layers compute cross-correlation)"): _torch_conv(
             x, w[:, :, ::-1, ::-1], b, stride, pad
         ),
-        "the bias is not added": ref - b[None, :, None, None],
-        "the (F, N*H_out*W_out) product is reshaped straight to (N, F, H_out, W_out) without moving the "
-        "filter axis": ref.transpose(1, 0, 2, 3).reshape(ref.shape),
-        "the filters are flattened as (F, HH, WW, C): W_row does not match the row order of X_col": _torch_conv(
+        tr("the bias is not added"): ref - b[None, :, None, None],
+        tr(
+            "the (F, N*H_out*W_out) product is reshaped straight to (N, F, H_out, W_out) without moving the filter axis"
+        ): ref.transpose(1, 0, 2, 3).reshape(ref.shape),
+        tr("the filters are flattened as (F, HH, WW, C): W_row does not match the row order of X_col"): _torch_conv(
             x, w.transpose(0, 2, 3, 1).reshape(w.shape), b, stride, pad
         ),
-        "the stride is ignored": _torch_conv(x, w, b, 1, pad),
-        "the zero padding is ignored": _torch_conv(x, w, b, stride, 0),
+        tr("the stride is ignored"): _torch_conv(x, w, b, 1, pad),
+        tr("the zero padding is ignored"): _torch_conv(x, w, b, stride, 0),
     }
     if w.shape[0] == w.shape[1]:
-        m["the filter and channel axes of w are swapped"] = _torch_conv(x, w.transpose(1, 0, 2, 3), b, stride, pad)
+        m[tr("the filter and channel axes of w are swapped")] = _torch_conv(x, w.transpose(1, 0, 2, 3), b, stride, pad)
     return m
 
 
@@ -134,12 +148,15 @@ def recording_fold(x_shape: tuple[int, ...], HH: int, WW: int, stride: int, pad:
 
     def fold(cols, shape, HH_, WW_, stride_, pad_):
         fold.calls += 1
-        checks.assert_equal(tuple(shape), tuple(x_shape), name="the x_shape passed to col2im_fn")
+        checks.assert_equal(tuple(shape), tuple(x_shape), name=tr("the x_shape passed to col2im_fn"))
         checks.assert_equal(
             (HH_, WW_, stride_, pad_),
             (HH, WW, stride, pad),
-            name="the (HH, WW, stride, pad) passed to col2im_fn",
-            mistakes={"the stride is ignored": (HH, WW, 1, pad), "the zero padding is ignored": (HH, WW, stride, 0)},
+            name=tr("the (HH, WW, stride, pad) passed to col2im_fn"),
+            mistakes={
+                tr("the stride is ignored"): (HH, WW, 1, pad),
+                tr("the zero padding is ignored"): (HH, WW, stride, 0),
+            },
         )
         return fold_reference(cols, shape, HH_, WW_, stride_, pad_)
 

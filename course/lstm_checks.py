@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from course import checks, gradcheck
+from course.i18n import tr
 
 __all__ = ["check_lstm_cell_backward", "lstm_backward_mistakes", "lstm_step_grads"]
 
@@ -105,30 +106,39 @@ def _permute(a: Any, order: tuple[int, ...]) -> np.ndarray:
     return np.concatenate([blocks[k] for k in order], axis=0)
 
 
-SLIPS = {
-    "tanh_c_path": "the path from dh through tanh(c) into the cell state is left out "
-    "(dc must add dh * o * (1 - tanh(c)^2))",
-    "sigmoid_s": "the sigmoid's derivative is written as s instead of s * (1 - s)",
-    "tanh_c_of_c": "the derivative of tanh(c) is written 1 - c^2 instead of 1 - tanh(c)^2",
-    "forget_not_applied": "dc_prev is the cell-state gradient itself: it must pass through the forget gate "
-    "(dc_prev = dc * f)",
-    "dc_next_dropped": "dc_next is not added to the cell-state gradient "
-    "(the cell state also receives dc_next from the next step)",
-}
-ORDERS = {
-    "the gates are read in the order i, f, o, g (torch stores i, f, g, o)": (0, 1, 3, 2),
-    "the gates are read in the order f, i, g, o (torch stores i, f, g, o)": (1, 0, 2, 3),
-}
+def _slips() -> dict[str, str]:
+    """The slips of :func:`lstm_step_grads`, each with its description in the current language."""
+    return {
+        "tanh_c_path": tr(
+            "the path from dh through tanh(c) into the cell state is left out (dc must add dh * o * (1 - tanh(c)^2))"
+        ),
+        "sigmoid_s": tr("the sigmoid's derivative is written as s instead of s * (1 - s)"),
+        "tanh_c_of_c": tr("the derivative of tanh(c) is written 1 - c^2 instead of 1 - tanh(c)^2"),
+        "forget_not_applied": tr(
+            "dc_prev is the cell-state gradient itself: it must pass through the forget gate (dc_prev = dc * f)"
+        ),
+        "dc_next_dropped": tr(
+            "dc_next is not added to the cell-state gradient (the cell state also receives dc_next from the next step)"
+        ),
+    }
+
+
+def _orders() -> dict[str, tuple[int, ...]]:
+    """Gate orders read by mistake, described in the current language -> the permutation of torch's blocks."""
+    return {
+        tr("the gates are read in the order i, f, o, g (torch stores i, f, g, o)"): (0, 1, 3, 2),
+        tr("the gates are read in the order f, i, g, o (torch stores i, f, g, o)"): (1, 0, 2, 3),
+    }
 
 
 def lstm_backward_mistakes(dh: Any, dc: Any, cache: tuple) -> dict[str, dict[str, np.ndarray]]:
     """For each output name, description -> what the usual mistake returns (computed by autograd)."""
     out: dict[str, dict[str, np.ndarray]] = {name: {} for name in NAMES}
-    for slip, text in SLIPS.items():
+    for slip, text in _slips().items():
         for name, value in lstm_step_grads(dh, dc, cache, slip).items():
             out[name][text] = value
     x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh = cache
-    for text, order in ORDERS.items():  # both orders are their own inverse
+    for text, order in _orders().items():  # both orders are their own inverse
         permuted = (x, h_prev, c_prev, *(_permute(w, order) for w in (W_ih, W_hh, b_ih, b_hh)))
         grads = lstm_step_grads(dh, dc, permuted)
         for name, value in grads.items():
@@ -145,7 +155,7 @@ def check_lstm_cell_backward(run: Callable[..., Any], dh: Any, dc: Any, cache: t
     result = run(dh, dc, cache)
     checks.assert_true(
         isinstance(result, tuple) and len(result) == 6,
-        "lstm_cell_backward should return a tuple (dx, dh_prev, dc_prev, dW_ih, dW_hh, db)",
+        tr("lstm_cell_backward should return a tuple (dx, dh_prev, dc_prev, dW_ih, dW_hh, db)"),
     )
     x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh = cache
     for name, got, like in zip(NAMES, result, (x, h_prev, c_prev, W_ih, W_hh, b_ih), strict=True):
@@ -157,7 +167,7 @@ def check_lstm_cell_backward(run: Callable[..., Any], dh: Any, dc: Any, cache: t
         checks.assert_close(
             result[NAMES.index(name)],
             expected[name],
-            name=f"{name} (vs torch autograd)",
+            name=tr("{name} (vs torch autograd)", name=name),
             rtol=1e-8,
             atol=1e-10,
             mistakes=mistakes[name],

@@ -29,6 +29,7 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from course.budget import under_grader
+from course.i18n import tr
 
 __all__ = ["GateTrace", "lstm_gate_trace", "lstm_gate_widget", "view_lstm_gates", "widgets_enabled"]
 
@@ -56,7 +57,7 @@ def _as_lstm(model_or_weights: Any) -> tuple[nn.LSTM, nn.Module | None]:
     if isinstance(model_or_weights, nn.Module):
         lstm = getattr(model_or_weights, "lstm", None)
         if not isinstance(lstm, nn.LSTM):
-            raise TypeError("the model has no attribute `lstm` holding an nn.LSTM")
+            raise TypeError(tr("the model has no attribute `lstm` holding an nn.LSTM"))
         embed = getattr(model_or_weights, "embed", None)
         return lstm, embed if isinstance(embed, nn.Module) else None
     if isinstance(model_or_weights, Mapping):
@@ -65,14 +66,19 @@ def _as_lstm(model_or_weights: Any) -> tuple[nn.LSTM, nn.Module | None]:
             items = {k.removeprefix("lstm."): v for k, v in items.items() if k.startswith("lstm.")}
         weights = {k: torch.as_tensor(v) for k, v in items.items()}
         if "weight_ih_l0" not in weights:
-            raise KeyError("weights need at least weight_ih_l0 and weight_hh_l0 (an nn.LSTM state_dict)")
+            raise KeyError(tr("weights need at least weight_ih_l0 and weight_hh_l0 (an nn.LSTM state_dict)"))
         four_h, d = weights["weight_ih_l0"].shape
         layers = 1 + max(int(k.split("_l")[1].split("_")[0]) for k in weights if k.startswith("weight_ih_l"))
         lstm = nn.LSTM(d, four_h // 4, num_layers=layers, bias="bias_ih_l0" in weights)
         lstm = lstm.to(weights["weight_ih_l0"].dtype)
         lstm.load_state_dict({k: v for k, v in weights.items() if not k.endswith("_reverse")})
         return lstm, None
-    raise TypeError(f"expected an nn.LSTM, a module with .lstm, or a state_dict, not {type(model_or_weights).__name__}")
+    raise TypeError(
+        tr(
+            "expected an nn.LSTM, a module with .lstm, or a state_dict, not {type}",
+            type=type(model_or_weights).__name__,
+        )
+    )
 
 
 def _layer(lstm: nn.LSTM, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -97,17 +103,17 @@ def lstm_gate_trace(lstm: nn.LSTM, inputs: Any, *, layer: int = 0) -> GateTrace:
         A :class:`GateTrace` with (T, H) arrays. The states start from zero.
     """
     if lstm.bidirectional or lstm.proj_size:
-        raise ValueError("only unidirectional LSTMs without projections can be inspected")
+        raise ValueError(tr("only unidirectional LSTMs without projections can be inspected"))
     if not 0 <= layer < lstm.num_layers:
-        raise ValueError(f"layer must be in 0..{lstm.num_layers - 1}, not {layer}")
+        raise ValueError(tr("layer must be in 0..{last}, not {layer}", last=lstm.num_layers - 1, layer=layer))
     w0 = lstm.weight_ih_l0
     x = torch.as_tensor(np.asarray(inputs) if not torch.is_tensor(inputs) else inputs).to(w0.dtype)
     if x.dim() == 3:
         if x.shape[0] != 1:
-            raise ValueError("pass one sequence: (T, D) or (1, T, D)")
+            raise ValueError(tr("pass one sequence: (T, D) or (1, T, D)"))
         x = x[0]
     if x.dim() != 2:
-        raise ValueError(f"inputs must be (T, D), got shape {tuple(x.shape)}")
+        raise ValueError(tr("inputs must be (T, D), got shape {shape}", shape=tuple(x.shape)))
     for k in range(layer + 1):
         w_ih, w_hh, b_ih, b_hh = _layer(lstm, k)
         single = nn.LSTM(w_ih.shape[1], w_hh.shape[1], bias=lstm.bias).to(w0.dtype)
@@ -152,23 +158,21 @@ def _labels(labels: Sequence[str] | None, n: int) -> list[str]:
     return [repr(s)[1:-1] if s in ("\n", " ", "\t") else str(s) for s in labels]
 
 
-_PANELS = (("i", "input gate", "viridis"), ("f", "forget gate", "viridis"), ("o", "output gate", "viridis"))
-
-
 def _static_figure(trace: GateTrace, labels: list[str], units: np.ndarray, title: str | None) -> Figure:
     t_len = trace.c.shape[0]
     panel = min(2.2, 0.7 + 0.045 * len(units))
     fig, axes = plt.subplots(4, 1, figsize=(min(14.0, 3.0 + 0.22 * t_len), 0.9 + 4 * panel), sharex=True, squeeze=False)
     axes = axes[:, 0]
-    for ax, (key, name, cmap) in zip(axes, _PANELS, strict=False):
+    gates = (("i", tr("input gate\nunit")), ("f", tr("forget gate\nunit")), ("o", tr("output gate\nunit")))
+    for ax, (key, ylabel) in zip(axes, gates, strict=False):
         im = ax.imshow(
-            getattr(trace, key)[:, units].T, aspect="auto", cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest"
+            getattr(trace, key)[:, units].T, aspect="auto", cmap="viridis", vmin=0.0, vmax=1.0, interpolation="nearest"
         )
-        ax.set_ylabel(f"{name}\nunit")
+        ax.set_ylabel(ylabel)
         fig.colorbar(im, ax=ax, pad=0.01)
     lim = float(np.abs(trace.c[:, units]).max()) or 1.0
     im = axes[3].imshow(trace.c[:, units].T, aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
-    axes[3].set_ylabel("cell state\nunit")
+    axes[3].set_ylabel(tr("cell state\nunit"))
     fig.colorbar(im, ax=axes[3], pad=0.01)
     for ax in axes:
         ax.set_yticks(range(len(units)) if len(units) <= 16 else [])
@@ -177,8 +181,8 @@ def _static_figure(trace: GateTrace, labels: list[str], units: np.ndarray, title
     step = max(1, t_len // 60)
     axes[3].set_xticks(range(0, t_len, step))
     axes[3].set_xticklabels(labels[::step], fontsize=7, rotation=0 if t_len <= 60 else 90)
-    axes[3].set_xlabel("time step")
-    fig.suptitle(title or "LSTM gates over time (rows: hidden units)")
+    axes[3].set_xlabel(tr("time step"))
+    fig.suptitle(title or tr("LSTM gates over time (rows: hidden units)"))
     fig.tight_layout()
     return fig
 
@@ -190,23 +194,27 @@ def lstm_gate_widget(trace: GateTrace, labels: Sequence[str] | None = None, unit
     t_len, n_units = trace.c.shape
     units = np.arange(n_units) if units is None else np.asarray(units)
     names = _labels(labels, t_len)
-    slider = widgets.IntSlider(value=0, min=0, max=t_len - 1, description="time step", continuous_update=False)
+    slider = widgets.IntSlider(value=0, min=0, max=t_len - 1, description=tr("time step"), continuous_update=False)
     out = widgets.Output()
 
     def draw(t: int) -> None:
         with out:
             out.clear_output(wait=True)
             fig, axes = plt.subplots(1, 4, figsize=(12, 2.6), sharey=True)
-            for ax, (key, name) in zip(
-                axes, (("i", "input"), ("f", "forget"), ("o", "output"), ("c", "cell")), strict=True
-            ):
+            panels = (
+                ("i", tr("input gate")),
+                ("f", tr("forget gate")),
+                ("o", tr("output gate")),
+                ("c", tr("cell state")),
+            )
+            for ax, (key, name) in zip(axes, panels, strict=True):
                 values = getattr(trace, key)[t, units]
                 ax.barh(range(len(units)), values, color="tab:red" if key == "c" else "tab:blue")
                 ax.set_title(name)
                 if key != "c":
                     ax.set_xlim(0, 1)
-            axes[0].set_ylabel("unit")
-            fig.suptitle(f"step {t}: input {names[t]!r}")
+            axes[0].set_ylabel(tr("unit"))
+            fig.suptitle(tr("step {t}: input {label!r}", t=t, label=names[t]))
             fig.tight_layout()
             display(fig)
             plt.close(fig)
@@ -250,7 +258,7 @@ def view_lstm_gates(
         if encode is None:
             chars = getattr(model_or_weights, "chars", None)
             if embed is None or chars is None:
-                raise ValueError("pass encode= to turn the string into (T, D) inputs")
+                raise ValueError(tr("pass encode= to turn the string into (T, D) inputs"))
             index = {ch: k for k, ch in enumerate(chars)}
             with torch.no_grad():
                 x = embed(torch.tensor([index[ch] for ch in text]))

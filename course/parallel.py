@@ -35,6 +35,8 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from torch import nn
 
+from course.i18n import tr
+
 __all__ = ["make_mlp", "make_batch", "free_port", "run_data_parallel", "run_pipeline", "time_one_process"]
 
 CUT = 2
@@ -198,9 +200,11 @@ def _launch(target, world: int, arguments, timeout: float, answers: int) -> list
         for p in procs:
             p.join(max(0.0, deadline - time.monotonic()))
         if any(p.is_alive() for p in procs):
-            raise RuntimeError(f"the {world} processes did not finish within {timeout:g} s")
+            raise RuntimeError(
+                tr("the {world} processes did not finish within {timeout:g} s", world=world, timeout=timeout)
+            )
         if any(p.exitcode != 0 for p in procs) or queue.empty():
-            raise RuntimeError(f"a process failed (exit codes {[p.exitcode for p in procs]})")
+            raise RuntimeError(tr("a process failed (exit codes {codes})", codes=[p.exitcode for p in procs]))
         return [queue.get() for _ in range(answers)]
     finally:
         for p in procs:

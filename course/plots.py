@@ -12,6 +12,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
+from course.i18n import tr
+
 __all__ = ["confusion_matrix", "curves", "decision_boundary", "image_grid"]
 
 
@@ -57,16 +59,21 @@ def image_grid(
 def curves(
     series: Mapping[str, Sequence[float]],
     *,
-    xlabel: str = "epoch",
-    ylabel: str = "loss",
+    xlabel: str | None = None,
+    ylabel: str | None = None,
     title: str = "",
     logy: bool = False,
 ) -> Figure:
-    """Line plot of named series (e.g. training and validation loss) against their index."""
+    """Line plot of named series (e.g. training and validation loss) against their index.
+
+    The axes are labelled "epoch" and "loss" unless `xlabel` and `ylabel` say otherwise.
+    """
     fig, ax = plt.subplots(figsize=(6, 3.5))
     for label, values in series.items():
         ax.plot(np.arange(1, len(values) + 1), values, label=label, marker="o" if len(values) < 30 else None)
-    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    ax.set(
+        xlabel=tr("epoch") if xlabel is None else xlabel, ylabel=tr("loss") if ylabel is None else ylabel, title=title
+    )
     if logy:
         ax.set_yscale("log")
     ax.grid(alpha=0.3)
@@ -89,7 +96,7 @@ def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, *, classes: in
     for (i, j), c in np.ndenumerate(counts):
         if c:
             ax.text(j, i, str(c), ha="center", va="center", fontsize=7, color="white" if i == j else "black")
-    ax.set(xlabel="predicted", ylabel="true", xticks=range(classes), yticks=range(classes), title=title)
+    ax.set(xlabel=tr("predicted"), ylabel=tr("true"), xticks=range(classes), yticks=range(classes), title=title)
     fig.tight_layout()
     return fig
 

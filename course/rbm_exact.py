@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from course.i18n import tr
+
 __all__ = ["ExactRBM", "all_states", "as_boltzmann", "boltzmann_energy", "enumerate_rbm", "log_sum_exp"]
 
 
@@ -114,7 +116,9 @@ def enumerate_rbm(W: np.ndarray, b: np.ndarray, c: np.ndarray) -> ExactRBM:
     """Sum over every joint state of the RBM (W, b, c); n_v + n_h up to about 16."""
     n_v, n_h = np.shape(W)
     if n_v + n_h > 18:
-        raise ValueError(f"{n_v} + {n_h} units have 2**{n_v + n_h} joint states: too many to enumerate")
+        raise ValueError(
+            tr("{n_v} + {n_h} units have 2**{n} joint states: too many to enumerate", n_v=n_v, n_h=n_h, n=n_v + n_h)
+        )
     V, H = all_states(n_v), all_states(n_h)
     J, a = as_boltzmann(np.asarray(W, dtype=np.float64), b, c)
     S = np.concatenate([np.repeat(V, len(H), axis=0), np.tile(H, (len(V), 1))], axis=1)

@@ -16,12 +16,14 @@ import json
 import os
 from pathlib import Path
 
+from course.i18n import tr
+
 __all__ = ["read_results", "result"]
 
 
 def result(name: str, value: float, fmt: str = "{:.4g}") -> float:
     """Print ``name: value`` (formatted with `fmt`), record it when collecting; returns `value`."""
-    print(f"{name}: {fmt.format(value)}")
+    print(tr("{name}: {value}", name=name, value=fmt.format(value)))
     target = os.environ.get("COURSE_RESULTS_FILE")
     if target:
         with open(target, "a", encoding="utf-8") as f:

@@ -46,6 +46,7 @@ import torch
 from torch import nn
 
 from .classifier import load_digit_classifier
+from .i18n import tr
 
 __all__ = ["COLLAPSE_THRESHOLD", "CONFIDENT", "RECOGNISABLE", "SampleScore", "score_samples"]
 
@@ -109,17 +110,26 @@ class SampleScore:
         return self.verdict == "mode collapse"
 
     def __str__(self) -> str:
-        seen = int((self.confident_counts > 0).sum())
         parts = [
-            f"confidence {self.confidence:.3f} ({self.confident_fraction:.0%} of samples >= {CONFIDENT})",
-            f"confident coverage {self.confident_coverage:.3f} ({10**self.confident_coverage:.1f} effective digits, "
-            f"{seen} of 10 seen confidently)",
+            tr(
+                "confidence {confidence:.3f} ({fraction:.0%} of samples >= {confident})",
+                confidence=self.confidence,
+                fraction=self.confident_fraction,
+                confident=CONFIDENT,
+            ),
+            tr(
+                "confident coverage {coverage:.3f} ({effective:.1f} effective digits, {seen} of 10 seen confidently)",
+                coverage=self.confident_coverage,
+                effective=10**self.confident_coverage,
+                seen=int((self.confident_counts > 0).sum()),
+            ),
             f"IS {self.inception_score:.2f}",
         ]
         if self.conditional_accuracy is not None:
-            parts.append(f"conditional accuracy {self.conditional_accuracy:.1%}")
+            parts.append(tr("conditional accuracy {accuracy:.1%}", accuracy=self.conditional_accuracy))
         parts.append(f"n={self.n}")
-        parts.append(self.verdict.upper() if self.verdict != "digits" else "digits")
+        verdicts = {"not digits": tr("NOT DIGITS"), "mode collapse": tr("MODE COLLAPSE"), "digits": tr("digits")}
+        parts.append(verdicts[self.verdict])
         return " | ".join(parts)
 
 
@@ -139,13 +149,23 @@ def _as_batch(images: np.ndarray | torch.Tensor) -> torch.Tensor:
     if x.ndim == 3:
         x = x[:, None]
     if x.ndim != 4 or tuple(x.shape[1:]) != (1, 28, 28):
-        raise ValueError(f"images must have shape (N, 1, 28, 28) or (N, 28, 28), got {tuple(images.shape)}")
+        raise ValueError(
+            tr("images must have shape (N, 1, 28, 28) or (N, 28, 28), got {shape}", shape=tuple(images.shape))
+        )
     if len(x) == 0:
-        raise ValueError("images is empty: there is nothing to score")
+        raise ValueError(tr("images is empty: there is nothing to score"))
     lo, hi = float(x.min()), float(x.max())
-    if not (math.isfinite(lo) and math.isfinite(hi)) or lo < _RANGE[0] or hi > _RANGE[1]:
-        hint = " (a tanh generator gives [-1, 1]: pass (x + 1) / 2)" if lo < _RANGE[0] else ""
-        raise ValueError(f"pixel values must lie in [0, 1], got values in [{lo:.3g}, {hi:.3g}]{hint}")
+    if lo < _RANGE[0]:
+        raise ValueError(
+            tr(
+                "pixel values must lie in [0, 1], got values in [{lo:.3g}, {hi:.3g}] "
+                "(a tanh generator gives [-1, 1]: pass (x + 1) / 2)",
+                lo=lo,
+                hi=hi,
+            )
+        )
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi > _RANGE[1]:
+        raise ValueError(tr("pixel values must lie in [0, 1], got values in [{lo:.3g}, {hi:.3g}]", lo=lo, hi=hi))
     return x
 
 
@@ -193,7 +213,7 @@ def score_samples(
             requested = requested.cpu().numpy()
         req = np.asarray(requested).reshape(-1)
         if len(req) != len(predictions):
-            raise ValueError(f"requested has {len(req)} entries for {len(predictions)} images")
+            raise ValueError(tr("requested has {n} entries for {images} images", n=len(req), images=len(predictions)))
         conditional = float((predictions == req).mean())
     return SampleScore(
         confidence=float(top.mean()),

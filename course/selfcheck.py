@@ -18,10 +18,13 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+
+from course.i18n import tr
 
 __all__ = ["ExerciseResult", "check_notebook", "exercise_result", "graded_chain", "graded_results", "summary"]
 
@@ -69,7 +72,8 @@ def exercise_result(cell: nbformat.NotebookNode) -> ExerciseResult:
             return ExerciseResult(meta["grade_id"], points, 0.0, f"{out.ename}: {out.evalue}".strip(), "failed")
         if out.output_type == "stream" and out.name == "stderr":
             first = out.text.strip().splitlines()[0][:200] if out.text.strip() else ""
-            return ExerciseResult(meta["grade_id"], points, 0.0, f"the test printed to stderr: {first}", "failed")
+            message = tr("the test printed to stderr: {first}", first=first)
+            return ExerciseResult(meta["grade_id"], points, 0.0, message, "failed")
     return ExerciseResult(meta["grade_id"], points, points, "", "passed")
 
 
@@ -109,17 +113,30 @@ def check_notebook(path: str | os.PathLike, *, timeout: int = 300, show: bool = 
 
 def summary(results: list[ExerciseResult]) -> str:
     """A table of the results (each exercise: passed, failed with its message, or not started) and the total."""
-    width = max([len("exercise"), *(len(r.test_id) for r in results)])
-    lines = [f"{'exercise':<{width}}  points  result"]
+    words = {"passed": tr("passed"), "failed": tr("failed"), NOT_STARTED: tr("not started")}
+    width = max([_columns(tr("exercise")), *(_columns(r.test_id) for r in results)])
+    lines = [f"{_pad(tr('exercise'), width)}  {_pad(tr('points'), 6)}  {tr('result')}"]
     for r in results:
-        verdict = f"failed: {r.message}" if r.status == "failed" else r.status
-        lines.append(f"{r.test_id:<{width}}  {r.score:>2g}/{r.points:<3g}  {verdict}")
+        verdict = tr("failed: {message}", message=r.message) if r.status == "failed" else words[r.status]
+        lines.append(f"{_pad(r.test_id, width)}  {r.score:>2g}/{r.points:<3g}  {verdict}")
     total, top = sum(r.score for r in results), sum(r.points for r in results)
-    counts = ", ".join(
-        f"{n} {status}" for status in ("passed", "failed", NOT_STARTED) if (n := _count(results, status))
+    counts = tr(", ").join(
+        tr("{count} {status}", count=n, status=words[status])
+        for status in ("passed", "failed", NOT_STARTED)
+        if (n := _count(results, status))
     )
-    lines.append(f"visible tests: {total:g} of {top:g} points ({counts})")
+    lines.append(tr("visible tests: {total:g} of {top:g} points ({counts})", total=total, top=top, counts=counts))
     return "\n".join(lines)
+
+
+def _columns(text: str) -> int:
+    """How many columns `text` takes in a terminal or a monospaced font (a CJK character takes two)."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pad(text: str, width: int) -> str:
+    """`text` followed by spaces up to `width` columns."""
+    return text + " " * (width - _columns(text))
 
 
 def _count(results: list[ExerciseResult], status: str) -> int:

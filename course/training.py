@@ -18,6 +18,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from course.i18n import tr
+
 __all__ = ["History", "evaluate", "fit", "predict"]
 
 Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -62,7 +64,7 @@ def fit(
     batch_size: int = 64,
     val: tuple[torch.Tensor, torch.Tensor] | None = None,
     seed: int = 0,
-    desc: str = "training",
+    desc: str | None = None,
     progress: bool = True,
 ) -> History:
     """Train a classifier with mini-batch SGD-style updates.
@@ -75,6 +77,7 @@ def fit(
         epochs: passes over the data (may be fractional).
         val: held-out (x, y) evaluated after each epoch and at the end.
         seed: shuffling seed.
+        desc: the progress bar's label (default: "training").
         progress: show a tqdm bar (works in JupyterLab and terminals).
     """
     loss_fn = loss_fn or nn.functional.cross_entropy
@@ -98,7 +101,9 @@ def fit(
             history.val_accuracy.append(va)
 
     model.train()
-    bar = tqdm(total=total, desc=desc, unit="batch", disable=not progress, leave=True)
+    bar = tqdm(
+        total=total, desc=tr("training") if desc is None else desc, unit=tr("batch"), disable=not progress, leave=True
+    )
     order = torch.randperm(n, generator=generator)
     while step < total:
         pos = (step % steps_per_epoch) * batch_size
@@ -116,9 +121,10 @@ def fit(
         if step % steps_per_epoch == 0:
             record()
             running, seen = 0.0, 0
-            bar.set_postfix(
-                loss=f"{history.train_loss[-1]:.3f}", **({"val_acc": f"{history.val_accuracy[-1]:.3f}"} if val else {})
-            )
+            figures = {tr("loss"): f"{history.train_loss[-1]:.3f}"}
+            if val is not None:
+                figures[tr("val_acc")] = f"{history.val_accuracy[-1]:.3f}"
+            bar.set_postfix(figures)
     if not history.steps or history.steps[-1] != step:
         record()
     bar.close()

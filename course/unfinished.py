@@ -18,6 +18,8 @@ import re
 import sys
 from types import TracebackType
 
+from course.i18n import tr
+
 __all__ = ["install", "unfinished_message"]
 
 _CELL = re.compile(r"ipykernel_\d+|<ipython-input-")
@@ -38,8 +40,10 @@ def unfinished_message(error: BaseException, tb: TracebackType | None) -> str | 
     if not _CELL.search(code.co_filename):
         return None
     if code.co_name == "<module>":
-        return "this cell holds an exercise not written yet: replace `raise NotImplementedError()` with your code."
-    return f"{code.co_qualname} is not written yet: write it in its cell above, run that cell, then this one."
+        return tr("this cell holds an exercise not written yet: replace `raise NotImplementedError()` with your code.")
+    return tr(
+        "{name} is not written yet: write it in its cell above, run that cell, then this one.", name=code.co_qualname
+    )
 
 
 def _show(shell, etype, value, tb, tb_offset=None) -> None:
