@@ -116,12 +116,8 @@ def _shortcuts(exercise: Exercise, in_scope: list[str]) -> dict[str, str]:
 
 def _label(call: str, lang: str) -> str:
     """How the edition's messages name a forbidden call (course.byhand, in the language of `lang`)."""
-    spoken = i18n.language()
-    i18n.use(lang)
-    try:
+    with i18n.speaking(lang):
         return label(call)
-    finally:
-        i18n.use(spoken)
 
 
 def _score(cell: NotebookNode) -> float:

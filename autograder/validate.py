@@ -29,7 +29,9 @@ from nbgrader.utils import compute_checksum, is_grade, is_locked
 from nbgrader.validator import Validator
 from tornado import web
 
-from course.selfcheck import graded_chain, graded_results, summary
+from autograder.edition import edition_of
+from course import i18n
+from course.selfcheck import graded_chain, graded_results, summary, verdict
 
 __all__ = ["GradedChainOnly", "StudentSummary", "SummaryValidateHandler"]
 
@@ -57,11 +59,12 @@ class StudentSummary(NbGraderPreprocessor):
         graded = [c for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")]
         for cell in graded:
             cell.outputs = []  # counted as passing by Validate: only the summary cell is listed
-        done = sum(r.passed for r in results)
-        verdict = f"{done} of {len(results)} exercises pass the visible tests; the grader also runs hidden tests."
+        with i18n.speaking(edition_of(nb)):  # the notebook's edition: English or 中文
+            text = verdict(results)
+            table = summary(results)
         head = graded[0]
-        head.source = summary(results)
-        head.outputs = [nbformat.v4.new_output("error", ename="Summary", evalue=verdict, traceback=[verdict])]
+        head.source = table
+        head.outputs = [nbformat.v4.new_output("error", ename="Summary", evalue=text, traceback=[text])]
         head.metadata.nbgrader["checksum"] = compute_checksum(head)
         return nb, resources
 

@@ -23,10 +23,12 @@ import importlib.resources
 import importlib.util
 import string
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from course.i18n_zh import MESSAGES
 
-__all__ = ["FONT", "LANGUAGES", "font_path", "language", "tr", "use"]
+__all__ = ["FONT", "LANGUAGES", "font_path", "language", "speaking", "tr", "use"]
 
 LANGUAGES = ("en", "zh")
 FONT = "Noto Sans CJK SC"
@@ -54,6 +56,17 @@ def use(lang: str) -> None:
         matplotlib.rcParams.update(_english_rc)
         _english_rc.clear()
     _language = lang
+
+
+@contextmanager
+def speaking(lang: str) -> Iterator[None]:
+    """Speak `lang` inside the ``with`` block, then the language spoken before."""
+    before = _language
+    use(lang)
+    try:
+        yield
+    finally:
+        use(before)
 
 
 def language() -> str:

@@ -351,4 +351,7 @@ MESSAGES: dict[str, str] = {
     "{n_v} + {n_h} units have 2**{n} joint states: too many to enumerate": (
         "{n_v} + {n_h} 个单元共有 2**{n} 个联合状态：太多了，无法逐一枚举"
     ),
+    "{done} of {total} exercises pass the visible tests; the grader also runs hidden tests.": (
+        "{done}/{total} 道练习通过了可见测试；评分器还会运行隐藏测试。"
+    ),
 }

@@ -24,9 +24,17 @@ from pathlib import Path
 
 import nbformat
 
-from course.i18n import tr
+from course.i18n import LANGUAGES, tr, use
 
-__all__ = ["ExerciseResult", "check_notebook", "exercise_result", "graded_chain", "graded_results", "summary"]
+__all__ = [
+    "ExerciseResult",
+    "check_notebook",
+    "exercise_result",
+    "graded_chain",
+    "graded_results",
+    "summary",
+    "verdict",
+]
 
 
 NOT_STARTED = "not started"
@@ -111,6 +119,13 @@ def check_notebook(path: str | os.PathLike, *, timeout: int = 300, show: bool = 
     return results
 
 
+def verdict(results: list[ExerciseResult]) -> str:
+    """One line: how many exercises pass the visible tests (nbgrader's Validate shows it)."""
+    done = sum(r.passed for r in results)
+    return tr("{done} of {total} exercises pass the visible tests; the grader also runs hidden tests.",
+              done=done, total=len(results))  # fmt: skip
+
+
 def summary(results: list[ExerciseResult]) -> str:
     """A table of the results (each exercise: passed, failed with its message, or not started) and the total."""
     words = {"passed": tr("passed"), "failed": tr("failed"), NOT_STARTED: tr("not started")}
@@ -146,4 +161,6 @@ def _count(results: list[ExerciseResult], status: str) -> int:
 if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit("usage: python -m course.selfcheck NOTEBOOK.ipynb")
+    edition = nbformat.read(sys.argv[1], as_version=4).metadata.get("dlcourse", {}).get("edition")
+    use(edition if edition in LANGUAGES else "en")  # the summary in the notebook's language
     sys.exit(0 if all(r.passed for r in check_notebook(sys.argv[1])) else 1)

@@ -1,8 +1,10 @@
 """The 中文 edition: built from the English source and a translation file, never stale, released apart."""
 
 import copy
+import io
 import subprocess
 import sys
+import tokenize
 
 import nbformat
 import pytest
@@ -62,9 +64,19 @@ def test_the_build_is_reproducible_and_keeps_code_and_grading(tmp_path):
         assert [(c.id, c.cell_type, nbgrader_meta(c)) for c in zh.cells] == [
             (c.id, c.cell_type, nbgrader_meta(c)) for c in a.nb.cells
         ], "same cells, grade ids and points"
+        switch = zh.cells[[c.cell_type for c in zh.cells].index("code")]
+        assert switch.source.startswith('from course import i18n; i18n.use("zh")')
+        switch.source = switch.source.split("\n", 1)[1]
         for mine, english in zip(zh.cells, a.nb.cells, strict=True):  # only words change, never the code
-            if english.cell_type == "code" and "### BEGIN SOLUTION" in english.source:
-                assert english.source[english.source.index("### BEGIN SOLUTION") :] in mine.source
+            if english.cell_type == "code":
+                assert _code(mine.source) == _code(english.source), f"{a.name}: {english.id}"
+
+
+def _code(source: str) -> list[str]:
+    """A code cell's tokens without its comments, strings and line breaks inside brackets."""
+    lines = "".join("\n" if ln.lstrip().startswith(("%", "!")) else ln for ln in source.splitlines(keepends=True))
+    skip = {tokenize.COMMENT, tokenize.STRING, tokenize.NL}
+    return [t.string for t in tokenize.generate_tokens(io.StringIO(lines).readline) if t.type not in skip]
 
 
 def test_the_release_in_chinese_holds_no_translation_file_and_validates(work):
@@ -148,3 +160,16 @@ def test_feedback_speaks_chinese_to_a_chinese_submission(graded_in_chinese):
     assert "[grader] passed" not in page and "[grader] failed" not in page
     assert "（得分：" in page and "(Score:" not in page, "nbgrader's own words on the page too"
     assert "BEGIN HIDDEN TESTS" not in page
+
+
+def test_the_self_check_speaks_the_notebooks_language(graded_in_chinese, tmp_path):
+    """``python -m course.selfcheck`` on a 中文 notebook: its summary and the checks' messages in 中文."""
+    neuron, work, _ = graded_in_chinese
+    notebook = tmp_path / neuron.path.name
+    notebook.write_bytes((work / "release" / neuron.name / neuron.path.name).read_bytes())
+    done = subprocess.run(
+        [sys.executable, "-m", "course.selfcheck", str(notebook)], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "练习" in done.stdout and "未开始" in done.stdout, done.stdout[-2000:]
+    assert "not started" not in done.stdout
