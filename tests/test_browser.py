@@ -206,6 +206,18 @@ _CELLS = """() => window.jupyterapp.shell.currentWidget.content.widgets.map(w =>
 }))"""
 
 
+_DRAWS_GLYPHS = """(text) => {
+  // In the markdown's font: does `text` draw differently from as many code points no font has (boxes)?
+  const font = getComputedStyle(document.querySelector('.jp-MarkdownOutput')).font;
+  const draw = (s) => {
+    const c = document.createElement('canvas'); c.width = 400; c.height = 60;
+    const g = c.getContext('2d'); g.font = font; g.fillText(s, 5, 40);
+    return c.toDataURL();
+  };
+  return draw(text) !== draw('\\u{10FFFD}'.repeat([...text].length));
+}"""
+
+
 def _open(page, lab: Lab, path: str) -> None:
     page.goto(f"{lab.url}/lab/tree/{path}?reset&token={lab.token}")
     page.wait_for_function(_PANEL_READY, timeout=90_000)
@@ -279,6 +291,7 @@ def test_the_chinese_edition_renders_and_explains_a_mistake_in_chinese(lab, page
     cells = _run_all(page)
     heading = page.locator(".jp-MarkdownOutput h1").first
     assert "一个神经元" in heading.inner_text(), "the 中文 markdown is rendered"
+    assert page.evaluate(_DRAWS_GLYPHS, "一个神经元"), "the page's font draws Chinese as empty boxes"
     tests = _tests(cells)
     wrong = next(c for c in tests if c["id"] == "sigmoid_test")
     assert wrong["errors"] and re.search(r"[\u4e00-\u9fff]", wrong["errors"][0]), wrong["errors"]
