@@ -6,6 +6,7 @@ Run from the repository root:
     .venv/bin/python bench/notebooks.py --only 01_neuron # one (folder name or notebook stem)
     .venv/bin/python bench/notebooks.py --hogs 2         # the same, with 2 CPU-burning processes beside it
     .venv/bin/python bench/notebooks.py --grader         # with NBGRADER_EXECUTION=autograde (small budgets)
+    .venv/bin/python bench/notebooks.py --edition zh     # the 中文 edition, built from the same sources
 
 Each source notebook runs in a fresh kernel with its default budgets (NBGRADER_EXECUTION and
 COURSE_BUDGET_SCALE are removed from the environment), as a student runs it, or with the grader's
@@ -54,13 +55,15 @@ def notebooks() -> list[Path]:
     return found
 
 
-def child(path: Path) -> None:
-    """Run one notebook in a fresh kernel; print one JSON line with the measurements."""
-    import nbformat
+def child(path: Path, edition: str) -> None:
+    """Run one notebook (in `edition`) in a fresh kernel; print one JSON line with the measurements."""
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
-    nb = nbformat.read(path, as_version=4)
+    sys.path.insert(0, str(REPO))
+    from autograder.assignments import Assignment
+
+    nb = Assignment(path.parent.name, path, edition).nb
     client = NotebookClient(
         nb, timeout=HARD_LIMIT, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
     )
@@ -78,7 +81,7 @@ def child(path: Path) -> None:
     print(json.dumps({"wall": wall, "cpu": cpu, "rss_mb": usage.ru_maxrss / 1024, "status": status}))  # KiB
 
 
-def measure(path: Path, grader: bool) -> dict:
+def measure(path: Path, grader: bool, edition: str) -> dict:
     """Run one notebook in a child process: wall and CPU seconds, peak MB, status and result figures."""
     from course.results import read_results
 
@@ -91,7 +94,7 @@ def measure(path: Path, grader: bool) -> dict:
         env["COURSE_RESULTS_FILE"] = str(Path(tmp) / "results.jsonl")
         try:
             done = subprocess.run(
-                [sys.executable, __file__, "--child", str(path)],
+                [sys.executable, __file__, "--child", str(path), "--edition", edition],
                 cwd=REPO,
                 env=env,
                 capture_output=True,
@@ -119,10 +122,11 @@ def main() -> None:
     parser.add_argument("--only", metavar="NAME", help="one notebook: folder (01_neuron) or stem (neuron)")
     parser.add_argument("--hogs", type=int, default=0, metavar="N", help="N busy-loop processes run while measuring")
     parser.add_argument("--grader", action="store_true", help="run with NBGRADER_EXECUTION=autograde")
+    parser.add_argument("--edition", default="en", choices=["en", "zh"], help="en (default) or zh (中文)")
     parser.add_argument("--child", metavar="PATH", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(Path(args.child))
+        child(Path(args.child), args.edition)
         return
     todo = notebooks()
     if args.only:
@@ -131,7 +135,8 @@ def main() -> None:
             print(f"no notebook named {args.only!r} in {NOTEBOOKS.relative_to(REPO)}/")
             return
     budgets = "grader budgets (NBGRADER_EXECUTION=autograde)" if args.grader else "default budgets"
-    print(f"{budgets}, {args.hogs} CPU hog(s) beside it; 'within' compares wall seconds with {MAX_SECONDS} s")
+    print(f"edition {args.edition}, {budgets}, {args.hogs} CPU hog(s) beside it; "
+          f"'within' compares wall seconds with {MAX_SECONDS} s")  # fmt: skip
     header = f"{'notebook':<20} {'wall s':>7} {'CPU s':>7} {'peak RSS MB':>12}  within {MAX_SECONDS} s / 1.5 GB"
     print(header)
     print("-" * len(header))
@@ -140,7 +145,7 @@ def main() -> None:
         hog.start()
     try:
         for path in todo:
-            r = measure(path, args.grader)
+            r = measure(path, args.grader, args.edition)
             ok = r["status"] == "ok" and r["wall"] <= MAX_SECONDS and r["rss_mb"] <= MAX_MB
             note = "" if r["status"] == "ok" else f"  ({r['status']})"
             print(
