@@ -68,8 +68,12 @@ class _Worker:
         self.proc: subprocess.Popen | None = None
         self._starting: threading.Thread | None = None
 
-    def _start(self) -> None:
-        """Start the worker and wait, however long its start is queued (srun), until it is ready."""
+    def _spawn(self) -> None:
+        """Start the worker process; its lines are read by a thread from now on.
+
+        The calling thread must outlive the worker: the worker asks the kernel to kill it when the
+        thread that started it ends (``PR_SET_PDEATHSIG`` follows the thread, not the process).
+        """
         env = {**os.environ, **WORKER_ENV}
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.proc = subprocess.Popen(
@@ -90,6 +94,9 @@ class _Worker:
             self.lines.put(None)
 
         threading.Thread(target=read, daemon=True).start()
+
+    def _await_ready(self) -> None:
+        """Wait, however long the worker's start is queued (srun), until it says it is ready."""
         line = self.lines.get()
         try:
             Ready.from_json(line or "")
@@ -97,14 +104,26 @@ class _Worker:
             self.stop()
             raise OSError(f"the grading worker did not start: {self.command[0]} ... (see {self.log})") from None
 
+    def _start(self) -> None:
+        self._spawn()
+        self._await_ready()
+
     def start_soon(self) -> None:
-        """Start the worker in the background, so that its start-up overlaps the grader's preparation."""
-        self._starting = threading.Thread(target=self._start_quietly, daemon=True)
+        """Start the worker now and wait for it in the background: its start-up overlaps the grader's preparation.
+
+        Called from the thread that runs the whole batch (see :meth:`_spawn`).
+        """
+        try:
+            self._spawn()
+        except OSError:
+            self.proc = None  # run() starts it again and reports the failure as the job's
+            return
+        self._starting = threading.Thread(target=self._ready_quietly, daemon=True)
         self._starting.start()
 
-    def _start_quietly(self) -> None:
+    def _ready_quietly(self) -> None:
         try:
-            self._start()
+            self._await_ready()
         except OSError:
             pass  # run() starts it again and reports the failure as the job's
 

@@ -171,3 +171,22 @@ def test_only_failures_that_are_not_the_notebooks_are_graded_again():
 def test_results_written_before_these_fields_still_load(tmp_path):
     old = {"student": "a", "assignment": "x", "notebook": "n", "status": "graded", "score": 1.0, "max_score": 2.0}
     assert Result(**old).flags == {} and Result(**old).sandbox == ""
+
+
+def test_a_worker_started_early_is_the_one_that_grades(tmp_path, monkeypatch):
+    """The worker started while the grader prepares stays alive: it asks to die with the thread that
+    started it (PR_SET_PDEATHSIG), so a short-lived starting thread would get it killed and started twice."""
+    from autograder.runner import _Worker
+
+    monkeypatch.setenv("AUTOGRADER_WORK", str(tmp_path / "work"))
+    (tmp_path / "work").mkdir()
+    command = [sys.executable, "-m", "autograder.worker", "--slot", "0", "--sandbox", "rlimits"]
+    worker = _Worker(tmp_path / "worker.log", command)
+    worker.start_soon()
+    worker._start_finished()  # the background wait for "ready" is over, and its thread has ended
+    first = worker.proc
+    try:
+        time.sleep(1)  # the kernel's parent-death signal would have arrived by now
+        assert first is not None and first.poll() is None, f"the early worker died: {first and first.returncode}"
+    finally:
+        worker.stop()
