@@ -34,7 +34,6 @@ import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
 import yaml
 from nbformat import NotebookNode
 
@@ -271,8 +270,3 @@ def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
 
 
 _Dumper.add_representer(str, _str)
-
-
-def read(path: Path) -> NotebookNode:
-    """A notebook file (nbformat 4)."""
-    return nbformat.read(path, as_version=4)
