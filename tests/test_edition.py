@@ -119,11 +119,8 @@ def graded_in_chinese(tmp_path_factory):
     env = {**os.environ, "AUTOGRADER_WORK": str(work)}
     neuron = find_assignment("01_neuron")
     chinese = neuron.in_edition("zh")
-    release = nbformat.read(
-        _run(env, "release", "--assignment", neuron.name, "--edition", "zh", out=work / "release" / neuron.name)
-        / neuron.path.name,
-        as_version=4,
-    )
+    _run(env, "release", "--assignment", neuron.name, "--edition", "zh")
+    release = nbformat.read(work / "release" / neuron.name / neuron.path.name, as_version=4)
     one_wrong = copy.deepcopy(release)
     for cell in one_wrong.cells:
         if nbgrader_meta(cell).get("solution") and cell.id != "sigmoid":
@@ -138,12 +135,11 @@ def graded_in_chinese(tmp_path_factory):
     return neuron, work, scores
 
 
-def _run(env, *args, out=None):
+def _run(env, *args):
     done = subprocess.run(
         [sys.executable, "-m", "autograder", *args], cwd=REPO, env=env, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return out
 
 
 def test_the_chinese_edition_is_graded_like_the_english_one(graded_in_chinese):
