@@ -13,6 +13,12 @@ from pathlib import Path
 import nbformat
 
 from autograder import paths
+from autograder.edition import EDITIONS
+
+
+def _editions(langs: list[str] | None = None) -> str:
+    """'en (English), zh (中文)': the editions a command can make, from :data:`autograder.edition.EDITIONS`."""
+    return ", ".join(f"{lang} ({EDITIONS[lang]})" for lang in langs or EDITIONS)
 
 
 def _assignments(names: list[str] | None):
@@ -154,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--assignment", nargs="*", help="only these assignments (folder names)")
     p.add_argument("--workspace", help="also copy the release into this folder, keeping existing notebooks")
     p.add_argument("--quiet", action="store_true", help="with --workspace: list only the notebooks copied")
-    p.add_argument("--edition", default="en", choices=["en", "zh"], help="en (default) or zh: the 中文 edition")
+    p.add_argument("--edition", default="en", choices=list(EDITIONS), help=f"the language: {_editions()}")
     p.set_defaults(fn=cmd_release)
 
     p = sub.add_parser("grade", help="grade DIR/<student>/<assignment>/<notebook>.ipynb")
@@ -210,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("action", choices=["check", "skeleton", "build"],
                    help="check: name stale or missing translations; skeleton: write or update the translation "
                         "file for a translator; build: write the translated source notebooks under --out")  # fmt: skip
-    p.add_argument("--lang", default="zh", choices=["zh"], help="the edition (default zh: 中文)")
+    translated = [lang for lang in EDITIONS if lang != "en"]
+    p.add_argument("--lang", default=translated[0], choices=translated, help=f"the edition: {_editions(translated)}")
     p.add_argument("--assignment", nargs="*", help="only these assignments (folder names)")
     p.add_argument("--out", default=str(paths.work() / "edition"), help="with build: where the notebooks go")
     p.set_defaults(fn=cmd_translation)

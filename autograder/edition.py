@@ -78,8 +78,9 @@ def translation_path(notebook: Path, lang: str) -> Path:
 
 def edition_of(nb: NotebookNode) -> str:
     """The language a notebook was built in ("en" when it carries no edition, as the source)."""
-    lang = nb.metadata.get("dlcourse", {}).get("edition", "en")
-    return lang if lang in EDITIONS else "en"
+    course = nb.metadata.get("dlcourse")
+    lang = course.get("edition") if isinstance(course, dict) else None
+    return lang if isinstance(lang, str) and lang in EDITIONS else "en"
 
 
 @dataclass

@@ -21,6 +21,7 @@ import nbformat
 from nbformat.validator import normalize
 
 from autograder.assignments import Assignment
+from autograder.edition import edition_of
 from autograder.nofollow import FILE, Refused, SubmissionFolder
 from autograder.realign import realign
 from autograder.scan import suspicious
@@ -48,6 +49,8 @@ class Preflight:
     ok: bool
     reason: str = ""
     notes: list[str] = field(default_factory=list)
+    edition: str = "en"
+    """The language the notebook was released in (:func:`autograder.edition.edition_of`)."""
 
 
 def _find(entries: dict[str, str], stem: str) -> tuple[str | None, str]:
@@ -149,4 +152,4 @@ def prepare(folder: Path, assignment: Assignment, dest: Path) -> Preflight:
     (dest / f"{assignment.notebook}.ipynb").write_text(cleaned, encoding="utf-8")
     for name, content in extras.items():
         (dest / name).write_bytes(content)
-    return Preflight(True, notes=notes)
+    return Preflight(True, notes=notes, edition=edition_of(nb))

@@ -180,10 +180,11 @@ def _expect(data: Any, kind: type) -> Any:
 
 @dataclass
 class Job(Message):
-    """Grade one student's notebook of one assignment."""
+    """Grade one student's notebook of one assignment, released in `edition` (its language: ``en``, ``zh``)."""
 
     assignment: str
     student: str
+    edition: str = "en"
 
 
 class Failure(Enum):

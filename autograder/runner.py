@@ -322,7 +322,7 @@ def grade(
     log = paths.work() / "grader.log"
     started: list[_Worker] = []  # one per job to grade, up to `workers`
 
-    pending: list[tuple[str, Assignment, str, list[str]]] = []
+    pending: list[tuple[Job, Assignment, str, list[str]]] = []
     done: list[Result] = []
     for student in people:
         for a in assignments:
@@ -341,7 +341,7 @@ def grade(
                 result.save()
                 done.append(result)
                 continue
-            pending.append((student, a, sha, check.notes))
+            pending.append((Job(a.name, student, check.edition), a, sha, check.notes))
             if len(started) < len(commands):  # a worker for it starts now, while the rest is prepared
                 started.append(_Worker(log, commands[len(started)]))
                 started[-1].start_soon()
@@ -364,19 +364,19 @@ def grade(
         try:
             while True:
                 try:
-                    student, a, sha, notes, attempt = jobs.get_nowait()
+                    job, a, sha, notes, attempt = jobs.get_nowait()
                 except queue.Empty:
                     with lock:
                         if not retries:
                             return
-                        student, a, sha, notes, attempt = retries.pop(0)
+                        job, a, sha, notes, attempt = retries.pop(0)
                 start = time.perf_counter()
-                answer = worker.run(Job(a.name, student), backstop)
+                answer = worker.run(job, backstop)
                 if answer.machine_failed and attempt < ATTEMPTS:
                     with lock:  # not the notebook's failure: never kept as its result; try again later
-                        retries.append((student, a, sha, notes, attempt + 1))
+                        retries.append((job, a, sha, notes, attempt + 1))
                     continue
-                result = _outcome(student, a, sha, notes, answer, mode)
+                result = _outcome(job.student, a, sha, notes, answer, mode)
                 result.seconds = time.perf_counter() - start
                 result.cpu_seconds = answer.cpu
                 result.phases = answer.phases

@@ -42,7 +42,7 @@ import nbformat
 
 from autograder import feedback, paths
 from autograder.assignments import find_assignment
-from autograder.edition import edition_of
+from autograder.edition import EDITIONS
 from autograder.protocol import Answer, Failure, Job, Ready
 from autograder.sandbox import MODES, MachineBusy, Sandbox, SandboxError, resolve_mode
 
@@ -163,7 +163,7 @@ class Worker:
         except SandboxError:
             pass
 
-    def grade(self, assignment_name: str, student: str) -> Answer:
+    def grade(self, job: Job) -> Answer:
         from autograder.kernel import (
             CleanRoomTests,
             grade_edition,
@@ -176,9 +176,7 @@ class Worker:
         from autograder.verify import Verdicts, clean_room_tests, grade_tests
 
         clock = _Phases()
-        assignment = find_assignment(assignment_name)
-        submitted = paths.cleaned() / student / assignment.name / assignment.path.name
-        assignment = assignment.in_edition(edition_of(nbformat.read(submitted, as_version=4)))
+        assignment = find_assignment(job.assignment).in_edition(job.edition if job.edition in EDITIONS else "en")
         grade_edition(assignment.translation() if assignment.lang != "en" else None)
         sandbox = self._sandbox()
         sandbox.wipe()
@@ -193,7 +191,7 @@ class Worker:
 
         grade_tests_in_clean_room(CleanRoomTests(frozenset(tests), in_clean_room))
         try:
-            result = api(grading=True).autograde(assignment.name, student, force=True, create=True)
+            result = api(grading=True).autograde(assignment.name, job.student, force=True, create=True)
         finally:
             grade_tests_in_clean_room(None)
             grade_edition(None)
@@ -215,7 +213,7 @@ class Worker:
         if not result.get("success"):
             return nbgrader_failure((result.get("error") or "") + "\n" + (result.get("log") or ""))
         verdicts = verdicts or Verdicts()
-        autograded = paths.autograded() / student / assignment.name / assignment.path.name
+        autograded = paths.autograded() / job.student / assignment.name / assignment.path.name
         by_hand = _forbidden_calls(autograded)  # read before the rewrite replaces the test cells' outputs
         feedback.rewrite(autograded, assignment, verdicts.failed)
         clock.lap("feedback")
@@ -245,7 +243,7 @@ class Worker:
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
         try:
-            answer = self.grade(job.assignment, job.student)
+            answer = self.grade(job)
         except MachineBusy as busy:
             answer = Answer.failed(Failure.BUSY, f"the clean re-run took {busy}")
         except SandboxError as err:

@@ -30,6 +30,17 @@ def test_the_translation_is_complete_and_current(assignment):
     assert edition.problems(assignment.nb, translation) == []
 
 
+def test_every_edition_has_the_courses_words_and_a_translation_of_each_notebook():
+    """One list of editions: the grader's (autograder.edition), the course's messages (course.i18n), the CLI's."""
+    from autograder.cli import _editions
+    from course import i18n
+
+    assert tuple(edition.EDITIONS) == i18n.LANGUAGES
+    assert _editions() == "en (English), zh (中文)"
+    for lang in set(edition.EDITIONS) - {"en"}:
+        assert all(edition.translation_path(a.path, lang).exists() for a in ASSIGNMENTS), lang
+
+
 def test_a_changed_english_cell_is_named_until_it_is_translated_again():
     neuron = find_assignment("01_neuron")
     translation = edition.Translation.of(neuron.path, "zh")

@@ -36,6 +36,18 @@ def test_a_clean_notebook_is_copied_without_outputs(tmp_path, released):
     assert all(not c.get("outputs") for c in out.cells if c.cell_type == "code")
 
 
+@pytest.mark.parametrize(
+    ("metadata", "graded_as"),
+    [(None, "en"), ({"edition": "zh"}, "zh"), ({"edition": "xx"}, "en"), ({"edition": ["zh"]}, "en"), ("zh", "en")],
+)
+def test_the_edition_a_notebook_claims_is_graded_only_if_the_course_has_it(tmp_path, released, metadata, graded_as):
+    """The runner's Job carries it, so the worker grades the edition without reading the notebook again."""
+    if metadata is not None:
+        released.metadata["dlcourse"] = metadata
+    check = prepare(submit(tmp_path, released), NEURON, tmp_path / "out")
+    assert check.ok and check.edition == graded_as
+
+
 def test_a_renamed_copy_is_graded_under_the_expected_name(tmp_path, released):
     check = prepare(submit(tmp_path, released, "neuron-Copy1.ipynb"), NEURON, tmp_path / "out")
     assert check.ok and "renamed" in check.notes[0]

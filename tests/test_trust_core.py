@@ -174,7 +174,7 @@ def test_messages_round_trip_with_their_types():
     answer.cpu = 2  # an int on the wire is still a float here
     back = Answer.from_json(answer.to_json())
     assert back == answer and back.failure is Failure.ENDLESS_LOOP and type(back.cpu) is float
-    assert Job.from_json(Job("01_neuron", "ada").to_json()) == Job("01_neuron", "ada")
+    assert Job.from_json(Job("01_neuron", "ada", "zh").to_json()) == Job("01_neuron", "ada", "zh")
     spawn = Spawn(7, ChildJob(ChildKind.VERIFY, ["p"], {"A": "1"}, "/tmp/job", "/tmp/log"))
     assert parse(spawn.to_json(), Spawn, Reply) == spawn
     assert parse(Exit(5, -9).to_json(), Reply, Exit) == Exit(5, -9)
