@@ -116,6 +116,39 @@ def _lease_uid() -> tuple[int, int]:
     raise SandboxError(f"all {UID_COUNT} sandbox uids from {UID_BASE} are in use")
 
 
+SCRATCH_PREFIX = "agr-"
+
+
+def scratch_folder() -> tuple[Path, int]:
+    """A new folder for a sandbox without bubblewrap to use as its /tmp, and the lock that marks it in use.
+
+    The lock is a file beside the folder (``agr-XXXX.lock``, outside the submission's reach by
+    name), held with ``flock`` for the sandbox's lifetime; the kernel drops it when the grader
+    dies, even by SIGKILL, which leaves no chance to remove the folder. So every start first
+    removes this user's folders whose lock nobody holds.
+    """
+    base = Path(tempfile.gettempdir())
+    for lock in base.glob(f"{SCRATCH_PREFIX}*.lock"):
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_NOFOLLOW)
+        except OSError:
+            continue
+        try:
+            if os.fstat(fd).st_uid == os.getuid():
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                shutil.rmtree(lock.with_suffix(""), ignore_errors=True)
+                lock.unlink(missing_ok=True)
+        except BlockingIOError:
+            pass  # in use
+        finally:
+            os.close(fd)
+    fd, lock = tempfile.mkstemp(prefix=SCRATCH_PREFIX, suffix=".lock")
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    folder = Path(lock).with_suffix("")
+    folder.mkdir(mode=0o700)
+    return folder, fd
+
+
 @dataclass(frozen=True)
 class Limits:
     """Resource limits of every process that runs student code (both modes)."""
@@ -338,6 +371,7 @@ class Sandbox:
         self._exits: dict[int, int] = {}
         self._next = 0
         self._scratch: Path | None = None
+        self._scratch_lock: int | None = None
         self._root_inside = "/tmp"
         self._root_host = ""
 
@@ -352,7 +386,7 @@ class Sandbox:
             prefix += _drop_root(self.uid or 0)
             root = "/tmp"
         else:
-            self._scratch = Path(tempfile.mkdtemp(prefix="agr-"))
+            self._scratch, self._scratch_lock = scratch_folder()
             prefix, options, root = [], None, str(self._scratch)
         self._root_inside = root
         config = ZygoteConfig(
@@ -405,7 +439,9 @@ class Sandbox:
             self.uid, self._uid_lease = None, None
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
-            self._scratch = None
+            self._scratch.with_suffix(".lock").unlink(missing_ok=True)
+            os.close(self._scratch_lock)
+            self._scratch, self._scratch_lock = None, None
 
     # protocol -------------------------------------------------------------------------------
 

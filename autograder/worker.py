@@ -34,7 +34,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TextIO
 
@@ -155,6 +155,11 @@ class Worker:
             self.sandbox.start()
             kernel.use(self.sandbox)
         return self.sandbox
+
+    def close(self) -> None:
+        """Stop the sandbox now (the worker is about to exit): without bubblewrap, its /tmp folder goes too."""
+        if self.sandbox is not None:
+            self.sandbox.stop()
 
     def warm(self) -> None:
         """Start the sandbox before the first job; a failure to start is reported by that job."""
@@ -283,27 +288,31 @@ def main(argv: list[str] | None = None) -> None:
         print(warning, file=sys.stderr)
     worker = Worker(mode, args.slot, args.cell_timeout, args.cpu_limit)
     protocol.write(Ready(os.getpid()).to_json() + "\n")
-    jobs = _jobs(sys.stdin)
+    jobs = _jobs(sys.stdin, at_end=worker.close)
     worker.warm()  # while the grader prepares the first job
     for job in jobs:
         protocol.write(worker.run(job).to_json() + "\n")
 
 
-def _jobs(stream: TextIO) -> Iterator[Job]:
+def _jobs(stream: TextIO, at_end: Callable[[], None]) -> Iterator[Job]:
     """The grader's jobs, one per line, read by a thread started now: at the end of the input the worker exits at once.
 
     The input ends when the grader stops the worker or is gone (killed too: under ``srun`` the job
     step's input closes with the grader's end of the pipe). Exiting mid-job is what ends the job step
     then; the sandbox and every kernel die with the worker (they are its children with a parent-death
-    signal), so nothing outlives the grader by more than a moment.
+    signal), so nothing outlives the grader by more than a moment. `at_end` runs first (it stops the
+    sandbox, so a folder it used on the host goes with it).
     """
     lines: queue.Queue[str] = queue.Queue()
 
     def read() -> None:
         for line in stream:
             lines.put(line)
-        sys.stderr.flush()
-        os._exit(0)
+        try:
+            at_end()
+        finally:
+            sys.stderr.flush()
+            os._exit(0)
 
     def jobs() -> Iterator[Job]:
         while True:

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -59,3 +60,31 @@ def test_student_code_can_start_threads_when_its_user_already_runs_many():
         timeout=60,
     )
     assert out.stdout.split() == ["False", "True"], out.stderr
+
+
+def test_a_killed_graders_scratch_folder_is_removed_by_the_next_start_and_a_live_one_is_kept():
+    """Without bubblewrap, a sandbox's /tmp is a folder of the host's; SIGKILL leaves it behind."""
+    from autograder.sandbox import scratch_folder
+
+    killed = subprocess.run(
+        [sys.executable, "-c", "import os, signal\nfrom autograder.sandbox import scratch_folder\n"
+         "folder, _ = scratch_folder()\n(folder / 'work.npy').write_bytes(b'x' * 1000)\n"
+         "print(folder, flush=True)\nos.kill(os.getpid(), signal.SIGKILL)"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    left = Path(killed.stdout.strip())
+    assert killed.returncode == -9 and left.is_dir() and left.with_suffix(".lock").exists()
+    live, lock = scratch_folder()
+    try:
+        assert not left.exists() and not left.with_suffix(".lock").exists()
+        another = subprocess.run(
+            [sys.executable, "-c", "from autograder.sandbox import scratch_folder\nprint(scratch_folder()[0])"],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        assert live.is_dir(), "a folder in use was removed"
+        shutil.rmtree(another.stdout.strip())
+        Path(another.stdout.strip()).with_suffix(".lock").unlink()
+    finally:
+        shutil.rmtree(live)
+        live.with_suffix(".lock").unlink()
+        os.close(lock)
