@@ -452,7 +452,8 @@ class TesterPlan(Message):
 #
 # Values cross as :func:`encode`d data with three more tags, which only these messages carry (a
 # record holding one is refused by :func:`decode`): ``{"remote": target}`` (a student object that
-# stays in the student process: a name, or "#<n>" for a result kept there), ``{"ref": "numpy.tanh"}``
+# stays in the student process: a name, or "#<n>" for a result kept there), ``{"tester": "#<n>"}``
+# (a function of the tester passed to student code: calling it calls back), ``{"ref": "numpy.tanh"}``
 # (a library object, imported by name on the other side) and ``{"name": "step"}`` (a locked
 # notebook name, read from the other side's restored namespace).
 
@@ -677,7 +678,7 @@ def _payload_text(out: Any) -> str | None:
     return None
 
 
-OTHER_TAGS = ("remote", "ref", "name")
+OTHER_TAGS = ("remote", "tester", "ref", "name")
 """Tags that only the split clean room's calls carry (:func:`decode` refuses them without `other`)."""
 
 
