@@ -438,6 +438,8 @@ class TesterPlan(Message):
     any cell; the student process never holds these tests' sources or `key`, which seals their records.
     """
 
+    __test__: ClassVar[bool] = False  # not a pytest test class
+
     cells: list[PlanCell]
     """Locked cells only (course source), those whose names a test reads, in the notebook's order."""
     tests: list[PlanTest]

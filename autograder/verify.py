@@ -33,6 +33,7 @@ import importlib
 import json
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from nbformat import NotebookNode
@@ -223,12 +224,29 @@ def _run(
     sandbox.wait_cpu(pid, budget, slept=WALL_FACTOR * plan.cell_timeout)
     sandbox.kill_all()  # the run itself if it overran, and whatever the student's code left behind
 
-    def opened(label: str) -> Record:
-        if tester is not None and label in split:
-            return _unsealed(sandbox.read(f"run/tester/{label}.json", MAX_RESULT_BYTES), tester.key, label)
-        return _unsealed(sandbox.read(f"run/verify/{label}.json", MAX_RESULT_BYTES), plan.key, label)
+    def read(path: str) -> bytes | None:
+        return sandbox.read(f"run/{path}", MAX_RESULT_BYTES)
 
-    records = {t: opened(t) for t in every}
+    records, summary = read_records(read, every, plan.key, tester.key if tester else "", split or [])
+    return records, summary
+
+
+def read_records(
+    read: Callable[[str], bytes | None], tests: list[str], key: str, tester_key: str, split: list[str]
+) -> tuple[dict[str, Record], Summary]:
+    """The records of a run, unsealed: a split test's from the tester's folder under the tester's key only.
+
+    The student process holds `key` (it seals the other tests' records and the summary), never `tester_key`.
+    """
+
+    def opened(label: str) -> Record:
+        if label in split:
+            if len(tester_key) < 64:
+                return ProtocolError("no tester key")
+            return _unsealed(read(f"tester/{label}.json"), tester_key, label)
+        return _unsealed(read(f"verify/{label}.json"), key, label)
+
+    records = {t: opened(t) for t in tests}
     summary = opened("summary")
     try:
         summary = Summary.from_json(summary) if isinstance(summary, bytes) else Summary()

@@ -34,6 +34,7 @@ import select
 import signal
 import struct
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -396,6 +397,8 @@ class Client(_Peer):
 
     def call(self, target: str, args: tuple, kwargs: dict, forbidden: list[Any] | None = None) -> Any:
         """`target(*args, **kwargs)` in the student process (under by_hand if `forbidden` or a by_hand is running)."""
+        if sys.gettrace() is not None:  # a test that counts the student's steps would count nothing here
+            raise RuntimeError("a tracer cannot watch the student's code from the split clean room")
         if forbidden is None and self.forbidden:
             forbidden = self.forbidden[-1]
         dotted, names = self._forbidden(forbidden or [])
@@ -517,7 +520,7 @@ class StudentSide(_Peer):
 
     def answer(self, call: RemoteCall) -> RemoteResult:
         """The call under a CPU timer (the outermost one only: the tester's functions it calls back run there)."""
-        if self.depth:
+        if self.depth or threading.current_thread() is not threading.main_thread():  # a timer needs the main thread
             self.depth += 1
             try:
                 return super().answer(call)
