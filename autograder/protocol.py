@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import hashlib
 import hmac
 import io
 import json
@@ -74,6 +75,7 @@ __all__ = [
     "Wipe",
     "ZYGOTE_COMMANDS",
     "ZygoteConfig",
+    "conceal",
     "decode",
     "encode",
     "opaque_in",
@@ -535,8 +537,33 @@ def seal(text: str, key: str, label: str) -> str:
     return _mac(key, label, text.encode()).decode() + "\n" + text
 
 
+_CONCEALED = b"\x00"
+"""First byte of a concealed body (a record's JSON never starts with it)."""
+
+
+def _keystream(key: str, label: str, size: int) -> bytes:
+    return hashlib.shake_256(b"conceal\n" + bytes.fromhex(key) + b"\n" + label.encode()).digest(size)
+
+
+def _xor(data: bytes, stream: bytes) -> bytes:
+    return (int.from_bytes(data, "little") ^ int.from_bytes(stream, "little")).to_bytes(len(data), "little")
+
+
+def conceal(text: str, key: str, label: str) -> bytes:
+    """`text` encrypted and sealed under `key` (hex), as `label`: for :func:`unseal`, which decrypts it.
+
+    The tester's records: its files sit in the sandbox's ``/tmp``, where the student process (same
+    user) could read a finished test's recorded values while later tests still call its code.
+    Encrypted with SHAKE-256 of the key and the label as the key stream (one record per label and
+    key), then sealed like :func:`seal` (HMAC over the ciphertext).
+    """
+    data = text.encode()
+    body = _CONCEALED + _xor(data, _keystream(key, label, len(data)))
+    return _mac(key, label, body) + b"\n" + body
+
+
 def unseal(raw: bytes, key: str, label: str) -> bytes:
-    """The text that :func:`seal` sealed under `key` as `label`.
+    """The text that :func:`seal` (or :func:`conceal`) sealed under `key` as `label`.
 
     Raises:
         ProtocolError: the seal is missing or does not match (written by anything but the clean room).
@@ -544,6 +571,8 @@ def unseal(raw: bytes, key: str, label: str) -> bytes:
     mac, _, body = raw.partition(b"\n")
     if not hmac.compare_digest(mac, _mac(key, label, body)):
         raise ProtocolError("not written by the clean room of this run (its seal does not match)")
+    if body.startswith(_CONCEALED):
+        return _xor(body[1:], _keystream(key, label, len(body) - 1))
     return body
 
 

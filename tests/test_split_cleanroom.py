@@ -30,9 +30,11 @@ from autograder.protocol import (
     Summary,
     TesterPlan,
     TestRecord,
+    conceal,
     decode,
     encode,
     seal,
+    unseal,
 )
 from autograder.sandboxed import split
 from autograder.verify import RECORDED, _judge, _TestReference, calibrate, needed_cells, read_records
@@ -177,6 +179,16 @@ def test_the_tester_never_resolves_names_the_student_process_sends(client):
     for tag in ("ref", "name"):
         with pytest.raises(ProtocolError):
             client.decode({tag: "os.system"})
+
+
+def test_a_concealed_record_reads_back_only_under_its_key_and_label():
+    key, text = secrets.token_hex(32), '{"expected": 0.25}'
+    raw = conceal(text, key, "t")
+    assert b"expected" not in raw and unseal(raw, key, "t") == text.encode()
+    mac, _, body = raw.partition(b"\n")
+    for forged in (conceal(text, secrets.token_hex(32), "t"), conceal(text, key, "u"), mac + b"\n" + body[:-1] + b"x"):
+        with pytest.raises(ProtocolError):
+            unseal(forged, key, "t")
 
 
 def test_the_new_tags_are_refused_in_records():
@@ -337,6 +349,8 @@ def _clean_room(tmp_path, solution: str, test: PlanTest, split_mode: bool) -> tu
         return file.read_bytes() if file.exists() else None
 
     every = [test.id]
+    if split_mode:
+        assert b"hidden sigmoid(2)" not in read(f"tester/{test.id}.json"), "the tester's records are encrypted"
     records, _ = read_records(read, every, keys["student"], keys.get("tester", ""), every if split_mode else [])
     raw = records[test.id]
     assert isinstance(raw, bytes), raw

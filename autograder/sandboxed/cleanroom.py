@@ -46,6 +46,7 @@ from autograder.protocol import (
     TesterPlan,
     TestRecord,
     TestsDone,
+    conceal,
     encode,
     seal,
 )
@@ -292,10 +293,11 @@ class _Shell:
     getoutput = system
 
 
-def _write(folder: str, label: str, message: Message, key: str) -> None:
+def _write(folder: str, label: str, message: Message, key: str, secret: bool = False) -> None:
+    """Seal `message` into ``<folder>/<label>.json``; `secret`: encrypted too (the tester's records)."""
     path = f"{folder}/{label}.json"
-    with open(f"{path}.tmp", "w") as f:
-        f.write(seal(message.to_json(), key, label))
+    with open(f"{path}.tmp", "wb") as f:
+        f.write(conceal(message.to_json(), key, label) if secret else seal(message.to_json(), key, label).encode())
     os.replace(f"{path}.tmp", path)
 
 
@@ -440,7 +442,8 @@ def _tester(path: str, link: split.Link) -> None:
         calls: list[CheckCall] = []
         client.start_test()
         error = _run_test(test, plan, namespace, calls)
-        _write(plan.out, test.id, TestRecord(completed=not error, error=error, calls=calls, changed=[]), key)
+        record = TestRecord(completed=not error, error=error, calls=calls, changed=[])
+        _write(plan.out, test.id, record, key, secret=True)  # the student process could read the file
     try:
         link.send(TestsDone())
     except split.LinkClosed:
