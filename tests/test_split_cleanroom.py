@@ -179,6 +179,9 @@ def test_the_tester_never_resolves_names_the_student_process_sends(client):
     for tag in ("ref", "name"):
         with pytest.raises(ProtocolError):
             client.decode({tag: "os.system"})
+    client.namespace["helper"] = lambda: "the tester's"
+    answer = client.answer(RemoteCall(1, "helper", {"list": []}, {"dict": []}))
+    assert answer.error_type == "RuntimeError" and not answer.value, "only handles the tester sent can be called"
 
 
 def test_a_concealed_record_reads_back_only_under_its_key_and_label():

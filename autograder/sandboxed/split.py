@@ -370,6 +370,12 @@ class Client(_Peer):
     def start_test(self) -> None:
         self.cpu = 0.0
 
+    def _lookup(self, target: str) -> Any:
+        """Only the tester's own handles: the student process cannot call a name of the tester's namespace."""
+        if not target.startswith("#"):
+            raise KeyError(target)
+        return super()._lookup(target)
+
     def _incoming(self, tag: str, payload: str) -> Any:
         """Only handles cross into the tester: it never imports or looks up a name the student process sends."""
         if tag not in (self.OTHER, self.MINE):
