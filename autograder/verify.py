@@ -464,6 +464,15 @@ def _failure(raw: Record) -> tuple[str, str] | None:
     return (name, message) if name.isidentifier() else ("Exception", record.error)
 
 
+def _matters_to_split_tests(change: str) -> bool:
+    """Whether a guarded change in the student process can affect a split test's verdict.
+
+    The checks run in the tester, so a change to the recorded modules (``course.checks``) there
+    cannot; anything else can (``by_hand`` resolves its forbidden list in the student process).
+    """
+    return not any(change.startswith(f"{m}.") or f" of {m}." in change for m in RECORDED)
+
+
 def grade_tests(
     sandbox: Sandbox,
     assignment: Assignment,
@@ -483,7 +492,7 @@ def grade_tests(
     allowed = sorted({c for t in tests for c in ref.tests[t].changed})
     split = [t for t in tests if ref.tests[t].split]
     records, summary = _run(sandbox, _plan(assignment, submission, tests, cell_timeout, allowed), env, split)
-    extra = sorted(set(summary.split_changed) - set(allowed))
+    extra = sorted(c for c in set(summary.split_changed) - set(allowed) if _matters_to_split_tests(c))
     for test in tests:
         raw = records.get(test)
         if failure := _failure(raw):

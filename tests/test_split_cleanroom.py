@@ -381,3 +381,12 @@ def test_a_split_test_fails_as_it_would_beside_student_code(tmp_path):
     honest = "import numpy as np\ndef sigmoid(z):\n    return 1 / (1 + np.exp(-z))"
     record, _ = _clean_room(tmp_path / "forbidden", honest, PlanTest(TEST.id, forbidden), split_mode=True)
     assert record.error.startswith("ForbiddenCall: sigmoid calls numpy.exp"), record.error
+
+
+def test_patching_the_checks_in_the_student_process_cannot_touch_a_split_test():
+    from autograder.verify import _matters_to_split_tests
+
+    assert not _matters_to_split_tests("course.checks.assert_close")
+    assert not _matters_to_split_tests("__code__ of course.checks.assert_close")
+    assert _matters_to_split_tests("course.byhand._Watch.match")
+    assert _matters_to_split_tests("numpy.tanh") and _matters_to_split_tests("the name conv_reference")
