@@ -18,6 +18,10 @@ for each test:
   is held for review;
 * else passed.
 
+A test that the course's solution passes *split* runs in the tester, a process of the clean room
+that never runs student code (:mod:`autograder.sandboxed.split`): its source, its expected values
+and the key that seals its record never exist in a process that runs student code.
+
 :mod:`autograder.kernel` turns these verdicts into the test cells' outputs before nbgrader saves
 the grades. The verdicts are calibrated on the course's solution (:func:`reference`, cached per
 source): a test the solution cannot pass cleanly is left to the kernel (:func:`clean_room_tests`),

@@ -19,6 +19,10 @@ exist here; the cells arrive already translated from IPython syntax to Python.
 
 Outputs: a :class:`~autograder.protocol.TestRecord` per test (``<out>/<test id>.json``) and a
 :class:`~autograder.protocol.Summary` (``<out>/summary.json``).
+
+Tests that run *split* (``argv[1]``, a :class:`~autograder.protocol.TesterPlan`) run instead in
+the tester, a process forked before anything else happens here, which never runs student code
+(:mod:`autograder.sandboxed.split`); this process then only answers its calls (step 3 done).
 """
 
 from __future__ import annotations
