@@ -14,7 +14,11 @@ Messages, by the pipe they travel:
   (of a :class:`ChildJob`), :class:`Signal`, :class:`KillAll`, :class:`Usage`, :class:`Wipe`;
   zygote -> worker: :class:`Reply`, and the events :class:`Ready` and :class:`Exit`;
 * grader -> clean room (a file): :class:`Plan`; clean room -> grader (files): one
-  :class:`TestRecord` per test, holding the :class:`CheckCall` of each check, and a :class:`Summary`.
+  :class:`TestRecord` per test, holding the :class:`CheckCall` of each check, and a :class:`Summary`;
+* grader -> tester (a file of its own): :class:`TesterPlan`, the tests that run split, in a process
+  that never runs student code; tester <-> student process (pipes, length-prefixed):
+  :class:`TesterReady`, :class:`StudentNames`, :class:`RemoteCall` -> :class:`RemoteResult`,
+  :class:`TestsDone`.
 
 The values a check saw cross as tagged plain data (:func:`encode` in the sandbox, :func:`decode`
 in the grader): exact builtins, numpy arrays, scalars and dtypes, torch tensors and dtypes.
@@ -25,11 +29,14 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
+import hashlib
 import hmac
 import io
 import json
 import sys
 import types
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, ClassVar, TypeVar, Union, get_args, get_origin, get_type_hints
@@ -53,6 +60,12 @@ __all__ = [
     "PlanCell",
     "PlanTest",
     "ProtocolError",
+    "RemoteCall",
+    "RemoteResult",
+    "StudentNames",
+    "TesterPlan",
+    "TesterReady",
+    "TestsDone",
     "Ready",
     "Reply",
     "Signal",
@@ -63,6 +76,7 @@ __all__ = [
     "Wipe",
     "ZYGOTE_COMMANDS",
     "ZygoteConfig",
+    "conceal",
     "decode",
     "encode",
     "opaque_in",
@@ -128,6 +142,12 @@ def _to_data(value: Any) -> Any:
     return value
 
 
+@functools.cache
+def _fields(kind: type) -> tuple[dict[str, Any], frozenset[str]]:
+    """A message class's field types and names (resolved once: messages cross by the thousand in split runs)."""
+    return get_type_hints(kind), frozenset(f.name for f in dataclasses.fields(kind))
+
+
 def _from_data(hint: Any, data: Any) -> Any:
     """`data` (parsed JSON) as the type `hint`, checked all the way down."""
     origin, args = get_origin(hint), get_args(hint)
@@ -140,8 +160,7 @@ def _from_data(hint: Any, data: Any) -> Any:
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         if not isinstance(data, dict):
             raise ProtocolError(f"{hint.__name__}: expected an object")
-        hints = get_type_hints(hint)
-        names = {f.name for f in dataclasses.fields(hint)}
+        hints, names = _fields(hint)
         if unknown := set(data) - names:
             raise ProtocolError(f"{hint.__name__}: unknown fields {sorted(unknown)}")
         try:
@@ -420,6 +439,92 @@ class Plan(Message):
     """This run's secret (hex) that seals the records: see :func:`seal`."""
 
 
+@dataclass
+class TesterPlan(Message):
+    """What the tester runs (the split clean room): locked cells it needs, then the split tests.
+
+    Written to a file of its own, read and deleted by the tester before the student process runs
+    any cell; the student process never holds these tests' sources or `key`, which seals their records.
+    """
+
+    __test__: ClassVar[bool] = False  # not a pytest test class
+
+    cells: list[PlanCell]
+    """Locked cells only (course source), those whose names a test reads, in the notebook's order."""
+    tests: list[PlanTest]
+    record: list[str]
+    cell_timeout: float
+    out: str = ""
+    key: str = ""
+    """The tester's own secret: a record of a split test is accepted only under it."""
+
+
+# tester <-> student process (the split clean room) ------------------------------------------------
+#
+# Values cross as :func:`encode`d data with three more tags, which only these messages carry (a
+# record holding one is refused by :func:`decode`): ``{"remote": target}`` (a student object that
+# stays in the student process: a name, or "#<n>" for a result kept there), ``{"tester": "#<n>"}``
+# (a function of the tester passed to student code: calling it calls back), ``{"ref": "numpy.tanh"}``
+# (a library object, imported by name on the other side) and ``{"name": "step"}`` (a locked
+# notebook name, read from the other side's restored namespace).
+
+
+@dataclass
+class TesterReady(Message):
+    """The tester has read and deleted its plan: the student process may run cells."""
+
+    TAG: ClassVar[str] = "tester_ready"
+
+
+@dataclass
+class StudentNames(Message):
+    """The names the solution cells bound: callables stay behind (called by name), data crosses."""
+
+    TAG: ClassVar[str] = "student_names"
+    callables: list[str]
+    values: dict[str, Any]
+    """name -> encoded value (or a ``remote`` handle for what is not data)."""
+
+
+@dataclass
+class RemoteCall(Message):
+    """Call a student object in the student process: under ``by_hand(forbidden=...)`` when `by_hand`."""
+
+    TAG: ClassVar[str] = "remote_call"
+    id: int
+    target: str
+    args: Any
+    kwargs: Any
+    by_hand: bool = False
+    forbidden: list[str] = field(default_factory=list)
+    """Dotted names, as by_hand resolves them."""
+    forbidden_names: list[str] = field(default_factory=list)
+    """Notebook names (locked or student objects), read from the student process's namespace."""
+
+
+@dataclass
+class RemoteResult(Message):
+    """What a :class:`RemoteCall` returned (`value`), or raised (`error_type`, `error`)."""
+
+    TAG: ClassVar[str] = "remote_result"
+    id: int
+    value: Any = None
+    error_type: str = ""
+    error: str = ""
+    written: dict[str, Any] = field(default_factory=dict)
+    """Arguments the call changed in place (position or keyword -> encoded new value)."""
+    cpu: float = 0.0
+    """CPU seconds the call took in the student process (counted against the test's limit)."""
+
+
+@dataclass
+class TestsDone(Message):
+    """The tester has run every split test: the student process stops serving calls."""
+
+    TAG: ClassVar[str] = "tests_done"
+    __test__: ClassVar[bool] = False
+
+
 def _mac(key: str, label: str, body: bytes) -> bytes:
     return hmac.new(bytes.fromhex(key), label.encode() + b"\n" + body, "sha256").hexdigest().encode()
 
@@ -439,8 +544,33 @@ def seal(text: str, key: str, label: str) -> str:
     return _mac(key, label, text.encode()).decode() + "\n" + text
 
 
+_CONCEALED = b"\x00"
+"""First byte of a concealed body (a record's JSON never starts with it)."""
+
+
+def _keystream(key: str, label: str, size: int) -> bytes:
+    return hashlib.shake_256(b"conceal\n" + bytes.fromhex(key) + b"\n" + label.encode()).digest(size)
+
+
+def _xor(data: bytes, stream: bytes) -> bytes:
+    return (int.from_bytes(data, "little") ^ int.from_bytes(stream, "little")).to_bytes(len(data), "little")
+
+
+def conceal(text: str, key: str, label: str) -> bytes:
+    """`text` encrypted and sealed under `key` (hex), as `label`: for :func:`unseal`, which decrypts it.
+
+    The tester's records: its files sit in the sandbox's ``/tmp``, where the student process (same
+    user) could read a finished test's recorded values while later tests still call its code.
+    Encrypted with SHAKE-256 of the key and the label as the key stream (one record per label and
+    key), then sealed like :func:`seal` (HMAC over the ciphertext).
+    """
+    data = text.encode()
+    body = _CONCEALED + _xor(data, _keystream(key, label, len(data)))
+    return _mac(key, label, body) + b"\n" + body
+
+
 def unseal(raw: bytes, key: str, label: str) -> bytes:
-    """The text that :func:`seal` sealed under `key` as `label`.
+    """The text that :func:`seal` (or :func:`conceal`) sealed under `key` as `label`.
 
     Raises:
         ProtocolError: the seal is missing or does not match (written by anything but the clean room).
@@ -448,6 +578,8 @@ def unseal(raw: bytes, key: str, label: str) -> bytes:
     mac, _, body = raw.partition(b"\n")
     if not hmac.compare_digest(mac, _mac(key, label, body)):
         raise ProtocolError("not written by the clean room of this run (its seal does not match)")
+    if body.startswith(_CONCEALED):
+        return _xor(body[1:], _keystream(key, label, len(body) - 1))
     return body
 
 
@@ -489,6 +621,8 @@ class Summary(Message):
 
     patched: list[str] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
+    split_changed: list[str] = field(default_factory=list)
+    """Guarded values the student's code changed while serving the split tests' calls."""
 
 
 # the values checks saw --------------------------------------------------------------------------
@@ -513,14 +647,15 @@ class Opaque:
     what: str
 
 
-def encode(value: Any, budget: Budget) -> Any:
+def encode(value: Any, budget: Budget, other: Callable[[Any], Any] | None = None) -> Any:
     """`value` as JSON-able tagged data; anything else becomes ``{"opaque": type name}``.
 
     Only exact builtin types, numpy arrays and scalars and torch tensors cross: an object that
-    overrides ``__eq__`` or ``__float__`` arrives as opaque and its check cannot pass.
+    overrides ``__eq__`` or ``__float__`` arrives as opaque and its check cannot pass. `other`
+    (the split clean room's calls only) encodes what is not data instead, or returns None.
     """
     try:
-        return _encode(value, budget)
+        return _encode(value, budget, other)
     except Exception as err:  # noqa: BLE001 - any failure to encode is an opaque value
         return {"opaque": f"{type(value).__name__} ({type(err).__name__})"}
 
@@ -533,7 +668,7 @@ def _npy(array: Any) -> str:
     return base64.b64encode(buffer.getvalue()).decode()
 
 
-def _encode(value: Any, budget: Budget) -> Any:
+def _encode(value: Any, budget: Budget, other: Callable[[Any], Any] | None = None) -> Any:
     kind = type(value)
     torch = sys.modules.get("torch")
     if value is None or kind in (bool, str):
@@ -545,12 +680,12 @@ def _encode(value: Any, budget: Budget) -> Any:
     elif kind is complex:
         out = {"complex": [repr(value.real), repr(value.imag)]}
     elif kind in (list, tuple) or (torch is not None and kind is torch.Size):
-        items = [_encode(v, budget) for v in value]
+        items = [_encode(v, budget, other) for v in value]
         out = {"list": items} if kind is list else {"tuple": items}
     elif kind in (set, frozenset):
-        out = {"set": [_encode(v, budget) for v in value]}
+        out = {"set": [_encode(v, budget, other) for v in value]}
     elif kind is dict:
-        out = {"dict": [[_encode(k, budget), _encode(v, budget)] for k, v in value.items()]}
+        out = {"dict": [[_encode(k, budget, other), _encode(v, budget, other)] for k, v in value.items()]}
     elif torch is not None and isinstance(value, torch.Tensor):
         out = {"tensor": _npy(value.detach().cpu().numpy())}
     elif torch is not None and kind is torch.dtype:
@@ -564,6 +699,8 @@ def _encode(value: Any, budget: Budget) -> Any:
             out = {"scalar": _npy(np.asarray(value))}
         elif isinstance(value, np.dtype) and not value.hasobject:
             out = {"dtype": value.str}
+        elif other is not None and (tagged := other(value)) is not None:
+            return tagged
         else:
             return {"opaque": kind.__name__}
     text = out if isinstance(out, str) else _payload_text(out)
@@ -579,21 +716,28 @@ def _payload_text(out: Any) -> str | None:
     return None
 
 
-def decode(data: Any) -> Any:
+OTHER_TAGS = ("remote", "tester", "ref", "name")
+"""Tags that only the split clean room's calls carry (:func:`decode` refuses them without `other`)."""
+
+
+def decode(data: Any, other: Callable[[str, str], Any] | None = None) -> Any:
     """The value :func:`encode` wrote; an opaque or unknown tag becomes :class:`Opaque`.
+
+    `other(tag, payload)` turns the :data:`OTHER_TAGS` into objects (the split clean room's calls
+    only); without it they are refused.
 
     Raises:
         ProtocolError: `data` is not an encoding (a damaged or forged record).
     """
     try:
-        return _decode(data)
+        return _decode(data, other)
     except ProtocolError:
         raise
     except Exception as err:  # noqa: BLE001 - whatever a forged payload breaks is a protocol error
         raise ProtocolError(f"undecodable value ({type(err).__name__}: {str(err)[:100]})") from None
 
 
-def _decode(value: Any) -> Any:
+def _decode(value: Any, other: Callable[[str, str], Any] | None = None) -> Any:
     if isinstance(value, list):
         raise ProtocolError("an untagged list (encode tags every container)")
     if not isinstance(value, dict):
@@ -602,11 +746,11 @@ def _decode(value: Any) -> Any:
         raise ProtocolError(f"an encoded value has one tag, not {len(value)}")
     ((tag, payload),) = value.items()
     if tag == "list":
-        return [_decode(v) for v in payload]
+        return [_decode(v, other) for v in payload]
     if tag == "tuple":
-        return tuple(_decode(v) for v in payload)
+        return tuple(_decode(v, other) for v in payload)
     if tag == "dict":
-        return {_decode(k): _decode(v) for k, v in payload}
+        return {_decode(k, other): _decode(v, other) for k, v in payload}
     if tag == "int":
         return int(payload)
     if tag == "float":
@@ -614,7 +758,7 @@ def _decode(value: Any) -> Any:
     if tag == "complex":
         return complex(float(payload[0]), float(payload[1]))
     if tag == "set":
-        return {_decode(v) for v in payload}
+        return {_decode(v, other) for v in payload}
     if tag == "dtype":
         import numpy as np
 
@@ -639,6 +783,8 @@ def _decode(value: Any) -> Any:
         return array
     if tag == "opaque":
         return Opaque(str(payload))
+    if tag in OTHER_TAGS and other is not None and isinstance(payload, str):
+        return other(tag, payload)
     raise ProtocolError(f"unknown tag {tag!r}")
 
 

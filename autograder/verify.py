@@ -18,6 +18,10 @@ for each test:
   is held for review;
 * else passed.
 
+A test that the course's solution passes *split* runs in the tester, a process of the clean room
+that never runs student code (:mod:`autograder.sandboxed.split`): its source, its expected values
+and the key that seals its record never exist in a process that runs student code.
+
 :mod:`autograder.kernel` turns these verdicts into the test cells' outputs before nbgrader saves
 the grades. The verdicts are calibrated on the course's solution (:func:`reference`, cached per
 source): a test the solution cannot pass cleanly is left to the kernel (:func:`clean_room_tests`),
@@ -27,11 +31,13 @@ is allowed.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib
 import json
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from nbformat import NotebookNode
@@ -48,6 +54,7 @@ from autograder.protocol import (
     PlanTest,
     ProtocolError,
     Summary,
+    TesterPlan,
     TestRecord,
     decode,
     opaque_in,
@@ -124,6 +131,67 @@ def _plan(
     )
 
 
+def _bound_and_read(source: str) -> tuple[set[str], set[str]] | None:
+    """(names a cell may bind, names it reads), over-approximated; None if it cannot be analysed."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    bound, read = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (read if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bound.add(node.name)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            for alias in node.names:
+                if alias.name == "*":
+                    return None
+                bound.add(alias.asname or alias.name.split(".")[0])
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            bound.update(node.names)
+    return bound, read
+
+
+def needed_cells(cells: list[PlanCell], tests: list[str]) -> list[PlanCell]:
+    """The locked `cells` whose names the `tests` (sources) read, directly or through other locked cells.
+
+    A cell that cannot be analysed (``import *``, a syntax error) is kept; one that binds nothing
+    a test needs (a plot, a demo, a training run) is left out of the tester's run.
+    """
+    analysed = [(cell, _bound_and_read(cell.source)) for cell in cells]
+    needed: set[str] = set()
+    for source in tests:
+        found = _bound_and_read(source)
+        needed |= found[1] if found else set()
+    keep = {id(cell) for cell, names in analysed if names is None}
+    changed = True
+    while changed:
+        changed = False
+        for cell, names in analysed:
+            if id(cell) not in keep and names is not None and names[0] & needed:
+                keep.add(id(cell))
+                needed |= names[1]
+                changed = True
+    return [cell for cell in cells if id(cell) in keep]
+
+
+def _tester_plan(plan: Plan, split: list[str]) -> tuple[Plan, TesterPlan | None]:
+    """`plan` cut in two: the tests in `split` go to the tester (with the locked cells they need)."""
+    if not split:
+        return plan, None
+    tests = [t for t in plan.tests if t.id in split]
+    locked = [c for c in plan.cells if c.kind is CellKind.LOCKED]
+    tester = TesterPlan(
+        cells=needed_cells(locked, [t.source for t in tests]),
+        tests=tests,
+        record=plan.record,
+        cell_timeout=plan.cell_timeout,
+    )
+    plan.tests = [t for t in plan.tests if t.id not in split]
+    return plan, tester
+
+
 Record = bytes | ProtocolError | None
 """A test's record as the clean room wrote it (unsealed), why it cannot be trusted, or None if missing."""
 
@@ -135,22 +203,54 @@ def _unsealed(raw: bytes | None, key: str, label: str) -> Record:
         return err
 
 
-def _run(sandbox: Sandbox, plan: Plan, env: dict[str, str]) -> tuple[dict[str, Record], Summary]:
-    """Run `plan` in a wiped sandbox; (test id -> its record, unsealed; summary)."""
+def _run(
+    sandbox: Sandbox, plan: Plan, env: dict[str, str], split: list[str] | None = None
+) -> tuple[dict[str, Record], Summary]:
+    """Run `plan` in a wiped sandbox, the tests in `split` in the tester; (test id -> its record, unsealed; summary).
+
+    The tester's records are sealed with a key of its own, which the student process never
+    holds: a split test's record is accepted only under that key.
+    """
     sandbox.wipe()
+    every = [t.id for t in plan.tests]
+    plan, tester = _tester_plan(plan, split or [])
     plan.out = sandbox.inside("run/verify")
     plan.key = secrets.token_hex(32)
+    argv = [sandbox.inside("run/plan.json")]
+    if tester is not None:
+        tester.out, tester.key = sandbox.inside("run/tester"), secrets.token_hex(32)
+        sandbox.write("run/tester.json", tester.to_json().encode())
+        argv.append(sandbox.inside("run/tester.json"))
     sandbox.write("run/plan.json", plan.to_json().encode())
-    pid = sandbox.spawn(ChildKind.VERIFY, [sandbox.inside("run/plan.json")], env, "run/verify.log")
+    pid = sandbox.spawn(ChildKind.VERIFY, argv, env, "run/verify.log")
     # a cell or test that sleeps is stopped as the kernel's would be: after WALL_FACTOR cell limits
-    budget = (len(plan.cells) + len(plan.tests) + 2) * (plan.cell_timeout + 5)
+    budget = (len(plan.cells) + len(every) + 2) * (plan.cell_timeout + 5)
     sandbox.wait_cpu(pid, budget, slept=WALL_FACTOR * plan.cell_timeout)
     sandbox.kill_all()  # the run itself if it overran, and whatever the student's code left behind
 
-    def opened(label: str) -> Record:
-        return _unsealed(sandbox.read(f"run/verify/{label}.json", MAX_RESULT_BYTES), plan.key, label)
+    def read(path: str) -> bytes | None:
+        return sandbox.read(f"run/{path}", MAX_RESULT_BYTES)
 
-    records = {t.id: opened(t.id) for t in plan.tests}
+    records, summary = read_records(read, every, plan.key, tester.key if tester else "", split or [])
+    return records, summary
+
+
+def read_records(
+    read: Callable[[str], bytes | None], tests: list[str], key: str, tester_key: str, split: list[str]
+) -> tuple[dict[str, Record], Summary]:
+    """The records of a run, unsealed: a split test's from the tester's folder under the tester's key only.
+
+    The student process holds `key` (it seals the other tests' records and the summary), never `tester_key`.
+    """
+
+    def opened(label: str) -> Record:
+        if label in split:
+            if len(tester_key) < 64:
+                return ProtocolError("no tester key")
+            return _unsealed(read(f"tester/{label}.json"), tester_key, label)
+        return _unsealed(read(f"verify/{label}.json"), key, label)
+
+    records = {t: opened(t) for t in tests}
     summary = opened("summary")
     try:
         summary = Summary.from_json(summary) if isinstance(summary, bytes) else Summary()
@@ -189,6 +289,10 @@ class _TestReference:
     opaque: list[tuple[str, int]] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     why: str = ""
+    split: bool = False
+    """Runs in the tester, a process without student code (the course's solution passes it there)."""
+    split_why: str = ""
+    """Why not, when it does not: how the course's solution fails it in the tester."""
 
 
 @dataclass
@@ -199,6 +303,10 @@ class Reference:
 
     def usable(self, test: str) -> bool:
         return test in self.tests and self.tests[test].usable
+
+    def split(self) -> list[str]:
+        """The tests that run in the tester."""
+        return [t for t, ref in self.tests.items() if ref.usable and ref.split]
 
 
 def _judge(raw: Record, ref: _TestReference) -> str:
@@ -268,9 +376,39 @@ def _source_key(assignment: Assignment) -> str:
 _REFERENCES: dict[str, Reference] = {}
 
 
+def calibrate(
+    records: dict[str, Record],
+    split_records: dict[str, Record] | None,
+    tests: list[str],
+    split_changed: list[str] | None = None,
+) -> Reference:
+    """The reference from the solution's runs: in one process (`records`), and every test in the tester.
+
+    A test the solution passes in the tester runs there (split); else, if it passes in one process,
+    there. What the solution's code changed in the guarded state while serving the tester's calls
+    (`split_changed`) is allowed for the split tests.
+    """
+    found = {}
+    for test in tests:
+        ref = _calibrated(records.get(test))
+        if split_records is not None:
+            in_tester = _calibrated(split_records.get(test))
+            if in_tester.usable:
+                ref = in_tester
+                ref.split, ref.changed = True, sorted(split_changed or [])
+            else:
+                ref.split_why = in_tester.why
+        found[test] = ref
+    return Reference(found)
+
+
+CALIBRATION_VERSION = "split1"
+"""Part of the calibration cache's name: a reference cached by an older grader is not reused."""
+
+
 def reference(sandbox: Sandbox, assignment: Assignment, cell_timeout: float, env: dict[str, str]) -> Reference:
     """The clean-room behaviour of the course's solution (cached in memory and under work/verify/)."""
-    key = f"{assignment.name}-{_source_key(assignment)}-{cell_timeout:g}s"
+    key = f"{assignment.name}-{_source_key(assignment)}-{cell_timeout:g}s-{CALIBRATION_VERSION}"
     if key in _REFERENCES:
         return _REFERENCES[key]
     cache = paths.work() / "verify" / f"{key}.json"
@@ -280,7 +418,8 @@ def reference(sandbox: Sandbox, assignment: Assignment, cell_timeout: float, env
     else:
         tests = list(assignment.test_cells)
         records, _ = _run(sandbox, _plan(assignment, assignment.nb, tests, cell_timeout), env)
-        ref = Reference({test: _calibrated(records.get(test)) for test in tests})
+        split_records, summary = _run(sandbox, _plan(assignment, assignment.nb, tests, cell_timeout), env, tests)
+        ref = calibrate(records, split_records, tests, summary.split_changed)
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps({t: asdict(v) for t, v in ref.tests.items()}))
@@ -329,6 +468,15 @@ def _failure(raw: Record) -> tuple[str, str] | None:
     return (name, message) if name.isidentifier() else ("Exception", record.error)
 
 
+def _matters_to_split_tests(change: str) -> bool:
+    """Whether a guarded change in the student process can affect a split test's verdict.
+
+    The checks run in the tester, so a change to the recorded modules (``course.checks``) there
+    cannot; anything else can (``by_hand`` resolves its forbidden list in the student process).
+    """
+    return not any(change.startswith(f"{m}.") or f" of {m}." in change for m in RECORDED)
+
+
 def grade_tests(
     sandbox: Sandbox,
     assignment: Assignment,
@@ -346,13 +494,17 @@ def grade_tests(
     if not tests:
         return out
     allowed = sorted({c for t in tests for c in ref.tests[t].changed})
-    records, summary = _run(sandbox, _plan(assignment, submission, tests, cell_timeout, allowed), env)
+    split = [t for t in tests if ref.tests[t].split]
+    records, summary = _run(sandbox, _plan(assignment, submission, tests, cell_timeout, allowed), env, split)
+    extra = sorted(c for c in set(summary.split_changed) - set(allowed) if _matters_to_split_tests(c))
     for test in tests:
         raw = records.get(test)
         if failure := _failure(raw):
             out.errors[test] = failure
         elif why := _judge(raw, ref.tests[test]):
             out.failed[test] = why
+        elif extra and test in split:
+            out.failed[test] = f"while the tests ran, the submission's code replaced {', '.join(extra[:3])}"
     if summary.patched:
         names = ", ".join(summary.patched[:5])
         out.notes.append(f"the submission replaced {names}; undone before the tests were run")

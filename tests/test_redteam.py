@@ -146,7 +146,13 @@ def test_the_clean_room_says_what_it_undid_and_what_it_did_not_confirm(batch):
     for name in ("patch_checks", "rebind_checks", "library_shortcut_unwatched"):
         assert any("undone before the tests were run" in note for note in got[name]["notes"]), name
     flags = got["calltime_patch"]["flags"]
-    assert list(flags) == ["sigmoid_test"] and "never ran" in flags["sigmoid_test"], flags
+    calibration = json.loads(next((ctx.work / "verify").glob(f"{NEURON.name}-*.json")).read_text())
+    if calibration["sigmoid_test"]["split"]:
+        # the checks run in the tester, which the disarm (in the student process) cannot reach:
+        # the test simply fails on the wrong answers that follow the first call
+        assert not flags and got["calltime_patch"]["cells"]["sigmoid_test"] == 0, flags
+    else:
+        assert list(flags) == ["sigmoid_test"] and "never ran" in flags["sigmoid_test"], flags
 
 
 def test_feedback_never_shows_hidden_tests(batch):

@@ -19,6 +19,10 @@ exist here; the cells arrive already translated from IPython syntax to Python.
 
 Outputs: a :class:`~autograder.protocol.TestRecord` per test (``<out>/<test id>.json``) and a
 :class:`~autograder.protocol.Summary` (``<out>/summary.json``).
+
+Tests that run *split* (``argv[1]``, a :class:`~autograder.protocol.TesterPlan`) run instead in
+the tester, a process forked before anything else happens here, which never runs student code
+(:mod:`autograder.sandboxed.split`); this process then only answers its calls (step 3 done).
 """
 
 from __future__ import annotations
@@ -43,11 +47,14 @@ from autograder.protocol import (
     Plan,
     PlanTest,
     Summary,
+    TesterPlan,
     TestRecord,
+    TestsDone,
+    conceal,
     encode,
     seal,
 )
-from autograder.sandboxed import audit
+from autograder.sandboxed import audit, split
 
 __all__ = ["Guard", "main", "zygote_warm"]
 
@@ -290,10 +297,11 @@ class _Shell:
     getoutput = system
 
 
-def _write(folder: str, label: str, message: Message, key: str) -> None:
+def _write(folder: str, label: str, message: Message, key: str, secret: bool = False) -> None:
+    """Seal `message` into ``<folder>/<label>.json``; `secret`: encrypted too (the tester's records)."""
     path = f"{folder}/{label}.json"
-    with open(f"{path}.tmp", "w") as f:
-        f.write(seal(message.to_json(), key, label))
+    with open(f"{path}.tmp", "wb") as f:
+        f.write(conceal(message.to_json(), key, label) if secret else seal(message.to_json(), key, label).encode())
     os.replace(f"{path}.tmp", path)
 
 
@@ -333,7 +341,7 @@ def _test_line() -> int:
     return 0 if frame is None else frame.f_lineno
 
 
-def _run_test(test: PlanTest, plan: Plan, namespace: dict, calls: list[CheckCall]) -> str:
+def _run_test(test: PlanTest, plan: Plan | TesterPlan, namespace: dict, calls: list[CheckCall]) -> str:
     """Run one test with the checks recorded into `calls`; '' or the error that stopped it."""
     budget = Budget(MAX_ENCODED)
     replaced: list[tuple[dict, str, Any]] = []
@@ -358,8 +366,15 @@ def _run_test(test: PlanTest, plan: Plan, namespace: dict, calls: list[CheckCall
             mapping[key] = original
 
 
-def _tests(plan: Plan, namespace: dict, guard: Guard, errors: dict[str, str], key: str) -> None:
+def _tests(
+    plan: Plan, namespace: dict, guard: Guard, errors: dict[str, str], key: str, link: split.Link | None = None
+) -> None:
     """Runs in a one-thread fork: undo the patches, then run the tests from that clean state.
+
+    With a `link` to the tester (:mod:`autograder.sandboxed.split`), the student's names go to it
+    first, then this process runs its own tests (those that do not run split), then it answers
+    the tester's calls from restored state until the tester is done; what those calls changed in
+    the guarded state goes into the summary.
 
     The tests run one after the other and the guarded state is compared once at the end (a
     comparison costs about 0.1 s). Only if something beyond what the course's own solution
@@ -368,6 +383,9 @@ def _tests(plan: Plan, namespace: dict, guard: Guard, errors: dict[str, str], ke
     course's solution, do only that).
     """
     patched, _ = guard.restore(namespace)
+    student = split.StudentSide(link, namespace, set(guard.names), plan.cell_timeout) if link else None
+    if student is not None:
+        student.send_names()
     results: dict[str, TestRecord] = {}
     changed: list[str] = ["(run each test on its own)"] if plan.careful else []
     if not changed:
@@ -384,14 +402,68 @@ def _tests(plan: Plan, namespace: dict, guard: Guard, errors: dict[str, str], ke
             results[test.id] = TestRecord(completed=not error, error=error, calls=calls, changed=changed)
     for test_id, record in results.items():
         _write(plan.out, test_id, record, key)
-    _write(plan.out, "summary", Summary(patched=patched, errors=errors), key)
+    split_changed: list[str] = []
+    if student is not None:
+        guard.restore(namespace)
+        student.serve()
+        _, split_changed = guard.restore(namespace)
+    _write(plan.out, "summary", Summary(patched=patched, errors=errors, split_changed=split_changed), key)
+
+
+def _tester(path: str, link: split.Link) -> None:
+    """The tester's process (forked before any student code): the split tests, sealed with its own key.
+
+    Runs no student code: every name the solution cells bound is a :class:`split.Remote` (or its
+    value, as data); the locked cells it needs run here from the course's source.
+    """
+    with open(path) as f:
+        plan = TesterPlan.from_json(f.read())
+    os.unlink(path)
+    key, plan.key = plan.key, ""
+    link.send(split.TesterReady())
+    names = link.receive((split.StudentNames,))
+    assert isinstance(names, split.StudentNames)
+    os.makedirs(plan.out, exist_ok=True)
+    namespace: dict = {"__name__": "__main__", "__builtins__": builtins, "get_ipython": lambda: _Shell()}
+    from IPython.display import display
+
+    namespace["display"] = display
+    client = split.Client(link, namespace, plan.cell_timeout)
+    for name in names.callables:
+        namespace[name] = split.Remote(client, name)
+    for name, value in names.values.items():
+        try:
+            namespace[name] = client.decode(value)
+        except Exception:  # noqa: BLE001 - a value that does not decode is missing (its tests fail)
+            pass
+    import course.byhand
+
+    course.byhand.by_hand = client.by_hand(course.byhand.by_hand)
+    for cell in plan.cells:
+        if error := _run(cell.source, f"<cell {cell.id}>", namespace, plan.cell_timeout):
+            print(f"locked cell {cell.id}: {error}", file=sys.stderr)
+    for test in plan.tests:
+        calls: list[CheckCall] = []
+        client.start_test()
+        error = _run_test(test, plan, namespace, calls)
+        record = TestRecord(completed=not error, error=error, calls=calls, changed=[])
+        _write(plan.out, test.id, record, key, secret=True)  # the student process could read the file
+    try:
+        link.send(TestsDone())
+    except split.LinkClosed:
+        pass
 
 
 def main(argv: list[str], baseline: Guard | None = None) -> None:
-    """Entry point in the forked child: ``argv = [path of the plan]``; `baseline` is what :func:`zygote_warm` returned.
+    """Entry point in the forked child: ``argv = [plan, tester plan (optional)]``.
 
+    `baseline` is what :func:`zygote_warm` returned.
+
+    With a tester plan, the tester is forked first, before this process reads anything of the run
+    (:func:`split.start_tester`), and no cell runs before it has read and deleted its plan.
     The guard is held in this function's locals only: no module attribute leads student code to it.
     """
+    link = split.start_tester(argv[1], _tester) if len(argv) > 1 else None
     with open(argv[0]) as f:
         plan = Plan.from_json(f.read())
     os.unlink(argv[0])
@@ -418,10 +490,14 @@ def main(argv: list[str], baseline: Guard | None = None) -> None:
     pid = os.fork()
     if pid == 0:
         try:
-            _tests(plan, namespace, guard, errors, key)
+            _tests(plan, namespace, guard, errors, key, link)
         finally:
             os._exit(0)
+    if link is not None:
+        link.close()  # only the tests' process talks to the tester: its end closes when that process ends
     os.waitpid(pid, 0)
+    if link is not None:
+        os.waitpid(link.pid, 0)
 
 
 def zygote_warm() -> Guard:

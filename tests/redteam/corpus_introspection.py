@@ -130,6 +130,37 @@ def _attack():
 """
 
 
+_MEMORY_SCAN = """
+_SCANNED = []
+
+class _Window:
+    def __init__(self, address, size):  # raw memory as a numpy array: CPython audits nothing
+        self.__array_interface__ = {"data": (address, True), "shape": (size,), "typestr": "|u1", "version": 3}
+
+def _attack():
+    import numpy as _np
+    if not _SCANNED:  # once per process: the hidden tests' lines, if this process holds them
+        _SCANNED.append([])
+        marker = ("BEGIN HIDDEN" + " TESTS").encode()
+        with open("/proc/self/maps") as f:
+            maps = f.read().splitlines()
+        for entry in maps:
+            parts = entry.split()
+            if not parts[1].startswith("rw") or (len(parts) > 5 and parts[5] != "[heap]"):
+                continue
+            start, end = (int(x, 16) for x in parts[0].split("-"))
+            data = _np.asarray(_Window(start, end - start)).tobytes()
+            at = data.find(marker)
+            while at != -1:
+                text = data[at + len(marker) : at + len(marker) + 400].split(bytes(1))[0]
+                if b"assert" in text:
+                    _SCANNED[0].append(text.decode("ascii", "replace").strip().splitlines()[0])
+                at = data.find(marker, at + 1)
+    if _SCANNED[0]:  # the test's error line is the student's to write, and shows in the feedback
+        raise ValueError("hidden: " + _SCANNED[0][0])
+"""
+
+
 def _traceback_answers(ctx: Context) -> NotebookNode:
     """Zeros that convert, inside the check, into whatever the check expects (through a traceback's frame)."""
     nb = _armed(ctx, _TRACEBACK, disarm=False)
@@ -171,4 +202,7 @@ CASES = [
          _notebook_case(lambda ctx: _armed(ctx, _CTYPES, disarm=True)), "graded", "zero"),
     Case("proc_cmdline", "right answers only if /proc/<pid>/cmdline shows the grader's command lines",
          _notebook_case(_proc_cmdline), "graded", "zero"),
+    Case("memory_scan_hidden_tests", "wrong answers that scan their process's heap (numpy on raw addresses) for the "
+         "hidden tests and raise them as the error line (split tests: not in that process)",
+         _notebook_case(lambda ctx: _armed(ctx, _MEMORY_SCAN, disarm=False)), "graded", "zero"),
 ]  # fmt: skip

@@ -1,0 +1,561 @@
+"""The split clean room: the tests run in a process (the *tester*) that never runs student code.
+
+Raw memory reads raise no audit event in CPython (``ctypes.c_char_p(address).value``, numpy's
+``__array_interface__`` on an address), so student code that runs in the process of a test can
+read the test's source, its expected values and the key that seals its record. Here those exist
+only in the tester:
+
+* the clean-room child forks the tester *before* it reads its own plan or runs any cell; the
+  tester makes itself non-dumpable (no ptrace, no ``/proc/<pid>/mem`` for the student process),
+  reads its :class:`~autograder.protocol.TesterPlan` (the split tests, its own sealing key) from a
+  file of its own, deletes it, and says :class:`~autograder.protocol.TesterReady`; only then does
+  the student process run cells;
+* after the main pass and the restore, the student process sends the names its solution cells
+  bound (:class:`~autograder.protocol.StudentNames`): in the tester each callable becomes a
+  :class:`Remote`, data crosses as data. The tester runs the locked cells it needs itself (course
+  source), then each split test, recording its checks and sealing the records with its key;
+* a test's ``by_hand(fn, ...)`` with a :class:`Remote` `fn` (and a call of a :class:`Remote`)
+  is one :class:`~autograder.protocol.RemoteCall`: the student process runs it under ``by_hand``
+  with the forbidden list and a CPU timer, and answers with a
+  :class:`~autograder.protocol.RemoteResult`: the value as data (or a handle to what is not data),
+  or the exception's type name and message, and the arguments the call changed in place.
+
+Arguments cross as data too: a test that passes an object that cannot cross (a lambda of the test)
+fails in split mode, and the grader's calibration then keeps it in the same-process clean room.
+"""
+
+from __future__ import annotations
+
+import builtins
+import ctypes
+import json
+import os
+import select
+import signal
+import struct
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from autograder.protocol import (
+    Budget,
+    Message,
+    ProtocolError,
+    RemoteCall,
+    RemoteResult,
+    StudentNames,
+    TesterReady,
+    TestsDone,
+    decode,
+    encode,
+    parse,
+)
+
+__all__ = ["Client", "Link", "LinkClosed", "Remote", "StudentNames", "StudentSide", "TesterReady", "start_tester"]
+
+MAX_MESSAGE = 256 * 2**20
+"""Bytes of one message between the tester and the student process."""
+
+MAX_VALUE = 32 * 2**20
+"""Characters of encoded values per call, each way."""
+
+ERROR_CHARS = 2000
+
+_PR_SET_PDEATHSIG = 1
+_PR_SET_DUMPABLE = 4
+
+
+class LinkClosed(Exception):
+    """The other process closed its end, or did not answer in time."""
+
+
+class Link:
+    """Length-prefixed JSON messages over a pair of pipes."""
+
+    def __init__(self, rfd: int, wfd: int, pid: int = 0) -> None:
+        self.rfd, self.wfd, self.pid = rfd, wfd, pid
+
+    def send(self, message: Message) -> None:
+        data = message.to_json().encode()
+        view = memoryview(struct.pack("<Q", len(data)) + data)
+        try:
+            while view:
+                view = view[os.write(self.wfd, view) :]
+        except OSError as err:
+            raise LinkClosed(f"the other process is gone ({err.strerror})") from None
+
+    def _read(self, size: int, deadline: float | None) -> bytes:
+        parts, left = [], size
+        while left:
+            if deadline is not None:
+                wait = deadline - time.monotonic()
+                if wait <= 0 or not select.select([self.rfd], [], [], wait)[0]:
+                    raise LinkClosed("no answer in time")
+            chunk = os.read(self.rfd, min(left, 1 << 20))
+            if not chunk:
+                raise LinkClosed("the other process ended")
+            parts.append(chunk)
+            left -= len(chunk)
+        return b"".join(parts)
+
+    def receive(self, kinds: tuple[type[Message], ...], timeout: float | None = None) -> Message:
+        """The next message, of one of `kinds` (ProtocolError otherwise); LinkClosed on EOF or time-out."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        (size,) = struct.unpack("<Q", self._read(8, deadline))
+        if size > MAX_MESSAGE:
+            raise ProtocolError(f"a message of {size} bytes")
+        return parse(self._read(size, deadline), *kinds)
+
+    def close(self) -> None:
+        for fd in (self.rfd, self.wfd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def _prctl(option: int, value: int) -> None:
+    ctypes.CDLL(None).prctl(option, value, 0, 0, 0)
+
+
+def start_tester(path: str, tester: Callable[[str, Link], None], timeout: float = 120) -> Link | None:
+    """Fork the tester, which reads the plan at `path` (and deletes it) and runs `tester(path, link)`.
+
+    Returns the student side's link once the tester said it has deleted its plan; None if it
+    could not start (its tests then leave no record: they did not finish). Call before reading
+    anything else of the run and before any student code runs: the tester's memory is the
+    zygote's, and the student process never holds what the tester reads.
+    """
+    tester_reads, student_writes = os.pipe()
+    student_reads, tester_writes = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        status = 1
+        try:
+            os.close(student_writes)
+            os.close(student_reads)
+            _prctl(_PR_SET_DUMPABLE, 0)  # the student process cannot ptrace it or read /proc/<pid>/mem
+            _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+            tester(path, Link(tester_reads, tester_writes))
+            status = 0
+        except BaseException:  # noqa: BLE001 - report and leave
+            import traceback
+
+            traceback.print_exc()
+        finally:
+            os._exit(status)
+    os.close(tester_reads)
+    os.close(tester_writes)
+    link = Link(student_reads, student_writes, pid)
+    try:
+        link.receive((TesterReady,), timeout)
+    except (LinkClosed, ProtocolError):
+        link.close()
+        try:
+            os.unlink(path)  # never read here: only removed, so that student code cannot read it
+        except OSError:
+            pass
+        return None
+    return link
+
+
+# the tester's side ---------------------------------------------------------------------------------
+
+
+class Remote:
+    """An object of the other process: it can be called, or passed back to it (never inspected).
+
+    In the tester: a student object (a function of the solution cells, or a result that is not
+    data). In the student process: a function of the tester (a test's lambda passed as an argument).
+    """
+
+    __slots__ = ("_peer", "_target")
+
+    def __init__(self, peer: _Peer, target: str) -> None:
+        object.__setattr__(self, "_peer", peer)
+        object.__setattr__(self, "_target", target)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        peer = object.__getattribute__(self, "_peer")
+        return peer.call(object.__getattribute__(self, "_target"), args, kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(f"{name}: an object of the other process is only called in the split clean room")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("an object of the other process cannot be changed in the split clean room")
+
+    def __repr__(self) -> str:
+        return f"<object {object.__getattribute__(self, '_target')} of the other process>"
+
+    @property
+    def __name__(self) -> str:  # noqa: PLW3201 - by_hand and messages name a function so
+        return object.__getattribute__(self, "_target")
+
+
+def _target(remote: Remote) -> str:
+    return object.__getattribute__(remote, "_target")
+
+
+class CellTimeoutError(BaseException):
+    """The student's code used up the test's CPU time, or did not answer (stops the test, like a time-out)."""
+
+
+def _exception(name: str, message: str) -> BaseException:
+    """The exception to raise for one the other process raised: a built-in of that name, the
+    course's ``ForbiddenCall``, else a plain ``Exception`` subclass of that name."""
+    if name == "ForbiddenCall":
+        from course.byhand import ForbiddenCall
+
+        return ForbiddenCall(message)
+    kind = getattr(builtins, name, None)
+    if isinstance(kind, type) and issubclass(kind, Exception):
+        try:
+            return kind(message)
+        except Exception:  # noqa: BLE001 - a built-in that takes other arguments
+            pass
+    return type(name if name.isidentifier() else "Exception", (Exception,), {})(message)
+
+
+class _Timeout(BaseException):
+    pass
+
+
+def _on_alarm(signum: int, frame: Any) -> None:
+    raise _Timeout()
+
+
+class _Peer:
+    """One end of the calls: sends :class:`RemoteCall`, and answers the other end's while it waits.
+
+    Calls nest: while the tester waits for a student function, that function may call a function
+    the test passed to it, which runs in the tester (and may call the student's code again).
+    """
+
+    OTHER = "remote"
+    """The tag under which this end receives the other end's objects."""
+    MINE = "tester"
+    """The tag under which this end sends its own objects (kept in `handles`)."""
+
+    def __init__(self, link: Link, namespace: dict, cell_timeout: float, wall: float | None) -> None:
+        self.link, self.namespace, self.cell_timeout, self.wall = link, namespace, cell_timeout, wall
+        self.handles: list[Any] = []
+        self.next_id = 0
+        self.dead = ""
+
+    def _handle(self, value: Any) -> dict:
+        self.handles.append(value)
+        return {self.MINE: f"#{len(self.handles) - 1}"}
+
+    def _lookup(self, target: str) -> Any:
+        if target.startswith("#"):
+            return self.handles[int(target[1:])]
+        return self.namespace[target]
+
+    def _outgoing(self, value: Any) -> dict | None:
+        if isinstance(value, Remote) and object.__getattribute__(value, "_peer") is self:
+            return {self.OTHER: _target(value)}
+        import numpy as np
+
+        if isinstance(value, np.ufunc) and getattr(np, value.__name__, None) is value:
+            return {"ref": f"numpy.{value.__name__}"}
+        module, qualname = getattr(value, "__module__", None), getattr(value, "__qualname__", None)
+        if isinstance(module, str) and isinstance(qualname, str) and module != "__main__":
+            from course.byhand import resolve
+
+            if resolve(f"{module}.{qualname}") is value:
+                return {"ref": f"{module}.{qualname}"}
+        return self._handle(value) if callable(value) else None
+
+    def _incoming(self, tag: str, payload: str) -> Any:
+        if tag == self.OTHER:
+            return Remote(self, payload)
+        if tag == self.MINE:
+            return self._lookup(payload)
+        if tag == "ref":
+            from course.byhand import resolve
+
+            return resolve(payload)
+        return self.namespace[payload]
+
+    def decode(self, data: Any) -> Any:
+        return decode(data, self._incoming)
+
+    def encode_arguments(self, args: tuple | list, kwargs: dict) -> tuple[Any, Any]:
+        budget = Budget(MAX_VALUE)
+        wire_args, wire_kwargs = encode(list(args), budget, self._outgoing), encode(kwargs, budget, self._outgoing)
+        if what := _opaque(wire_args) or _opaque(wire_kwargs):
+            raise TypeError(f"a {what} cannot be passed to the other process (the split clean room passes data)")
+        return wire_args, wire_kwargs
+
+    def call(self, target: str, args: tuple, kwargs: dict) -> Any:
+        return self._result(self.request(RemoteCall(0, target, *self.encode_arguments(args, kwargs))), args, kwargs)
+
+    def request(self, message: RemoteCall) -> RemoteResult:
+        """Send `message` (numbered here) and wait for its result, answering the other end's calls meanwhile."""
+        if self.dead:
+            raise CellTimeoutError(self.dead)
+        self.next_id += 1
+        message.id = self.next_id
+        try:
+            self.link.send(message)
+            while True:
+                answer = self.link.receive((RemoteResult, RemoteCall), self.wall)
+                if isinstance(answer, RemoteCall):
+                    self.link.send(self.answer(answer))
+                elif answer.id == message.id:
+                    return answer
+                elif answer.id > message.id:
+                    raise ProtocolError("a result out of turn")
+                # else: the late result of a call whose test was stopped: dropped
+        except (LinkClosed, ProtocolError) as err:
+            self.dead = f"the other process did not answer ({err})"
+            raise CellTimeoutError(self.dead) from None
+
+    def _result(self, answer: RemoteResult, args: tuple, kwargs: dict) -> Any:
+        for key, data in answer.written.items():  # arguments changed in place there, changed here too
+            original = args[int(key)] if key.isdigit() and int(key) < len(args) else kwargs.get(key)
+            _assign(original, self.decode(data))
+        if answer.error_type:
+            if answer.error_type == "CellTimeoutError":
+                raise CellTimeoutError(answer.error)
+            raise _exception(answer.error_type, answer.error)
+        return self.decode(answer.value)
+
+    def serve(self) -> None:
+        """Answer calls until the other end is done (or gone)."""
+        try:
+            while True:
+                message = self.link.receive((RemoteCall, TestsDone))
+                if isinstance(message, TestsDone):
+                    return
+                self.link.send(self.answer(message))
+        except (LinkClosed, ProtocolError):
+            return
+
+    def _invoke(self, fn: Any, args: list, kwargs: dict, call: RemoteCall) -> Any:
+        return fn(*args, **kwargs)
+
+    def answer(self, call: RemoteCall) -> RemoteResult:
+        """Run one call of the other end; its result, error, and the arguments it changed in place."""
+        try:
+            fn = self._lookup(call.target)
+            args, kwargs = self.decode(call.args), self.decode(call.kwargs)
+            if not isinstance(args, list) or not isinstance(kwargs, dict):
+                raise ProtocolError("arguments are not a list and a dict")
+        except (ProtocolError, KeyError, IndexError, ValueError) as err:
+            return RemoteResult(call.id, error_type="RuntimeError", error=f"the split clean room's call failed: {err}")
+        out = RemoteResult(call.id)
+        try:
+            value = self._invoke(fn, args, kwargs, call)
+            out.value = encode(value, Budget(MAX_VALUE), self._outgoing)
+            out.written = _written(call, args, kwargs)
+        except Exception as err:  # noqa: BLE001 - the error is data
+            out.error_type, out.error = type(err).__name__, str(err)[:ERROR_CHARS]
+        return out
+
+
+class Client(_Peer):
+    """The tester's end: calls into the student process, counting the CPU time it used per test."""
+
+    OTHER, MINE = "remote", "tester"
+
+    def __init__(self, link: Link, namespace: dict, cell_timeout: float, wall_factor: float = 10) -> None:
+        super().__init__(link, namespace, cell_timeout, wall_factor * cell_timeout)
+        self.cpu = 0.0
+        self.forbidden: list[list[Any]] = []  # by_hand calls in progress in the tester (innermost last)
+
+    def start_test(self) -> None:
+        self.cpu = 0.0
+
+    def _lookup(self, target: str) -> Any:
+        """Only the tester's own handles: the student process cannot call a name of the tester's namespace."""
+        if not target.startswith("#"):
+            raise KeyError(target)
+        return super()._lookup(target)
+
+    def _incoming(self, tag: str, payload: str) -> Any:
+        """Only handles cross into the tester: it never imports or looks up a name the student process sends."""
+        if tag not in (self.OTHER, self.MINE):
+            raise ProtocolError(f"a {tag!r} value from the student process")
+        return super()._incoming(tag, payload)
+
+    def _name_of(self, value: Any) -> str | None:
+        return next((k for k, v in self.namespace.items() if v is value and not k.startswith("_")), None)
+
+    def _forbidden(self, entries: list[Any]) -> tuple[list[str], list[str]]:
+        """by_hand's entries as dotted names and notebook names (the student process resolves both)."""
+        dotted, names = [], []
+        for entry in entries:
+            if isinstance(entry, str):
+                dotted.append(entry)
+            elif isinstance(entry, Remote):
+                names.append(_target(entry))
+            elif (ref := _Peer._outgoing(self, entry)) is not None and "ref" in ref:
+                dotted.append(ref["ref"])
+            elif (name := self._name_of(entry)) is not None:
+                names.append(name)
+            else:
+                raise TypeError(f"by_hand: {entry!r} cannot be named to the student process")
+        return dotted, names
+
+    def call(self, target: str, args: tuple, kwargs: dict, forbidden: list[Any] | None = None) -> Any:
+        """`target(*args, **kwargs)` in the student process (under by_hand if `forbidden` or a by_hand is running)."""
+        if sys.gettrace() is not None:  # a test that counts the student's steps would count nothing here
+            raise RuntimeError("a tracer cannot watch the student's code from the split clean room")
+        if forbidden is None and self.forbidden:
+            forbidden = self.forbidden[-1]
+        dotted, names = self._forbidden(forbidden or [])
+        message = RemoteCall(0, target, *self.encode_arguments(args, kwargs), forbidden is not None, dotted, names)
+        answer = self.request(message)
+        self.cpu += max(answer.cpu, 0.0)
+        if self.cpu > self.cell_timeout:
+            raise CellTimeoutError(f"used more than {self.cell_timeout:g} s of CPU time (the per-cell limit)")
+        return self._result(answer, args, kwargs)
+
+    def by_hand(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        """``course.byhand.by_hand`` for the tester: a :class:`Remote` runs under by_hand in the student process."""
+
+        def by_hand(fn: Callable[..., Any], *args: Any, forbidden: Any, **kwargs: Any) -> Any:
+            forbidden = list(forbidden)
+            if isinstance(fn, Remote):
+                return self.call(_target(fn), args, kwargs, forbidden)
+            self.forbidden.append(forbidden)  # the tester's own function may call student code
+            try:
+                return original(fn, *args, forbidden=forbidden, **kwargs)
+            finally:
+                self.forbidden.pop()
+
+        by_hand.__doc__, by_hand.__wrapped__ = original.__doc__, original
+        return by_hand
+
+
+def _opaque(data: Any) -> str:
+    """What the first opaque value in encoded `data` was ('' if none)."""
+    if isinstance(data, dict):
+        if set(data) == {"opaque"}:
+            return str(data["opaque"])
+        return next((w for v in data.values() if (w := _opaque(v))), "")
+    if isinstance(data, list):
+        return next((w for v in data if (w := _opaque(v))), "")
+    return ""
+
+
+def _assign(original: Any, new: Any) -> None:
+    import numpy as np
+
+    torch = sys.modules.get("torch")
+    if isinstance(original, np.ndarray) and isinstance(new, np.ndarray) and original.shape == new.shape:
+        original[...] = new
+    elif torch is not None and isinstance(original, torch.Tensor) and isinstance(new, torch.Tensor):
+        with torch.no_grad():
+            if original.shape == new.shape:
+                original.copy_(new)
+    elif type(original) is list and isinstance(new, list):
+        original[:] = new
+    elif type(original) is dict and isinstance(new, dict):
+        original.clear()
+        original.update(new)
+
+
+def _written(call: RemoteCall, args: list, kwargs: dict) -> dict[str, Any]:
+    """The arguments (arrays, tensors, lists, dicts) whose content the call changed: their new value."""
+    import numpy as np
+
+    torch = sys.modules.get("torch")
+    mutable = (np.ndarray, list, dict) + ((torch.Tensor,) if torch is not None else ())
+    sent = dict(enumerate(call.args.get("list", []))) if isinstance(call.args, dict) else {}
+    sent_kw = dict(call.kwargs.get("dict", [])) if isinstance(call.kwargs, dict) else {}
+    written = {}
+    for key, value, before in [(str(i), v, sent.get(i)) for i, v in enumerate(args)] + [
+        (k, v, sent_kw.get(k)) for k, v in kwargs.items()
+    ]:
+        if isinstance(value, mutable):
+            now = encode(value, Budget(MAX_VALUE))
+            if not _opaque(now) and json.dumps(now) != json.dumps(before):
+                written[key] = now
+    return written
+
+
+# the student's side ---------------------------------------------------------------------------------
+
+
+class StudentSide(_Peer):
+    """The student process's end: tell the tester the student's names, then run its calls until it is done."""
+
+    OTHER, MINE = "tester", "remote"
+
+    def __init__(self, link: Link, namespace: dict, locked: set[str], cell_timeout: float) -> None:
+        from course.byhand import by_hand
+
+        super().__init__(link, namespace, cell_timeout, None)
+        self.locked = locked
+        self.by_hand = by_hand  # bound now, from the restored state
+        self.depth = 0
+
+    def _outgoing(self, value: Any) -> dict | None:
+        """What is not data stays here: a handle (the tester can only call it or pass it back)."""
+        if isinstance(value, Remote) and object.__getattribute__(value, "_peer") is self:
+            return {self.OTHER: _target(value)}
+        return self._handle(value)
+
+    def names(self) -> StudentNames:
+        callables, values = [], {}
+        for name, value in list(self.namespace.items()):
+            if name in self.locked or name.startswith("__") or name in ("get_ipython", "display"):
+                continue
+            if callable(value):
+                callables.append(name)
+            else:
+                values[name] = encode(value, Budget(MAX_VALUE), self._outgoing)
+        return StudentNames(callables, values)
+
+    def send_names(self) -> None:
+        try:
+            self.link.send(self.names())
+        except LinkClosed:
+            pass
+
+    def _invoke(self, fn: Any, args: list, kwargs: dict, call: RemoteCall) -> Any:
+        forbidden = list(call.forbidden) + [self.namespace[n] for n in call.forbidden_names if n in self.namespace]
+        if call.by_hand:
+            return self.by_hand(fn, *args, forbidden=forbidden, **kwargs)
+        return fn(*args, **kwargs)
+
+    def answer(self, call: RemoteCall) -> RemoteResult:
+        """The call under a CPU timer (the outermost one only: the tester's functions it calls back run there)."""
+        if self.depth or threading.current_thread() is not threading.main_thread():  # a timer needs the main thread
+            self.depth += 1
+            try:
+                return super().answer(call)
+            finally:
+                self.depth -= 1
+        start = time.process_time()
+        signal.signal(signal.SIGPROF, _on_alarm)
+        self.depth = 1
+        try:
+            try:
+                signal.setitimer(signal.ITIMER_PROF, self.cell_timeout)
+                try:
+                    out = self._answer(call)
+                finally:
+                    signal.setitimer(signal.ITIMER_PROF, 0)
+            except _Timeout:
+                out = RemoteResult(call.id, error_type="CellTimeoutError")
+                out.error = f"used more than {self.cell_timeout:g} s of CPU time (the per-cell limit)"
+            except BaseException as err:  # noqa: BLE001 - SystemExit and the like: data too
+                out = RemoteResult(call.id, error_type=type(err).__name__, error="")
+        finally:
+            self.depth = 0
+        out.cpu = time.process_time() - start
+        return out
+
+    def _answer(self, call: RemoteCall) -> RemoteResult:
+        try:
+            return super().answer(call)
+        except _Timeout:
+            raise
+        except BaseException as err:  # noqa: BLE001 - describing the error may fail too
+            return RemoteResult(call.id, error_type=type(err).__name__, error="")
