@@ -203,6 +203,21 @@ class CellTimeoutError(BaseException):
     """The student's code used up the test's CPU time, or did not answer (stops the test, like a time-out)."""
 
 
+def _kind(err: BaseException) -> str:
+    """The name the other process raises `err` as: its class's, or its nearest built-in base's.
+
+    A student's ``class ShapeError(ValueError)`` crosses as ``ValueError``, so that
+    ``assert_raises(ValueError, ...)`` judges it as in one process.
+    """
+    for cls in type(err).__mro__:
+        if getattr(builtins, cls.__name__, None) is cls or (cls.__name__, cls.__module__) == _FORBIDDEN:
+            return cls.__name__
+    return "Exception"
+
+
+_FORBIDDEN = ("ForbiddenCall", "course.byhand")
+
+
 def _exception(name: str, message: str) -> BaseException:
     """The exception to raise for one the other process raised: a built-in of that name, the
     course's ``ForbiddenCall``, else a plain ``Exception`` subclass of that name."""
@@ -353,7 +368,7 @@ class _Peer:
             out.value = encode(value, Budget(MAX_VALUE), self._outgoing)
             out.written = _written(call, args, kwargs)
         except Exception as err:  # noqa: BLE001 - the error is data
-            out.error_type, out.error = type(err).__name__, str(err)[:ERROR_CHARS]
+            out.error_type, out.error = _kind(err), str(err)[:ERROR_CHARS]
         return out
 
 
@@ -546,7 +561,7 @@ class StudentSide(_Peer):
                 out = RemoteResult(call.id, error_type="CellTimeoutError")
                 out.error = f"used more than {self.cell_timeout:g} s of CPU time (the per-cell limit)"
             except BaseException as err:  # noqa: BLE001 - SystemExit and the like: data too
-                out = RemoteResult(call.id, error_type=type(err).__name__, error="")
+                out = RemoteResult(call.id, error_type=_kind(err), error="")
         finally:
             self.depth = 0
         out.cpu = time.process_time() - start
@@ -558,4 +573,4 @@ class StudentSide(_Peer):
         except _Timeout:
             raise
         except BaseException as err:  # noqa: BLE001 - describing the error may fail too
-            return RemoteResult(call.id, error_type=type(err).__name__, error="")
+            return RemoteResult(call.id, error_type=_kind(err), error="")
