@@ -20,8 +20,9 @@ only in the tester:
   :class:`~autograder.protocol.RemoteResult`: the value as data (or a handle to what is not data),
   or the exception's type name and message, and the arguments the call changed in place.
 
-Arguments cross as data too: a test that passes an object that cannot cross (a lambda of the test)
-fails in split mode, and the grader's calibration then keeps it in the same-process clean room.
+Arguments cross as data too, and a test's own function as a handle that the student process calls
+back in the tester; a test that passes an object that is neither (a generator, an optimizer, a
+layer) fails in split mode, and the grader's calibration then keeps it in the same-process clean room.
 """
 
 from __future__ import annotations
