@@ -16,6 +16,7 @@ import threading
 import numpy as np
 import pytest
 import torch
+from redteam.heap_scan import HEAP_SCAN
 
 from autograder.protocol import (
     Budget,
@@ -280,46 +281,18 @@ TEST = PlanTest(
         """),
 )
 
-MEMORY_SCAN = '''
-import re
+MEMORY_SCAN = (
+    HEAP_SCAN
+    + """
 import numpy as np
 
-
-class _Window:
-    """An address range of this process as bytes: numpy reads it, and CPython audits nothing."""
-
-    def __init__(self, address, size):
-        self.__array_interface__ = {"data": (address, True), "shape": (size,), "typestr": "|u1", "version": 3}
-
-
-def _leak():
-    """The hidden test's first line and every string that looks like a sealing key, from this process's heap."""
-    marker = ("BEGIN HIDDEN" + " TESTS").encode()  # assembled: the constant alone is not a match
-    lines, keys = [], set()
-    with open("/proc/self/maps") as f:
-        maps = f.read().splitlines()
-    for entry in maps:
-        parts = entry.split()
-        if not parts[1].startswith("rw") or (len(parts) > 5 and parts[5] != "[heap]"):
-            continue
-        start, end = (int(x, 16) for x in parts[0].split("-"))
-        data = np.asarray(_Window(start, end - start)).tobytes()
-        at = data.find(marker)
-        while at != -1:
-            text = data[at + len(marker) : at + len(marker) + 300].split(b"\\x00")[0]
-            if b"assert" in text:
-                lines.append(text.decode("ascii", "replace").strip().splitlines()[0])
-            at = data.find(marker, at + 1)
-        keys.update(m.group(1).decode() for m in re.finditer(rb"(?<![0-9a-f])([0-9a-f]{64})\\x00", data))
-    return lines, keys
-
-
 def sigmoid(z):
-    lines, keys = _leak()
+    lines, keys = _heap_scan()
     if lines:  # the test's error line is the student's to write: it shows in the feedback
         raise ValueError(f"hidden: {lines[0]} | keys: {' '.join(sorted(keys))}")
     return 1 / (1 + np.exp(-np.asarray(z, dtype=float)))
-'''
+"""
+)
 
 
 def _clean_room(tmp_path, solution: str, test: PlanTest, split_mode: bool) -> tuple[TestRecord, dict[str, str]]:

@@ -15,6 +15,7 @@ import textwrap
 from nbformat import NotebookNode
 
 from redteam.corpus import _DISARM, Case, Context, _cell, _function_names, _if_found, _notebook_case, zeros
+from redteam.heap_scan import HEAP_SCAN
 
 __all__ = ["CASES"]
 
@@ -130,35 +131,18 @@ def _attack():
 """
 
 
-_MEMORY_SCAN = """
+_MEMORY_SCAN = (
+    HEAP_SCAN
+    + """
 _SCANNED = []
 
-class _Window:
-    def __init__(self, address, size):  # raw memory as a numpy array: CPython audits nothing
-        self.__array_interface__ = {"data": (address, True), "shape": (size,), "typestr": "|u1", "version": 3}
-
 def _attack():
-    import numpy as _np
-    if not _SCANNED:  # once per process: the hidden tests' lines, if this process holds them
-        _SCANNED.append([])
-        marker = ("BEGIN HIDDEN" + " TESTS").encode()
-        with open("/proc/self/maps") as f:
-            maps = f.read().splitlines()
-        for entry in maps:
-            parts = entry.split()
-            if not parts[1].startswith("rw") or (len(parts) > 5 and parts[5] != "[heap]"):
-                continue
-            start, end = (int(x, 16) for x in parts[0].split("-"))
-            data = _np.asarray(_Window(start, end - start)).tobytes()
-            at = data.find(marker)
-            while at != -1:
-                text = data[at + len(marker) : at + len(marker) + 400].split(bytes(1))[0]
-                if b"assert" in text:
-                    _SCANNED[0].append(text.decode("ascii", "replace").strip().splitlines()[0])
-                at = data.find(marker, at + 1)
+    if not _SCANNED:  # once per process
+        _SCANNED.append(_heap_scan()[0])
     if _SCANNED[0]:  # the test's error line is the student's to write, and shows in the feedback
         raise ValueError("hidden: " + _SCANNED[0][0])
 """
+)
 
 
 def _traceback_answers(ctx: Context) -> NotebookNode:
