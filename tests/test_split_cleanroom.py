@@ -88,7 +88,7 @@ def client():
     student_reads, tester_writes = __import__("os").pipe()
     student = split.StudentSide(split.Link(student_reads, student_writes), namespace, {"np"}, cell_timeout=30)
     tester_namespace: dict = {}
-    client = split.Client(split.Link(tester_reads, tester_writes), tester_namespace, cell_timeout=30, wall_factor=1)
+    client = split.Client(split.Link(tester_reads, tester_writes), tester_namespace, cell_timeout=30, wall=30)
 
     def run() -> None:
         student.send_names()

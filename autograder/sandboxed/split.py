@@ -378,8 +378,11 @@ class Client(_Peer):
 
     OTHER, MINE = "remote", "tester"
 
-    def __init__(self, link: Link, namespace: dict, cell_timeout: float, wall_factor: float = 10) -> None:
-        super().__init__(link, namespace, cell_timeout, wall_factor * cell_timeout)
+    def __init__(self, link: Link, namespace: dict, cell_timeout: float, wall: float | None = None) -> None:
+        """`wall`: seconds to wait for an answer (tests only). The grader sets none: a student process
+        that sleeps is stopped by the clean room's own backstop (``Sandbox.wait_cpu``), which tells a
+        sleeping submission from a busy machine (graded again), as a wall clock here could not."""
+        super().__init__(link, namespace, cell_timeout, wall)
         self.cpu = 0.0
         self.forbidden: list[list[Any]] = []  # by_hand calls in progress in the tester (innermost last)
 
