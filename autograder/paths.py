@@ -1,7 +1,8 @@
 """Where the course's files live. Generated grading files go under WORK (git-ignored).
 
 ``AUTOGRADER_WORK`` moves the work folder (tests use a temporary one so they never touch an
-instructor's gradebook).
+instructor's gradebook); ``AUTOGRADER_CALIBRATIONS`` moves the cache of the solution's clean-room
+runs (the test suite shares one across its work folders).
 """
 
 from __future__ import annotations
@@ -17,6 +18,11 @@ MYWORK = REPO / "mywork"
 def work() -> Path:
     """Root of the generated grading files: release, submissions, results (and the gradebook, by default)."""
     return Path(os.environ.get("AUTOGRADER_WORK") or REPO / "autograder" / "work").resolve()
+
+
+def calibrations() -> Path:
+    """Where the clean room's runs of the course's solution are cached (:func:`autograder.verify.reference`)."""
+    return Path(os.environ.get("AUTOGRADER_CALIBRATIONS") or work() / "verify").resolve()
 
 
 def release() -> Path:

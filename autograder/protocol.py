@@ -42,6 +42,7 @@ from enum import Enum
 from typing import Any, ClassVar, TypeVar, Union, get_args, get_origin, get_type_hints
 
 __all__ = [
+    "NO_TESTER",
     "Answer",
     "Budget",
     "CellKind",
@@ -474,6 +475,11 @@ class TesterReady(Message):
     """The tester has read and deleted its plan: the student process may run cells."""
 
     TAG: ClassVar[str] = "tester_ready"
+
+
+NO_TESTER = 75
+"""The clean room's exit status when its tester died before it was ready (before any student code
+ran): the grader's failure, so the job is graded again (:attr:`Failure.UNKNOWN`)."""
 
 
 @dataclass

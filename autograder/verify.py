@@ -32,6 +32,7 @@ is allowed.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import importlib
 import json
@@ -45,6 +46,7 @@ from nbformat import NotebookNode
 from autograder import paths
 from autograder.assignments import Assignment, nbgrader_meta
 from autograder.protocol import (
+    NO_TESTER,
     CellKind,
     CheckCall,
     ChildKind,
@@ -225,8 +227,10 @@ def _run(
     pid = sandbox.spawn(ChildKind.VERIFY, argv, env, "run/verify.log")
     # a cell or test that sleeps is stopped as the kernel's would be: after WALL_FACTOR cell limits
     budget = (len(plan.cells) + len(every) + 2) * (plan.cell_timeout + 5)
-    sandbox.wait_cpu(pid, budget, slept=WALL_FACTOR * plan.cell_timeout)
+    status = sandbox.wait_cpu(pid, budget, slept=WALL_FACTOR * plan.cell_timeout)
     sandbox.kill_all()  # the run itself if it overran, and whatever the student's code left behind
+    if status == NO_TESTER:  # before any student code ran: the worker reports a failure to retry
+        raise RuntimeError("the clean room's tester process died before it was ready")
 
     def read(path: str) -> bytes | None:
         return sandbox.read(f"run/{path}", MAX_RESULT_BYTES)
@@ -402,16 +406,23 @@ def calibrate(
     return Reference(found)
 
 
-CALIBRATION_VERSION = "split1"
-"""Part of the calibration cache's name: a reference cached by an older grader is not reused."""
+@functools.cache
+def _grader_key() -> str:
+    """A hash of the code the calibration runs: the course package and the grader's (a cache an older
+    grader wrote is not reused after an update)."""
+    digest = hashlib.sha256()
+    for pattern in ("course/**/*.py", "autograder/*.py", "autograder/sandboxed/*.py"):
+        for path in sorted(paths.REPO.glob(pattern)):
+            digest.update(str(path.relative_to(paths.REPO)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def reference(sandbox: Sandbox, assignment: Assignment, cell_timeout: float, env: dict[str, str]) -> Reference:
-    """The clean-room behaviour of the course's solution (cached in memory and under work/verify/)."""
-    key = f"{assignment.name}-{_source_key(assignment)}-{cell_timeout:g}s-{CALIBRATION_VERSION}"
+    """The clean-room behaviour of the course's solution (cached in memory and in `paths.calibrations()`)."""
+    key = f"{assignment.name}-{_source_key(assignment)}-{cell_timeout:g}s-{sandbox.mode}-{_grader_key()}"
     if key in _REFERENCES:
         return _REFERENCES[key]
-    cache = paths.work() / "verify" / f"{key}.json"
+    cache = paths.calibrations() / f"{key}.json"
     if cache.is_file():
         data = json.loads(cache.read_text())
         ref = Reference({t: _TestReference(**v) for t, v in data.items()})

@@ -33,6 +33,18 @@ def cpu_hogs():
     hogs.stop()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_calibrations(tmp_path_factory):
+    """One cache of the solution's clean-room runs for the whole run (every pytest worker, and the
+    graders the tests start): each notebook is calibrated once, not once per work folder."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # shared by the workers of this run
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AUTOGRADER_CALIBRATIONS", str(root / "calibrations"))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def torch_defaults():
     """Tests that run notebook cells in-process (01 and 02 set float64) leave torch's defaults as they were."""

@@ -146,7 +146,7 @@ def test_the_clean_room_says_what_it_undid_and_what_it_did_not_confirm(batch):
     for name in ("patch_checks", "rebind_checks", "library_shortcut_unwatched"):
         assert any("undone before the tests were run" in note for note in got[name]["notes"]), name
     flags = got["calltime_patch"]["flags"]
-    calibration = json.loads(next((ctx.work / "verify").glob(f"{NEURON.name}-*.json")).read_text())
+    calibration = json.loads(next(paths.calibrations().glob(f"{NEURON.name}-*-5s-*.json")).read_text())
     if calibration["sigmoid_test"]["split"]:
         # the checks run in the tester, which the disarm (in the student process) cannot reach:
         # the test simply fails on the wrong answers that follow the first call

@@ -19,6 +19,7 @@ import torch
 from redteam.heap_scan import HEAP_SCAN
 
 from autograder.protocol import (
+    NO_TESTER,
     Budget,
     CellKind,
     Plan,
@@ -366,3 +367,19 @@ def test_patching_the_checks_in_the_student_process_cannot_touch_a_split_test():
     assert not _matters_to_split_tests("__code__ of course.checks.assert_close")
     assert _matters_to_split_tests("course.byhand._Watch.match")
     assert _matters_to_split_tests("numpy.tanh") and _matters_to_split_tests("the name conv_reference")
+
+
+def test_a_tester_that_dies_before_it_is_ready_is_the_graders_failure_and_no_cell_runs(tmp_path):
+    """No wall clock waits for the tester; if it dies first (here: its plan is unreadable), the clean
+    room runs nothing and exits with NO_TESTER, which the worker reports as a failure to grade again."""
+    canary = tmp_path / "ran"
+    solution = f"open({str(canary)!r}, 'w').close()\ndef sigmoid(z):\n    return z"
+    plan = Plan(
+        cells=[SETUP, PlanCell("sigmoid", CellKind.SOLUTION, solution)], tests=[], record=list(RECORDED),
+        cell_timeout=60, allowed=[], careful=False, out=str(tmp_path / "verify"), key=secrets.token_hex(32),
+    )  # fmt: skip
+    (tmp_path / "plan.json").write_text(plan.to_json())
+    run = [sys.executable, "-c", "import sys; from autograder.sandboxed import cleanroom; cleanroom.main(sys.argv[1:])"]
+    done = subprocess.run([*run, str(tmp_path / "plan.json"), str(tmp_path / "missing.json")], capture_output=True)
+    assert done.returncode == NO_TESTER, done.stderr[-2000:]
+    assert not canary.exists() and not (tmp_path / "plan.json").exists() and not (tmp_path / "verify").exists()

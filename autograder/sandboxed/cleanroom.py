@@ -39,6 +39,7 @@ from collections.abc import Callable
 from typing import Any
 
 from autograder.protocol import (
+    NO_TESTER,
     Budget,
     CellKind,
     CheckCall,
@@ -464,6 +465,9 @@ def main(argv: list[str], baseline: Guard | None = None) -> None:
     The guard is held in this function's locals only: no module attribute leads student code to it.
     """
     link = split.start_tester(argv[1], _tester) if len(argv) > 1 else None
+    if len(argv) > 1 and link is None:
+        os.unlink(argv[0])
+        sys.exit(NO_TESTER)
     with open(argv[0]) as f:
         plan = Plan.from_json(f.read())
     os.unlink(argv[0])

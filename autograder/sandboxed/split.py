@@ -121,13 +121,15 @@ def _prctl(option: int, value: int) -> None:
     ctypes.CDLL(None).prctl(option, value, 0, 0, 0)
 
 
-def start_tester(path: str, tester: Callable[[str, Link], None], timeout: float = 120) -> Link | None:
+def start_tester(path: str, tester: Callable[[str, Link], None]) -> Link | None:
     """Fork the tester, which reads the plan at `path` (and deletes it) and runs `tester(path, link)`.
 
-    Returns the student side's link once the tester said it has deleted its plan; None if it
-    could not start (its tests then leave no record: they did not finish). Call before reading
-    anything else of the run and before any student code runs: the tester's memory is the
-    zygote's, and the student process never holds what the tester reads.
+    Returns the student side's link once the tester said it has deleted its plan; None if it died
+    first (the caller then exits with :data:`~autograder.protocol.NO_TESTER`: the grader's failure).
+    Call before reading anything else of the run and before any student code runs: the tester's
+    memory is the zygote's, and the student process never holds what the tester reads. There is no
+    wall clock here: a machine too busy to start the tester is told apart by the grader's backstop
+    (``Sandbox.wait_cpu``), and no student code has run yet.
     """
     tester_reads, student_writes = os.pipe()
     student_reads, tester_writes = os.pipe()
@@ -151,7 +153,7 @@ def start_tester(path: str, tester: Callable[[str, Link], None], timeout: float 
     os.close(tester_writes)
     link = Link(student_reads, student_writes, pid)
     try:
-        link.receive((TesterReady,), timeout)
+        link.receive((TesterReady,))
     except (LinkClosed, ProtocolError):
         link.close()
         try:
