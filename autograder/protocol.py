@@ -47,6 +47,7 @@ __all__ = [
     "Budget",
     "CellKind",
     "CheckCall",
+    "CleanRoomPlan",
     "ChildJob",
     "ChildKind",
     "Command",
@@ -422,42 +423,41 @@ class PlanTest:
 
 
 @dataclass
-class Plan(Message):
-    """What the clean room runs: cells in the submission's order, then the tests, each already plain Python."""
+class CleanRoomPlan(Message):
+    """What a clean-room process runs: `cells`, then the `tests`, each already plain Python; it records
+    the ``assert_*`` calls of the modules in `record` and seals each test's record with `key`."""
 
     cells: list[PlanCell]
     tests: list[PlanTest]
     record: list[str]
     """Modules whose ``assert_*`` calls are recorded."""
     cell_timeout: float
-    allowed: list[str]
-    """Guarded changes the course's own solution makes (not held against the tests)."""
-    careful: bool
-    """Run each test on its own from restored state (the course's solution)."""
     out: str = ""
     """Folder (as the sandbox sees it) for the records."""
     key: str = ""
     """This run's secret (hex) that seals the records: see :func:`seal`."""
 
 
+@dataclass(kw_only=True)
+class Plan(CleanRoomPlan):
+    """The student process's plan: the submission's cells in its order, then the tests that do not run split."""
+
+    allowed: list[str]
+    """Guarded changes the course's own solution makes (not held against the tests)."""
+    careful: bool
+    """Run each test on its own from restored state (the course's solution)."""
+
+
 @dataclass
-class TesterPlan(Message):
-    """What the tester runs (the split clean room): locked cells it needs, then the split tests.
+class TesterPlan(CleanRoomPlan):
+    """The tester's plan (the split clean room): the locked cells its tests read (course source, in the
+    notebook's order), then the split tests; `key` is its own, under which alone their records count.
 
     Written to a file of its own, read and deleted by the tester before the student process runs
-    any cell; the student process never holds these tests' sources or `key`, which seals their records.
+    any cell; the student process never holds these tests' sources or `key`.
     """
 
     __test__: ClassVar[bool] = False  # not a pytest test class
-
-    cells: list[PlanCell]
-    """Locked cells only (course source), those whose names a test reads, in the notebook's order."""
-    tests: list[PlanTest]
-    record: list[str]
-    cell_timeout: float
-    out: str = ""
-    key: str = ""
-    """The tester's own secret: a record of a split test is accepted only under it."""
 
 
 # tester <-> student process (the split clean room) ------------------------------------------------

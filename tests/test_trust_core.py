@@ -167,8 +167,8 @@ def test_forged_encodings_are_protocol_errors(forged):
 
 
 def test_messages_round_trip_with_their_types():
-    plan = Plan([PlanCell("setup", CellKind.LOCKED, "x = 1")], [PlanTest("t", "assert x")], ["course.checks"], 5, [],
-                True, "/tmp/out")  # fmt: skip
+    plan = Plan([PlanCell("setup", CellKind.LOCKED, "x = 1")], [PlanTest("t", "assert x")], ["course.checks"], 5,
+                "/tmp/out", allowed=[], careful=True)  # fmt: skip
     assert Plan.from_json(plan.to_json()) == plan
     answer = Answer.failed(Failure.ENDLESS_LOOP, "cell 3", "log")
     answer.cpu = 2  # an int on the wire is still a float here
