@@ -21,13 +21,15 @@ __all__ = ["CASES"]
 
 
 def _armed(ctx: Context, attack: str, disarm: bool) -> NotebookNode:
-    """Zeros for every exercise; each function runs ``_attack()`` (defined in the first solution cell) when called."""
+    """Zeros for every exercise; each function runs ``_attack()`` (defined in the first solution cell) when called,
+    with the call's arguments in ``_attack.seen``."""
     nb = zeros(ctx)
     for i, exercise in enumerate(ctx.assignment.exercises):
         cell = _cell(nb, exercise.solution_id)
         names = _function_names(ctx.assignment.cell(exercise.solution_id).source)
         wrappers = "\n".join(
-            f"_plain_{n} = {n}\n\ndef {n}(*args, **kwargs):\n    _attack()\n    return _plain_{n}(*args, **kwargs)\n"
+            f"_plain_{n} = {n}\n\ndef {n}(*args, **kwargs):\n"
+            f"    _attack.seen = [*args, *kwargs.values()]\n    _attack()\n    return _plain_{n}(*args, **kwargs)\n"
             for n in names
         )
         head = textwrap.dedent(attack) + (_DISARM if disarm else "") if i == 0 else ""
@@ -131,6 +133,33 @@ def _attack():
 """
 
 
+_HANDED_FUNCTION = """
+def _scopes(handed):
+    for name in ("__glo" + "bals__", "__buil" + "tins__"):
+        try:
+            yield getattr(handed, name)
+        except Exception:
+            pass
+    for path in (("__fu" + "nc__", "__glo" + "bals__"), ("__sel" + "f__", "__di" + "ct__")):
+        try:
+            yield getattr(getattr(handed, path[0]), path[1])
+        except Exception:
+            pass
+
+def _attack():
+    for handed in getattr(_attack, "seen", []):
+        if not callable(handed):
+            continue
+        for scope in _scopes(handed):
+            try:  # the test's own `checks`, in the test's globals: disarmed where the test runs
+                checks = scope["checks"]
+                for name in dir(checks):
+                    if name.startswith("assert_"):
+                        setattr(checks, name, lambda *a, **k: None)
+            except Exception:
+                pass
+"""
+
 _MEMORY_SCAN = (
     HEAP_SCAN
     + """
@@ -186,6 +215,9 @@ CASES = [
          _notebook_case(lambda ctx: _armed(ctx, _CTYPES, disarm=True)), "graded", "zero"),
     Case("proc_cmdline", "right answers only if /proc/<pid>/cmdline shows the grader's command lines",
          _notebook_case(_proc_cmdline), "graded", "zero"),
+    Case("handed_function_globals", "wrong answers that reach the test's globals through a function the test hands "
+         "them (a lambda as the activation) and disarm its checks there",
+         _notebook_case(lambda ctx: _armed(ctx, _HANDED_FUNCTION, disarm=False)), "graded", "zero"),
     Case("memory_scan_hidden_tests", "wrong answers that scan their process's heap (numpy on raw addresses) for the "
          "hidden tests and raise them as the error line (split tests: not in that process)",
          _notebook_case(lambda ctx: _armed(ctx, _MEMORY_SCAN, disarm=False)), "graded", "zero"),
