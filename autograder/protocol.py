@@ -21,7 +21,8 @@ Messages, by the pipe they travel:
   :class:`TestsDone`.
 
 The values a check saw cross as tagged plain data (:func:`encode` in the sandbox, :func:`decode`
-in the grader): exact builtins, numpy arrays, scalars and dtypes, torch tensors and dtypes.
+in the grader): exact builtins, numpy arrays, scalars and dtypes, torch tensors and dtypes, and
+random generators (``numpy.random.Generator``, a CPU ``torch.Generator``) as their state.
 Anything else, and anything past the :class:`Budget`, arrives as :class:`Opaque`.
 """
 
@@ -60,6 +61,7 @@ __all__ = [
     "PlanCell",
     "PlanTest",
     "ProtocolError",
+    "REMOTE_OPS",
     "RemoteCall",
     "RemoteResult",
     "StudentNames",
@@ -464,9 +466,14 @@ class TesterPlan(Message):
 # Values cross as :func:`encode`d data with three more tags, which only these messages carry (a
 # record holding one is refused by :func:`decode`): ``{"remote": target}`` (a student object that
 # stays in the student process: a name, or "#<n>" for a result kept there), ``{"tester": "#<n>"}``
-# (a function of the tester passed to student code: calling it calls back), ``{"ref": "numpy.tanh"}``
-# (a library object, imported by name on the other side) and ``{"name": "step"}`` (a locked
-# notebook name, read from the other side's restored namespace).
+# (an object of the tester handed to student code: a test's function, called back, or an object
+# whose public attributes student code reads by callback), ``{"ref": "numpy.tanh"}`` (a library
+# object, imported by name on the other side) and ``{"name": "step"}`` (a locked notebook name,
+# read from the other side's restored namespace).
+#
+# Each message that creates handles says, in `classes`, the class of each new handle's object as
+# its MRO (``"module:qualname"`` strings): the receiving side gives the handle the nearest class
+# of that list which it trusts (``split._nearest_class``), so that ``isinstance`` judges it.
 
 
 @dataclass
@@ -484,11 +491,18 @@ class StudentNames(Message):
     callables: list[str]
     values: dict[str, Any]
     """name -> encoded value (or a ``remote`` handle for what is not data)."""
+    classes: dict[str, list[str]] = field(default_factory=dict)
+    """handle ("#<n>") -> the MRO of its object's class, as ``"module:qualname"`` strings."""
+
+
+REMOTE_OPS = ("call", "getattr", "getitem", "iter", "len", "bool")
+"""What a :class:`RemoteCall` does to its target: call it, read an attribute (``args == [name]``),
+an item (``args == [key]``), list its items, its length, its truth."""
 
 
 @dataclass
 class RemoteCall(Message):
-    """Call a student object in the student process: under ``by_hand(forbidden=...)`` when `by_hand`."""
+    """Call an object of the other process (or do `op` on it): under ``by_hand(forbidden=...)`` when `by_hand`."""
 
     TAG: ClassVar[str] = "remote_call"
     id: int
@@ -500,6 +514,10 @@ class RemoteCall(Message):
     """Dotted names, as by_hand resolves them."""
     forbidden_names: list[str] = field(default_factory=list)
     """Notebook names (locked or student objects), read from the student process's namespace."""
+    op: str = "call"
+    """One of :data:`REMOTE_OPS`."""
+    classes: dict[str, list[str]] = field(default_factory=dict)
+    """The classes of the handles that `args` and `kwargs` create (see :class:`StudentNames`)."""
 
 
 @dataclass
@@ -515,6 +533,8 @@ class RemoteResult(Message):
     """Arguments the call changed in place (position or keyword -> encoded new value)."""
     cpu: float = 0.0
     """CPU seconds the call took in the student process (counted against the test's limit)."""
+    classes: dict[str, list[str]] = field(default_factory=dict)
+    """The classes of the handles that `value` and `written` create (see :class:`StudentNames`)."""
 
 
 @dataclass
@@ -690,9 +710,14 @@ def _encode(value: Any, budget: Budget, other: Callable[[Any], Any] | None = Non
         out = {"tensor": _npy(value.detach().cpu().numpy())}
     elif torch is not None and kind is torch.dtype:
         out = {"torch_dtype": str(value).removeprefix("torch.")}
+    elif torch is not None and kind is torch.Generator and value.device.type == "cpu":
+        out = {"torch_generator": _npy(value.get_state().numpy())}
     else:
         import numpy as np
 
+        if kind is np.random.Generator and type(value.bit_generator).__name__ in BIT_GENERATORS:
+            bits = value.bit_generator
+            return {"np_generator": [type(bits).__name__, _encode(bits.state, budget)]}
         if isinstance(value, np.ndarray) and value.dtype != object:
             out = {"ndarray": _npy(np.asarray(value).view(np.ndarray))}
         elif isinstance(value, np.generic) and not isinstance(value, np.object_):
@@ -770,7 +795,9 @@ def _decode(value: Any, other: Callable[[str, str], Any] | None = None) -> Any:
         if not isinstance(dtype, torch.dtype):
             raise ProtocolError(f"torch.{payload} is not a dtype")
         return dtype
-    if tag in ("ndarray", "scalar", "tensor"):
+    if tag == "np_generator":
+        return _np_generator(payload)
+    if tag in ("ndarray", "scalar", "tensor", "torch_generator"):
         import numpy as np
 
         array = np.lib.format.read_array(io.BytesIO(base64.b64decode(payload)), allow_pickle=False)
@@ -780,12 +807,34 @@ def _decode(value: Any, other: Callable[[str, str], Any] | None = None) -> Any:
             import torch
 
             return torch.from_numpy(array)
+        if tag == "torch_generator":
+            import torch
+
+            generator = torch.Generator()
+            generator.set_state(torch.from_numpy(array))
+            return generator
         return array
     if tag == "opaque":
         return Opaque(str(payload))
     if tag in OTHER_TAGS and other is not None and isinstance(payload, str):
         return other(tag, payload)
     raise ProtocolError(f"unknown tag {tag!r}")
+
+
+BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
+"""numpy's bit generators: a ``numpy.random.Generator`` over one of them crosses as its state."""
+
+
+def _np_generator(payload: Any) -> Any:
+    """A ``numpy.random.Generator`` in the state that `payload` (``[bit generator name, state]``) holds."""
+    import numpy as np
+
+    name, state = payload
+    if name not in BIT_GENERATORS:
+        raise ProtocolError(f"not a bit generator: {name!r}")
+    bits = getattr(np.random, name)()
+    bits.state = _decode(state)  # numpy checks the state's shape and types
+    return np.random.Generator(bits)
 
 
 def opaque_in(value: Any) -> str:

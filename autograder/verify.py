@@ -402,7 +402,7 @@ def calibrate(
     return Reference(found)
 
 
-CALIBRATION_VERSION = "split1"
+CALIBRATION_VERSION = "split2"
 """Part of the calibration cache's name: a reference cached by an older grader is not reused."""
 
 

@@ -429,13 +429,7 @@ def _tester(path: str, link: split.Link) -> None:
 
     namespace["display"] = display
     client = split.Client(link, namespace, plan.cell_timeout)
-    for name in names.callables:
-        namespace[name] = split.Remote(client, name)
-    for name, value in names.values.items():
-        try:
-            namespace[name] = client.decode(value)
-        except Exception:  # noqa: BLE001 - a value that does not decode is missing (its tests fail)
-            pass
+    client.bind(names)
     import course.byhand
 
     course.byhand.by_hand = client.by_hand(course.byhand.by_hand)

@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import builtins
 import ctypes
+import functools
 import json
+import operator
 import os
 import select
 import signal
@@ -37,6 +39,7 @@ import struct
 import sys
 import threading
 import time
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -166,10 +169,18 @@ def start_tester(path: str, tester: Callable[[str, Link], None], timeout: float 
 
 
 class Remote:
-    """An object of the other process: it can be called, or passed back to it (never inspected).
+    """An object of the other process: called, read, iterated or passed back to it, never run here.
 
     In the tester: a student object (a function of the solution cells, or a result that is not
-    data). In the student process: a function of the tester (a test's lambda passed as an argument).
+    data). In the student process: an object of the tester (a test's function or object passed as
+    an argument). Each use is one :class:`~autograder.protocol.RemoteCall` (its `op`): a call, an
+    attribute read (``model.features``), an item, iteration (the items, as a list), ``len``,
+    ``bool``; what comes back is data, or another handle. Dunder names are never asked of the other
+    process: they are how libraries turn an object into memory (``__array_interface__``,
+    ``__array__``, ``__dlpack__``), and an answer from the other process would choose what is read.
+    A handle whose object's class is known here as a trusted one (:func:`_nearest_class`) is an
+    instance of a subclass of this class named like it, whose ``__class__`` is it: ``isinstance``
+    and ``type(m).__name__`` judge it as the object itself.
     """
 
     __slots__ = ("_peer", "_target")
@@ -183,7 +194,21 @@ class Remote:
         return peer.call(object.__getattribute__(self, "_target"), args, kwargs)
 
     def __getattr__(self, name: str) -> Any:
-        raise AttributeError(f"{name}: an object of the other process is only called in the split clean room")
+        if name.startswith("__"):
+            raise AttributeError(f"{name}: not asked of an object of the other process")
+        return _do(self, "getattr", name)
+
+    def __iter__(self) -> Any:
+        return iter(_do(self, "iter"))
+
+    def __len__(self) -> int:
+        return _do(self, "len")
+
+    def __getitem__(self, key: Any) -> Any:
+        return _do(self, "getitem", key)
+
+    def __bool__(self) -> bool:
+        return _do(self, "bool")
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("an object of the other process cannot be changed in the split clean room")
@@ -194,6 +219,81 @@ class Remote:
     @property
     def __name__(self) -> str:  # noqa: PLW3201 - by_hand and messages name a function so
         return object.__getattribute__(self, "_target")
+
+
+def _do(remote: Remote, op: str, *args: Any) -> Any:
+    """`op` (one of :data:`~autograder.protocol.REMOTE_OPS`) on `remote`'s object, in the other process."""
+    return object.__getattribute__(remote, "_peer").call(_target(remote), args, {}, op=op)
+
+
+_OPS: dict[str, Callable[..., Any]] = {
+    "getattr": getattr,
+    "getitem": operator.getitem,
+    "iter": list,
+    "len": len,
+    "bool": bool,
+}
+"""How the answering side does each op of :data:`~autograder.protocol.REMOTE_OPS` but a call."""
+
+
+def _operation(obj: Any, op: str) -> Callable[..., Any]:
+    """What to call with a :class:`RemoteCall`'s arguments to do its `op` on `obj`."""
+    if op == "call":
+        return obj
+    if op not in _OPS:
+        raise ProtocolError(f"an unknown operation {op!r}")
+    return functools.partial(_OPS[op], obj)
+
+
+TRUSTED_LIBRARIES = ("builtins", "collections", "numpy", "torch", "course")
+"""Top-level modules whose classes a handle may take as its ``__class__`` (:func:`_nearest_class`)."""
+
+
+def _mro_names(cls: type) -> list[str]:
+    """`cls`'s MRO as ``"module:qualname"`` strings: what a message's `classes` says of a new handle."""
+    names = []
+    for c in cls.__mro__:
+        module, qualname = getattr(c, "__module__", None), getattr(c, "__qualname__", None)
+        if isinstance(module, str) and isinstance(qualname, str):
+            names.append(f"{module}:{qualname}")
+    return names
+
+
+def _nearest_class(mro: list[str], notebook: dict | None = None) -> type | None:
+    """The first class of `mro` (``"module:qualname"`` strings from the other process) trusted here.
+
+    A bounded exception to "nothing is looked up by a name the other process sends": only a class
+    of a module of :data:`TRUSTED_LIBRARIES` *already imported* here, found through the module's
+    and its classes' ``__dict__`` (no import, no module ``__getattr__``, no descriptor runs), whose
+    own ``__module__`` and ``__qualname__`` are the names sent, and which is not a metaclass. The
+    class found is this process's own object, used only as the handle's ``__class__``; a student
+    who names a library class that his object is not gains what subclassing it would give him.
+    With `notebook` (the student process only, which trusts nothing it holds anyway) a class of
+    the notebook (``__main__``, such as a locked cell's ``Conv``) is also looked up there.
+    """
+    for entry in mro:
+        module, _, qualname = entry.partition(":")
+        if module == "__main__" and notebook is not None:
+            found = notebook.get(qualname)
+        elif module.split(".")[0] in TRUSTED_LIBRARIES and "<" not in qualname:
+            found = sys.modules.get(module)
+            for part in qualname.split("."):
+                found = vars(found).get(part) if hasattr(found, "__dict__") else None
+        else:
+            continue
+        if (
+            isinstance(found, type)
+            and not issubclass(found, type)
+            and (found.__module__, found.__qualname__) == (module, qualname)
+        ):
+            return found
+    return None
+
+
+@functools.cache
+def _remote_type(cls: type) -> type[Remote]:
+    """A subclass of :class:`Remote` named like `cls`, whose instances say `cls` as their ``__class__``."""
+    return type(cls.__name__, (Remote,), {"__slots__": (), "__class__": property(lambda self: cls)})
 
 
 def _target(remote: Remote) -> str:
@@ -260,17 +360,32 @@ class _Peer:
         self.handles: list[Any] = []
         self.next_id = 0
         self.dead = ""
+        self.classes: dict[str, list[str]] = {}
+        """The classes (MROs) of the other end's handles, as its messages said."""
+        self.new_classes: dict[str, list[str]] = {}
+        """The classes of this end's handles made since its last message (sent with the next one)."""
 
     def _handle(self, value: Any) -> dict:
         self.handles.append(value)
-        return {self.MINE: f"#{len(self.handles) - 1}"}
+        target = f"#{len(self.handles) - 1}"
+        self.new_classes[target] = _mro_names(type(value))
+        return {self.MINE: target}
+
+    def _take_classes(self) -> dict[str, list[str]]:
+        classes, self.new_classes = self.new_classes, {}
+        return classes
+
+    def _notebook(self) -> dict | None:
+        """Where :func:`_nearest_class` may find a notebook's class (None: nowhere)."""
+        return None
 
     def _lookup(self, target: str) -> Any:
         if target.startswith("#"):
             return self.handles[int(target[1:])]
         return self.namespace[target]
 
-    def _outgoing(self, value: Any) -> dict | None:
+    def _reference(self, value: Any) -> dict | None:
+        """`value` as the other end knows it: its own object, or a library object by name (else None)."""
         if isinstance(value, Remote) and object.__getattribute__(value, "_peer") is self:
             return {self.OTHER: _target(value)}
         import numpy as np
@@ -283,11 +398,16 @@ class _Peer:
 
             if resolve(f"{module}.{qualname}") is value:
                 return {"ref": f"{module}.{qualname}"}
-        return self._handle(value) if callable(value) else None
+        return None
+
+    def _outgoing(self, value: Any) -> dict | None:
+        """How encoding passes what is not data (None: opaque, and a call refuses it); the ends override it."""
+        return self._reference(value)
 
     def _incoming(self, tag: str, payload: str) -> Any:
         if tag == self.OTHER:
-            return Remote(self, payload)
+            cls = _nearest_class(self.classes.get(payload, []), self._notebook())
+            return (Remote if cls is None else _remote_type(cls))(self, payload)
         if tag == self.MINE:
             return self._lookup(payload)
         if tag == "ref":
@@ -306,8 +426,9 @@ class _Peer:
             raise TypeError(f"a {what} cannot be passed to the other process (the split clean room passes data)")
         return wire_args, wire_kwargs
 
-    def call(self, target: str, args: tuple, kwargs: dict) -> Any:
-        return self._result(self.request(RemoteCall(0, target, *self.encode_arguments(args, kwargs))), args, kwargs)
+    def call(self, target: str, args: tuple, kwargs: dict, op: str = "call") -> Any:
+        message = RemoteCall(0, target, *self.encode_arguments(args, kwargs), op=op, classes=self._take_classes())
+        return self._result(self.request(message), args, kwargs)
 
     def request(self, message: RemoteCall) -> RemoteResult:
         """Send `message` (numbered here) and wait for its result, answering the other end's calls meanwhile."""
@@ -322,6 +443,7 @@ class _Peer:
                 if isinstance(answer, RemoteCall):
                     self.link.send(self.answer(answer))
                 elif answer.id == message.id:
+                    self.classes.update(answer.classes)
                     return answer
                 elif answer.id > message.id:
                     raise ProtocolError("a result out of turn")
@@ -352,10 +474,11 @@ class _Peer:
             return
 
     def _invoke(self, fn: Any, args: list, kwargs: dict, call: RemoteCall) -> Any:
-        return fn(*args, **kwargs)
+        return _operation(fn, call.op)(*args, **kwargs)
 
     def answer(self, call: RemoteCall) -> RemoteResult:
         """Run one call of the other end; its result, error, and the arguments it changed in place."""
+        self.classes.update(call.classes)
         try:
             fn = self._lookup(call.target)
             args, kwargs = self.decode(call.args), self.decode(call.kwargs)
@@ -370,6 +493,7 @@ class _Peer:
             out.written = _written(call, args, kwargs)
         except Exception as err:  # noqa: BLE001 - the error is data
             out.error_type, out.error = _kind(err), str(err)[:ERROR_CHARS]
+        out.classes = self._take_classes()
         return out
 
 
@@ -396,10 +520,41 @@ class Client(_Peer):
         return super()._lookup(target)
 
     def _incoming(self, tag: str, payload: str) -> Any:
-        """Only handles cross into the tester: it never imports or looks up a name the student process sends."""
+        """Only handles cross into the tester: it never imports or looks up a name the student process
+        sends (but for the bounded exception of a handle's class: :func:`_nearest_class`)."""
         if tag not in (self.OTHER, self.MINE):
             raise ProtocolError(f"a {tag!r} value from the student process")
         return super()._incoming(tag, payload)
+
+    def _outgoing(self, value: Any) -> dict | None:
+        """What student code may hold of the tester's: a student object or library object as before,
+        a generator as the list of its items, and a handle to anything else but what leads to the
+        tester's code, frames or modules (:data:`NEVER_HANDED`, which stays opaque: not passed)."""
+        if (tagged := self._reference(value)) is not None:
+            return tagged
+        if isinstance(value, NEVER_HANDED):
+            return None
+        if isinstance(value, types.GeneratorType):
+            return encode(list(value), Budget(MAX_VALUE), self._outgoing)
+        return self._handle(value)
+
+    def _invoke(self, fn: Any, args: list, kwargs: dict, call: RemoteCall) -> Any:
+        """A call of the student's code on an object of the tester: only its public attributes are read."""
+        if call.op == "getattr" and not (args and isinstance(args[0], str) and not args[0].startswith("_")):
+            name = args[0] if args else ""
+            raise AttributeError(f"{name}: student code reads only public attributes of the tester's objects")
+        return super()._invoke(fn, args, kwargs, call)
+
+    def bind(self, names: StudentNames) -> None:
+        """Put the student's names into the tester's namespace: callables as :class:`Remote`, the rest decoded."""
+        self.classes.update(names.classes)
+        for name in names.callables:
+            self.namespace[name] = Remote(self, name)
+        for name, value in names.values.items():
+            try:
+                self.namespace[name] = self.decode(value)
+            except Exception:  # noqa: BLE001 - a value that does not decode is missing (its tests fail)
+                pass
 
     def _name_of(self, value: Any) -> str | None:
         return next((k for k, v in self.namespace.items() if v is value and not k.startswith("_")), None)
@@ -412,7 +567,7 @@ class Client(_Peer):
                 dotted.append(entry)
             elif isinstance(entry, Remote):
                 names.append(_target(entry))
-            elif (ref := _Peer._outgoing(self, entry)) is not None and "ref" in ref:
+            elif (ref := self._reference(entry)) is not None and "ref" in ref:
                 dotted.append(ref["ref"])
             elif (name := self._name_of(entry)) is not None:
                 names.append(name)
@@ -420,14 +575,17 @@ class Client(_Peer):
                 raise TypeError(f"by_hand: {entry!r} cannot be named to the student process")
         return dotted, names
 
-    def call(self, target: str, args: tuple, kwargs: dict, forbidden: list[Any] | None = None) -> Any:
-        """`target(*args, **kwargs)` in the student process (under by_hand if `forbidden` or a by_hand is running)."""
+    def call(self, target: str, args: tuple, kwargs: dict, forbidden: list[Any] | None = None, op: str = "call") -> Any:
+        """`target(*args, **kwargs)` (or `op` on `target`) in the student process (under by_hand if
+        `forbidden` or a by_hand is running), counting its CPU time against the test's."""
         if sys.gettrace() is not None:  # a test that counts the student's steps would count nothing here
             raise RuntimeError("a tracer cannot watch the student's code from the split clean room")
         if forbidden is None and self.forbidden:
             forbidden = self.forbidden[-1]
         dotted, names = self._forbidden(forbidden or [])
-        message = RemoteCall(0, target, *self.encode_arguments(args, kwargs), forbidden is not None, dotted, names)
+        wire_args, wire_kwargs = self.encode_arguments(args, kwargs)
+        message = RemoteCall(0, target, wire_args, wire_kwargs, forbidden is not None, dotted, names, op=op)
+        message.classes = self._take_classes()
         answer = self.request(message)
         self.cpu += max(answer.cpu, 0.0)
         if self.cpu > self.cell_timeout:
@@ -451,6 +609,19 @@ class Client(_Peer):
         return by_hand
 
 
+NEVER_HANDED = (
+    types.ModuleType,
+    types.FrameType,
+    types.CodeType,
+    types.TracebackType,
+    types.CoroutineType,
+    types.AsyncGeneratorType,
+    types.CellType,
+)
+"""What the tester never hands to student code, even as a handle: each leads to the tester's globals,
+locals or code (``f_globals``, ``co_consts``, ``tb_frame``, ``cr_frame``) by public attributes."""
+
+
 def _opaque(data: Any) -> str:
     """What the first opaque value in encoded `data` was ('' if none)."""
     if isinstance(data, dict):
@@ -472,6 +643,10 @@ def _assign(original: Any, new: Any) -> None:
         with torch.no_grad():
             if original.shape == new.shape:
                 original.copy_(new)
+    elif isinstance(original, np.random.Generator) and isinstance(new, np.random.Generator):
+        original.bit_generator.state = new.bit_generator.state
+    elif torch is not None and isinstance(original, torch.Generator) and isinstance(new, torch.Generator):
+        original.set_state(new.get_state())
     elif type(original) is list and isinstance(new, list):
         original[:] = new
     elif type(original) is dict and isinstance(new, dict):
@@ -480,11 +655,11 @@ def _assign(original: Any, new: Any) -> None:
 
 
 def _written(call: RemoteCall, args: list, kwargs: dict) -> dict[str, Any]:
-    """The arguments (arrays, tensors, lists, dicts) whose content the call changed: their new value."""
+    """The arguments (arrays, tensors, generators, lists, dicts) whose content the call changed: their new value."""
     import numpy as np
 
     torch = sys.modules.get("torch")
-    mutable = (np.ndarray, list, dict) + ((torch.Tensor,) if torch is not None else ())
+    mutable = (np.ndarray, np.random.Generator, list, dict) + ((torch.Tensor, torch.Generator) if torch else ())
     sent = dict(enumerate(call.args.get("list", []))) if isinstance(call.args, dict) else {}
     sent_kw = dict(call.kwargs.get("dict", [])) if isinstance(call.kwargs, dict) else {}
     written = {}
@@ -520,6 +695,9 @@ class StudentSide(_Peer):
             return {self.OTHER: _target(value)}
         return self._handle(value)
 
+    def _notebook(self) -> dict | None:
+        return self.namespace
+
     def names(self) -> StudentNames:
         callables, values = [], {}
         for name, value in list(self.namespace.items()):
@@ -529,7 +707,7 @@ class StudentSide(_Peer):
                 callables.append(name)
             else:
                 values[name] = encode(value, Budget(MAX_VALUE), self._outgoing)
-        return StudentNames(callables, values)
+        return StudentNames(callables, values, self._take_classes())
 
     def send_names(self) -> None:
         try:
@@ -539,6 +717,7 @@ class StudentSide(_Peer):
 
     def _invoke(self, fn: Any, args: list, kwargs: dict, call: RemoteCall) -> Any:
         forbidden = list(call.forbidden) + [self.namespace[n] for n in call.forbidden_names if n in self.namespace]
+        fn = _operation(fn, call.op)
         if call.by_hand:
             return self.by_hand(fn, *args, forbidden=forbidden, **kwargs)
         return fn(*args, **kwargs)

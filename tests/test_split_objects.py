@@ -1,0 +1,216 @@
+"""The split clean room's objects: what crosses between the tester and the student process besides data.
+
+A tester reads the attributes of student objects, iterates them and calls their methods
+(``model.features[0].padding``, ``model.parameters()``), and ``isinstance`` judges them by their
+nearest trusted library class; random generators cross as their state and come back advanced;
+a test's own objects (a ``Ring``, a layer spec, an ``nn.Module``) cross as handles that student
+code uses by callback, reading only their public attributes. Over real pipes, a thread playing
+the student process, as in ``tests/test_split_cleanroom.py``.
+"""
+
+import os
+import threading
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from autograder.protocol import StudentNames
+from autograder.sandboxed import split
+
+LOCKED = """
+class Spec:
+    def __init__(self, width):
+        self.width = width
+"""
+
+STUDENT = """
+import numpy as np
+import torch
+from torch import nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU())
+        self.head = nn.Linear(2, 3)
+        self._private = "the student's own"
+
+    def forward(self, x):
+        return self.head(self.features(x).mean(dim=(2, 3)))
+
+class Bag(list):
+    pass
+
+def draw(rng, n):
+    return rng.random(n)
+
+def shuffle(n, generator):
+    return torch.randperm(n, generator=generator)
+
+def widths(specs):
+    return [s.width for s in specs if isinstance(s, Spec)]
+
+def tally(ring, n):
+    for _ in range(n):
+        ring.step(2)
+    return ring.steps
+
+def count(layer):
+    return sum(p.numel() for p in layer.parameters())
+
+def peek(obj, name):
+    # a forged request: past the student side's own Remote, which would not ask for a dunder name
+    from autograder.sandboxed import split
+    return object.__getattribute__(obj, "_peer").call(split._target(obj), (name,), {}, op="getattr")
+"""
+
+
+@pytest.fixture
+def ends():
+    """A tester's client (with ``LOCKED`` run on both sides) and the student side, on a thread, over pipes."""
+    student_ns: dict = {"__name__": "__main__"}
+    tester_ns: dict = {"__name__": "__main__"}
+    for namespace in (student_ns, tester_ns):
+        exec(compile(LOCKED, "<locked>", "exec"), namespace)  # noqa: S102 - a locked cell, on both sides
+    exec(compile(STUDENT, "<student>", "exec"), student_ns)  # noqa: S102 - the student's cell
+    tester_reads, student_writes = os.pipe()
+    student_reads, tester_writes = os.pipe()
+    student = split.StudentSide(split.Link(student_reads, student_writes), student_ns, set(tester_ns), 30)
+    client = split.Client(split.Link(tester_reads, tester_writes), tester_ns, cell_timeout=30, wall=30)
+    thread = threading.Thread(target=lambda: (student.send_names(), student.serve()), daemon=True)
+    thread.start()
+    client.bind(client.link.receive((StudentNames,), timeout=30))
+    yield client, student
+    client.link.send(split.TestsDone())
+    thread.join(10)
+    client.link.close()
+    student.link.close()
+
+
+# 1. attributes, items, iteration and methods of student objects ------------------------------------
+
+
+def test_a_student_model_is_read_iterated_and_called_from_the_tester(ends):
+    client, _ = ends
+    net = client.namespace["Net"]()
+    conv = net.features[0]
+    assert tuple(conv.padding) == (1, 1) and conv.kernel_size == (3, 3), "attributes cross as data"
+    assert isinstance(conv.weight, torch.Tensor) and conv.weight.shape == (2, 1, 3, 3)
+    assert len(net.features) == 2 and bool(net.features)
+    assert sum(p.numel() for p in net.parameters()) == 2 * 9 + 2 + 2 * 3 + 3, "a method's generator, iterated"
+    assert [name for name, _ in net.named_children()] == ["features", "head"]
+    assert net.eval().training is False and net.training is False, "a method changes the object there"
+    assert net(torch.zeros(1, 1, 4, 4)).shape == (1, 3)
+    assert net._private == "the student's own", "the tester may read the student's private attributes"
+
+
+def test_dunder_names_are_never_asked_of_the_other_process(ends):
+    client, _ = ends
+    net = client.namespace["Net"]()
+    for name in ("__array_interface__", "__array__", "__dlpack__", "__dict__", "__globals__"):
+        with pytest.raises(AttributeError, match="not asked"):
+            getattr(net, name)
+
+
+# 2. isinstance -----------------------------------------------------------------------------------------
+
+
+def test_isinstance_judges_a_handle_by_its_nearest_trusted_class(ends):
+    client, _ = ends
+    net = client.namespace["Net"]()
+    assert isinstance(net, nn.Module) and not isinstance(net, nn.Sequential), "Net itself is the student's"
+    assert type(net).__name__ == "Module"
+    assert [type(m).__name__ for m in net.features] == ["Conv2d", "ReLU"]
+    assert isinstance(net.features, nn.Sequential) and isinstance(net.features[0], nn.Conv2d)
+    assert isinstance(net.features[0], split.Remote), "still a handle: nothing of it runs in the tester"
+    assert isinstance(client.namespace["Bag"](), list), "a student's list subclass, as a list"
+
+
+def test_the_tester_trusts_only_classes_of_imported_libraries():
+    for mro in (["__main__:Net", "builtins:object"], ["os:_wrap_close"], ["torch.nn:Module.<locals>.X"]):
+        assert split._nearest_class(mro) in (object, None), mro
+    assert split._nearest_class(["no.such.module:Thing", "torch.nn.modules.conv:Conv2d"]) is nn.Conv2d
+    assert split._nearest_class(["builtins:type"]) is None, "never a metaclass"
+    assert split._nearest_class(["torch.nn.modules.conv:Conv1d.forward"]) is None, "a function is not a class"
+
+
+# 3. generators as data -------------------------------------------------------------------------------------
+
+
+def test_a_numpy_generator_crosses_as_its_state_and_comes_back_advanced(ends):
+    client, _ = ends
+    rng, twin = np.random.default_rng(5), np.random.default_rng(5)
+    assert client.namespace["draw"](rng, 3).tolist() == twin.random(3).tolist()
+    assert rng.random() == twin.random(), "the student's draws advanced the tester's generator"
+
+
+def test_a_torch_generator_crosses_as_its_state_and_comes_back_advanced(ends):
+    client, _ = ends
+    gen, twin = torch.Generator().manual_seed(2), torch.Generator().manual_seed(2)
+    assert client.namespace["shuffle"](6, gen).tolist() == torch.randperm(6, generator=twin).tolist()
+    assert torch.rand(1, generator=gen).item() == torch.rand(1, generator=twin).item()
+
+
+# 4. the tester's objects, handed to student code ---------------------------------------------------------
+
+
+class Ring:
+    """A test's object: student code steps it by callback; its counters stay in the tester."""
+
+    def __init__(self):
+        self.steps = 0
+        self._secret = "expected values"
+
+    def step(self, k):
+        self.steps += 1
+        return k
+
+
+def test_a_tests_object_is_used_by_callback(ends):
+    client, _ = ends
+    ring = Ring()
+    assert client.namespace["tally"](ring, 3) == 3 and ring.steps == 3
+    specs = [client.namespace["Spec"](4), client.namespace["Spec"](7)]
+    assert client.namespace["widths"](specs) == [4, 7], "isinstance of a locked cell's class, there"
+    assert client.namespace["count"](nn.Linear(3, 2)) == 8, "a library module of the test's, by callback"
+
+
+SECRETS = """
+def _hidden(x):
+    expected = 42
+    return x * expected
+"""
+
+
+def test_student_code_cannot_read_the_tests_private_or_dunder_attributes(ends):
+    """Red team: what the hidden test's objects would hand over (source, expected values, globals)."""
+    client, _ = ends
+    exec(compile(SECRETS, "<hidden test>", "exec"), client.namespace)  # noqa: S102 - the hidden test
+    ring, hidden, peek = Ring(), client.namespace["_hidden"], client.namespace["peek"]
+    attempts = [(hidden, n) for n in ("__globals__", "__code__", "__closure__", "__dict__", "__defaults__")]
+    attempts += [(ring, n) for n in ("_secret", "__dict__", "__class__", "__init__", "__reduce_ex__")]
+    attempts += [(ring.step, n) for n in ("__self__", "__func__", "__globals__")]
+    for obj, name in attempts:
+        with pytest.raises(AttributeError, match="only public attributes"):
+            peek(obj, name)
+    assert peek(ring, "steps") == 0, "public attributes are read"
+
+
+def test_what_leads_to_the_testers_code_or_frames_never_crosses(ends):
+    client, _ = ends
+    frame = __import__("sys")._getframe()
+    for value in (os, frame, frame.f_code, (lambda: (yield))()):
+        got = client._outgoing(value)
+        assert got is None or "tester" not in str(got), value
+    with pytest.raises(TypeError, match="cannot be passed"):
+        client.namespace["peek"](os, "environ")
+
+
+def test_a_tests_generator_crosses_as_its_items(ends):
+    client, _ = ends
+    layer = nn.Linear(2, 2)
+    assert client._outgoing(p.shape for p in layer.parameters()) == {"list": [{"tuple": [2, 2]}, {"tuple": [2]}]}, (
+        "a generator of the tester's is never a handle (gi_frame would lead to its locals)"
+    )
