@@ -495,9 +495,9 @@ class StudentNames(Message):
     """handle ("#<n>") -> the MRO of its object's class, as ``"module:qualname"`` strings."""
 
 
-REMOTE_OPS = ("call", "getattr", "getitem", "iter", "len", "bool")
+REMOTE_OPS = ("call", "getattr", "getitem", "iter", "next", "len", "bool")
 """What a :class:`RemoteCall` does to its target: call it, read an attribute (``args == [name]``),
-an item (``args == [key]``), list its items, its length, its truth."""
+an item (``args == [key]``), list its items, its next item, its length, its truth."""
 
 
 @dataclass

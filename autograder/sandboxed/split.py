@@ -174,8 +174,8 @@ class Remote:
     In the tester: a student object (a function of the solution cells, or a result that is not
     data). In the student process: an object of the tester (a test's function or object passed as
     an argument). Each use is one :class:`~autograder.protocol.RemoteCall` (its `op`): a call, an
-    attribute read (``model.features``), an item, iteration (the items, as a list), ``len``,
-    ``bool``; what comes back is data, or another handle. Dunder names are never asked of the other
+    attribute read (``model.features``), an item, iteration (the items, as a list), ``next``,
+    ``len``, ``bool``; what comes back is data, or another handle. Dunder names are never asked of the other
     process: they are how libraries turn an object into memory (``__array_interface__``,
     ``__array__``, ``__dlpack__``), and an answer from the other process would choose what is read.
     A handle whose object's class is known here as a trusted one (:func:`_nearest_class`) is an
@@ -200,6 +200,9 @@ class Remote:
 
     def __iter__(self) -> Any:
         return iter(_do(self, "iter"))
+
+    def __next__(self) -> Any:
+        return _do(self, "next")
 
     def __len__(self) -> int:
         return _do(self, "len")
@@ -230,6 +233,7 @@ _OPS: dict[str, Callable[..., Any]] = {
     "getattr": getattr,
     "getitem": operator.getitem,
     "iter": list,
+    "next": next,
     "len": len,
     "bool": bool,
 }
@@ -528,14 +532,15 @@ class Client(_Peer):
 
     def _outgoing(self, value: Any) -> dict | None:
         """What student code may hold of the tester's: a student object or library object as before,
-        a generator as the list of its items, and a handle to anything else but what leads to the
-        tester's code, frames or modules (:data:`NEVER_HANDED`, which stays opaque: not passed)."""
+        a generator as an iterator over its items (listed here: its ``gi_frame`` would lead to the
+        tester's locals), and a handle to anything else but what leads to the tester's code, frames
+        or modules (:data:`NEVER_HANDED`, which stays opaque: not passed)."""
         if (tagged := self._reference(value)) is not None:
             return tagged
         if isinstance(value, NEVER_HANDED):
             return None
         if isinstance(value, types.GeneratorType):
-            return encode(list(value), Budget(MAX_VALUE), self._outgoing)
+            value = iter(list(value))
         return self._handle(value)
 
     def _invoke(self, fn: Any, args: list, kwargs: dict, call: RemoteCall) -> Any:
