@@ -516,6 +516,8 @@ class RemoteCall(Message):
     """Notebook names (locked or student objects), read from the student process's namespace."""
     op: str = "call"
     """One of :data:`REMOTE_OPS`."""
+    grad: bool = True
+    """Whether the caller records gradients (``torch.is_grad_enabled()``): the call runs so too."""
     classes: dict[str, list[str]] = field(default_factory=dict)
     """The classes of the handles that `args` and `kwargs` create (see :class:`StudentNames`)."""
 

@@ -61,6 +61,9 @@ def tally(ring, n):
 def count(layer):
     return sum(p.numel() for p in layer.parameters())
 
+def grad_mode(fn):
+    return fn(torch.is_grad_enabled())
+
 def peek(obj, name):
     # a forged request: past the student side's own Remote, which would not ask for a dunder name
     from autograder.sandboxed import split
@@ -105,6 +108,23 @@ def test_a_student_model_is_read_iterated_and_called_from_the_tester(ends):
     assert net.eval().training is False and net.training is False, "a method changes the object there"
     assert net(torch.zeros(1, 1, 4, 4)).shape == (1, 3)
     assert net._private == "the student's own", "the tester may read the student's private attributes"
+
+
+def test_an_object_that_crosses_twice_is_the_same_handle(ends):
+    client, _ = ends
+    net = client.namespace["Net"]()
+    assert net.features is net.features and net.features[0] is next(iter(net.features))
+    ring = Ring()
+    assert client.namespace["peek"](ring, "me") is ring, "and the tester's object comes back as itself"
+
+
+def test_a_call_runs_in_the_callers_gradient_mode_both_ways(ends):
+    client, _ = ends
+    seen = []
+    with torch.no_grad():
+        client.namespace["grad_mode"](lambda there: seen.append((there, torch.is_grad_enabled())))
+    client.namespace["grad_mode"](lambda there: seen.append((there, torch.is_grad_enabled())))
+    assert seen == [(False, False), (True, True)]
 
 
 def test_dunder_names_are_never_asked_of_the_other_process(ends):
@@ -163,6 +183,7 @@ class Ring:
     def __init__(self):
         self.steps = 0
         self._secret = "expected values"
+        self.me = self
 
     def step(self, k):
         self.steps += 1

@@ -28,6 +28,7 @@ layer) fails in split mode, and the grader's calibration then keeps it in the sa
 from __future__ import annotations
 
 import builtins
+import contextlib
 import ctypes
 import functools
 import json
@@ -368,11 +369,17 @@ class _Peer:
         """The classes (MROs) of the other end's handles, as its messages said."""
         self.new_classes: dict[str, list[str]] = {}
         """The classes of this end's handles made since its last message (sent with the next one)."""
+        self.handle_of: dict[int, str] = {}
+        self.remotes: dict[str, Remote] = {}
+        """One :class:`Remote` per handle of the other end."""
 
     def _handle(self, value: Any) -> dict:
-        self.handles.append(value)
-        target = f"#{len(self.handles) - 1}"
-        self.new_classes[target] = _mro_names(type(value))
+        """`value` kept here, under one handle however often it crosses (``is`` holds on the other side)."""
+        target = self.handle_of.get(id(value))  # kept in `handles` for good: its id is not reused
+        if target is None:
+            self.handles.append(value)
+            target = self.handle_of[id(value)] = f"#{len(self.handles) - 1}"
+            self.new_classes[target] = _mro_names(type(value))
         return {self.MINE: target}
 
     def _take_classes(self) -> dict[str, list[str]]:
@@ -410,8 +417,10 @@ class _Peer:
 
     def _incoming(self, tag: str, payload: str) -> Any:
         if tag == self.OTHER:
-            cls = _nearest_class(self.classes.get(payload, []), self._notebook())
-            return (Remote if cls is None else _remote_type(cls))(self, payload)
+            if payload not in self.remotes:
+                cls = _nearest_class(self.classes.get(payload, []), self._notebook())
+                self.remotes[payload] = (Remote if cls is None else _remote_type(cls))(self, payload)
+            return self.remotes[payload]
         if tag == self.MINE:
             return self._lookup(payload)
         if tag == "ref":
@@ -431,7 +440,8 @@ class _Peer:
         return wire_args, wire_kwargs
 
     def call(self, target: str, args: tuple, kwargs: dict, op: str = "call") -> Any:
-        message = RemoteCall(0, target, *self.encode_arguments(args, kwargs), op=op, classes=self._take_classes())
+        message = RemoteCall(0, target, *self.encode_arguments(args, kwargs), op=op, grad=_grad_enabled())
+        message.classes = self._take_classes()
         return self._result(self.request(message), args, kwargs)
 
     def request(self, message: RemoteCall) -> RemoteResult:
@@ -492,7 +502,8 @@ class _Peer:
             return RemoteResult(call.id, error_type="RuntimeError", error=f"the split clean room's call failed: {err}")
         out = RemoteResult(call.id)
         try:
-            value = self._invoke(fn, args, kwargs, call)
+            with _grad_mode(call.grad):
+                value = self._invoke(fn, args, kwargs, call)
             out.value = encode(value, Budget(MAX_VALUE), self._outgoing)
             out.written = _written(call, args, kwargs)
         except Exception as err:  # noqa: BLE001 - the error is data
@@ -590,6 +601,7 @@ class Client(_Peer):
         dotted, names = self._forbidden(forbidden or [])
         wire_args, wire_kwargs = self.encode_arguments(args, kwargs)
         message = RemoteCall(0, target, wire_args, wire_kwargs, forbidden is not None, dotted, names, op=op)
+        message.grad = _grad_enabled()
         message.classes = self._take_classes()
         answer = self.request(message)
         self.cpu += max(answer.cpu, 0.0)
@@ -625,6 +637,18 @@ NEVER_HANDED = (
 )
 """What the tester never hands to student code, even as a handle: each leads to the tester's globals,
 locals or code (``f_globals``, ``co_consts``, ``tb_frame``, ``cr_frame``) by public attributes."""
+
+
+def _grad_enabled() -> bool:
+    """Whether torch records gradients here now (what a call says, so that the other side does the same)."""
+    torch = sys.modules.get("torch")
+    return torch is None or torch.is_grad_enabled()
+
+
+def _grad_mode(enabled: bool) -> Any:
+    """Run a call in the caller's gradient mode (``torch.no_grad()`` around a call holds across)."""
+    torch = sys.modules.get("torch")
+    return contextlib.nullcontext() if torch is None else torch.set_grad_enabled(enabled)
 
 
 def _opaque(data: Any) -> str:
