@@ -495,9 +495,10 @@ class StudentNames(Message):
     """handle ("#<n>") -> the MRO of its object's class, as ``"module:qualname"`` strings."""
 
 
-REMOTE_OPS = ("call", "getattr", "getitem", "iter", "next", "len", "bool")
+REMOTE_OPS = ("call", "getattr", "getitem", "iter", "next", "len", "bool", "backward")
 """What a :class:`RemoteCall` does to its target: call it, read an attribute (``args == [name]``),
-an item (``args == [key]``), list its items, its next item, its length, its truth."""
+an item (``args == [key]``), list its items, its next item, its length, its truth, or (a student
+result's graph, for the tester only) back-propagate ``args == [grad]`` through it."""
 
 
 @dataclass
@@ -518,6 +519,8 @@ class RemoteCall(Message):
     """One of :data:`REMOTE_OPS`."""
     grad: bool = True
     """Whether the caller records gradients (``torch.is_grad_enabled()``): the call runs so too."""
+    released: list[str] = field(default_factory=list)
+    """Handles of the receiver's graphs (``graph`` values) that the sender holds no more: freed there."""
     classes: dict[str, list[str]] = field(default_factory=dict)
     """The classes of the handles that `args` and `kwargs` create (see :class:`StudentNames`)."""
 
@@ -709,6 +712,10 @@ def _encode(value: Any, budget: Budget, other: Callable[[Any], Any] | None = Non
     elif kind is dict:
         out = {"dict": [[_encode(k, budget, other), _encode(v, budget, other)] for k, v in value.items()]}
     elif torch is not None and isinstance(value, torch.Tensor):
+        if other is not None and value.requires_grad:  # the split clean room's calls: autograd crosses too
+            if value.grad_fn is not None and (graph := other(value)) is not None:
+                return {"graph": [_encode(value.detach(), budget), graph]}
+            return _leaf(value, budget)
         out = {"tensor": _npy(value.detach().cpu().numpy())}
     elif torch is not None and kind is torch.dtype:
         out = {"torch_dtype": str(value).removeprefix("torch.")}
@@ -736,6 +743,15 @@ def _encode(value: Any, budget: Budget, other: Callable[[Any], Any] | None = Non
     return out
 
 
+def _leaf(tensor: Any, budget: Budget) -> Any:
+    """A tensor that requires grad, as a leaf that does (and its ``.grad``): ``{"leaf": [data, grad]}``."""
+    grad = tensor.grad if tensor.is_leaf else None
+    parts = [_npy(t.detach().cpu().numpy()) for t in (tensor, grad) if t is not None]
+    if not budget.spend(sum(map(len, parts))):
+        return {"opaque": f"{type(tensor).__name__} (too large to transfer)"}
+    return {"leaf": parts}
+
+
 def _payload_text(out: Any) -> str | None:
     """The text payload of a one-tag encoding (what the budget counts), else None."""
     if isinstance(out, dict) and len(out) == 1 and isinstance(payload := next(iter(out.values())), str):
@@ -743,15 +759,19 @@ def _payload_text(out: Any) -> str | None:
     return None
 
 
-OTHER_TAGS = ("remote", "tester", "ref", "name")
-"""Tags that only the split clean room's calls carry (:func:`decode` refuses them without `other`)."""
+OTHER_TAGS = ("remote", "tester", "ref", "name", "graph")
+"""Tags that only the split clean room's calls carry (:func:`decode` refuses them without `other`).
+
+``{"graph": [tensor, handle]}``: a result that records its autograd graph, which stays behind
+under the handle (the tester joins the data to its own graph: ``split._joined``)."""
 
 
-def decode(data: Any, other: Callable[[str, str], Any] | None = None) -> Any:
+def decode(data: Any, other: Callable[[str, Any], Any] | None = None) -> Any:
     """The value :func:`encode` wrote; an opaque or unknown tag becomes :class:`Opaque`.
 
     `other(tag, payload)` turns the :data:`OTHER_TAGS` into objects (the split clean room's calls
-    only); without it they are refused.
+    only; a ``graph``'s payload decoded first); without it they are refused. A ``leaf`` (a tensor
+    that requires grad, with its ``.grad``, which only those calls send) is data.
 
     Raises:
         ProtocolError: `data` is not an encoding (a damaged or forged record).
@@ -764,7 +784,7 @@ def decode(data: Any, other: Callable[[str, str], Any] | None = None) -> Any:
         raise ProtocolError(f"undecodable value ({type(err).__name__}: {str(err)[:100]})") from None
 
 
-def _decode(value: Any, other: Callable[[str, str], Any] | None = None) -> Any:
+def _decode(value: Any, other: Callable[[str, Any], Any] | None = None) -> Any:
     if isinstance(value, list):
         raise ProtocolError("an untagged list (encode tags every container)")
     if not isinstance(value, dict):
@@ -818,6 +838,17 @@ def _decode(value: Any, other: Callable[[str, str], Any] | None = None) -> Any:
         return array
     if tag == "opaque":
         return Opaque(str(payload))
+    if tag == "leaf":
+        import torch
+
+        tensor, *grad = (torch.from_numpy(_decode({"ndarray": part})) for part in payload)
+        tensor.requires_grad_(True)
+        if grad:
+            tensor.grad = grad[0]
+        return tensor
+    if tag == "graph" and other is not None:
+        data, handle = payload
+        return other(tag, [_decode(data, other), _decode(handle, other)])
     if tag in OTHER_TAGS and other is not None and isinstance(payload, str):
         return other(tag, payload)
     raise ProtocolError(f"unknown tag {tag!r}")

@@ -61,13 +61,19 @@ def tally(ring, n):
 def count(layer):
     return sum(p.numel() for p in layer.parameters())
 
+def swish(z):
+    return z * torch.sigmoid(z)
+
 def grad_mode(fn):
     return fn(torch.is_grad_enabled())
 
-def peek(obj, name):
+def forge(obj, op, *args):
     # a forged request: past the student side's own Remote, which would not ask for a dunder name
     from autograder.sandboxed import split
-    return object.__getattribute__(obj, "_peer").call(split._target(obj), (name,), {}, op="getattr")
+    return object.__getattribute__(obj, "_peer").call(split._target(obj), args, {}, op=op)
+
+def peek(obj, name):
+    return forge(obj, "getattr", name)
 """
 
 
@@ -246,3 +252,47 @@ def test_next_takes_one_item_there(ends):
     client, _ = ends
     params = client.namespace["Net"]().parameters()
     assert next(params).shape == (2, 1, 3, 3) and next(params).shape == (2,)
+
+
+# 5. autograd across a call ------------------------------------------------------------------------------
+
+
+def test_backward_through_a_student_result_reaches_the_tests_inputs_and_the_students_parameters(ends):
+    client, _ = ends
+    z = torch.linspace(-3, 3, 7, dtype=torch.float64, requires_grad=True)
+    (got,) = torch.autograd.grad(client.namespace["swish"](z * 2).sum(), z)
+    w = z.detach().clone().requires_grad_(True)
+    (want,) = torch.autograd.grad(((2 * w) * torch.sigmoid(2 * w)).sum(), w)
+    assert torch.allclose(got, want), "the chain rule runs on both sides"
+    net = client.namespace["Net"]()
+    assert all(p.requires_grad and p.grad is None for p in net.parameters()), "a parameter crosses as a leaf"
+    net(torch.randn(2, 1, 4, 4)).sum().backward()
+    assert all(p.grad is not None for p in net.parameters()), "the student's parameters got their gradients there"
+    net.zero_grad()
+    assert all(p.grad is None for p in net.parameters())
+
+
+def test_no_graph_is_kept_for_a_call_without_gradients(ends):
+    client, student = ends
+    net = client.namespace["Net"]()
+    with torch.no_grad():
+        out = net(torch.randn(1, 1, 4, 4))
+    assert not out.requires_grad and not any(isinstance(h, split._Graph) for h in student.handles)
+
+
+def test_student_code_cannot_back_propagate_through_the_testers_objects(ends):
+    client, _ = ends
+    layer = nn.Linear(2, 2)
+    with pytest.raises(TypeError, match="no graph"):
+        client.namespace["forge"](layer, "backward", torch.ones(2))
+
+
+def test_a_graph_is_freed_there_once_the_tester_holds_it_no_more(ends):
+    client, student = ends
+    net = client.namespace["Net"]()
+    out = net(torch.randn(1, 1, 4, 4))
+    graphs = lambda: sum(isinstance(h, split._Graph) for h in student.handles)  # noqa: E731
+    assert out.requires_grad and graphs() == 1
+    del out
+    net.training  # noqa: B018 - the next call carries the release
+    assert graphs() == 0

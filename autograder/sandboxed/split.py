@@ -237,6 +237,7 @@ _OPS: dict[str, Callable[..., Any]] = {
     "next": next,
     "len": len,
     "bool": bool,
+    "backward": lambda graph, grad: graph.backward(grad),
 }
 """How the answering side does each op of :data:`~autograder.protocol.REMOTE_OPS` but a call."""
 
@@ -370,8 +371,14 @@ class _Peer:
         self.new_classes: dict[str, list[str]] = {}
         """The classes of this end's handles made since its last message (sent with the next one)."""
         self.handle_of: dict[int, str] = {}
+        self.inputs: list[list[Any]] = []
+        """Per call in progress (innermost last): its arguments' tensors that require grad, in order.
+        In the tester, those a student result's backward returns gradients for (:func:`_joined`);
+        in the student process, their leaf copies, which that backward fills (:class:`_Graph`)."""
         self.remotes: dict[str, Remote] = {}
         """One :class:`Remote` per handle of the other end."""
+        self.released: list[str] = []
+        """Handles of the other end's graphs no longer held here (sent with the next call)."""
 
     def _handle(self, value: Any) -> dict:
         """`value` kept here, under one handle however often it crosses (``is`` holds on the other side)."""
@@ -381,6 +388,13 @@ class _Peer:
             target = self.handle_of[id(value)] = f"#{len(self.handles) - 1}"
             self.new_classes[target] = _mro_names(type(value))
         return {self.MINE: target}
+
+    def _release(self, target: str) -> None:
+        """Free the graph kept under `target` (only a :class:`_Graph`: every other handle is for good)."""
+        index = int(target[1:]) if target[1:].isdigit() else -1
+        if 0 <= index < len(self.handles) and isinstance(graph := self.handles[index], _Graph):
+            self.handles[index] = None
+            del self.handle_of[id(graph)]
 
     def _take_classes(self) -> dict[str, list[str]]:
         classes, self.new_classes = self.new_classes, {}
@@ -441,7 +455,7 @@ class _Peer:
 
     def call(self, target: str, args: tuple, kwargs: dict, op: str = "call") -> Any:
         message = RemoteCall(0, target, *self.encode_arguments(args, kwargs), op=op, grad=_grad_enabled())
-        message.classes = self._take_classes()
+        message.classes, message.released, self.released = self._take_classes(), self.released, []
         return self._result(self.request(message), args, kwargs)
 
     def request(self, message: RemoteCall) -> RemoteResult:
@@ -493,6 +507,8 @@ class _Peer:
     def answer(self, call: RemoteCall) -> RemoteResult:
         """Run one call of the other end; its result, error, and the arguments it changed in place."""
         self.classes.update(call.classes)
+        for target in call.released:
+            self._release(target)
         try:
             fn = self._lookup(call.target)
             args, kwargs = self.decode(call.args), self.decode(call.kwargs)
@@ -501,6 +517,7 @@ class _Peer:
         except (ProtocolError, KeyError, IndexError, ValueError) as err:
             return RemoteResult(call.id, error_type="RuntimeError", error=f"the split clean room's call failed: {err}")
         out = RemoteResult(call.id)
+        self.inputs.append(_requiring_grad([args, kwargs]))
         try:
             with _grad_mode(call.grad):
                 value = self._invoke(fn, args, kwargs, call)
@@ -508,6 +525,8 @@ class _Peer:
             out.written = _written(call, args, kwargs)
         except Exception as err:  # noqa: BLE001 - the error is data
             out.error_type, out.error = _kind(err), str(err)[:ERROR_CHARS]
+        finally:
+            self.inputs.pop()
         out.classes = self._take_classes()
         return out
 
@@ -537,6 +556,11 @@ class Client(_Peer):
     def _incoming(self, tag: str, payload: str) -> Any:
         """Only handles cross into the tester: it never imports or looks up a name the student process
         sends (but for the bounded exception of a handle's class: :func:`_nearest_class`)."""
+        if tag == "graph":
+            data, graph = payload
+            if not isinstance(graph, Remote) or not _is_tensor(data):
+                raise ProtocolError("a graph that is not a tensor and a handle")
+            return _joined(data, graph, self.inputs[-1] if self.inputs else [], _Release(self, _target(graph)))
         if tag not in (self.OTHER, self.MINE):
             raise ProtocolError(f"a {tag!r} value from the student process")
         return super()._incoming(tag, payload)
@@ -548,7 +572,7 @@ class Client(_Peer):
         or modules (:data:`NEVER_HANDED`, which stays opaque: not passed)."""
         if (tagged := self._reference(value)) is not None:
             return tagged
-        if isinstance(value, NEVER_HANDED):
+        if isinstance(value, NEVER_HANDED) or _is_tensor(value):  # a tensor crosses as data, a leaf if it requires grad
             return None
         if isinstance(value, types.GeneratorType):
             value = iter(list(value))
@@ -556,6 +580,8 @@ class Client(_Peer):
 
     def _invoke(self, fn: Any, args: list, kwargs: dict, call: RemoteCall) -> Any:
         """A call of the student's code on an object of the tester: only its public attributes are read."""
+        if call.op == "backward":
+            raise TypeError("the tester keeps no graph of student code's")
         if call.op == "getattr" and not (args and isinstance(args[0], str) and not args[0].startswith("_")):
             name = args[0] if args else ""
             raise AttributeError(f"{name}: student code reads only public attributes of the tester's objects")
@@ -602,12 +628,17 @@ class Client(_Peer):
         wire_args, wire_kwargs = self.encode_arguments(args, kwargs)
         message = RemoteCall(0, target, wire_args, wire_kwargs, forbidden is not None, dotted, names, op=op)
         message.grad = _grad_enabled()
+        message.released, self.released = self.released, []
         message.classes = self._take_classes()
-        answer = self.request(message)
-        self.cpu += max(answer.cpu, 0.0)
-        if self.cpu > self.cell_timeout:
-            raise CellTimeoutError(f"used more than {self.cell_timeout:g} s of CPU time (the per-cell limit)")
-        return self._result(answer, args, kwargs)
+        self.inputs.append(_requiring_grad([list(args), kwargs]))
+        try:
+            answer = self.request(message)
+            self.cpu += max(answer.cpu, 0.0)
+            if self.cpu > self.cell_timeout:
+                raise CellTimeoutError(f"used more than {self.cell_timeout:g} s of CPU time (the per-cell limit)")
+            return self._result(answer, args, kwargs)
+        finally:
+            self.inputs.pop()
 
     def by_hand(self, original: Callable[..., Any]) -> Callable[..., Any]:
         """``course.byhand.by_hand`` for the tester: a :class:`Remote` runs under by_hand in the student process."""
@@ -637,6 +668,82 @@ NEVER_HANDED = (
 )
 """What the tester never hands to student code, even as a handle: each leads to the tester's globals,
 locals or code (``f_globals``, ``co_consts``, ``tb_frame``, ``cr_frame``) by public attributes."""
+
+
+def _is_tensor(value: Any) -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(value, torch.Tensor)
+
+
+def _requiring_grad(value: Any) -> list[Any]:
+    """The tensors that require grad in `value`'s lists, tuples and dicts, in the order they cross."""
+    if type(value) in (list, tuple):
+        return [t for v in value for t in _requiring_grad(v)]
+    if type(value) is dict:
+        return [t for v in value.values() for t in _requiring_grad(v)]
+    return [value] if _is_tensor(value) and value.requires_grad else []
+
+
+class _Graph:
+    """A student result that records its graph (student process): the tester back-propagates through it."""
+
+    def __init__(self, tensor: Any, leaves: list[Any]) -> None:
+        self.tensor, self.leaves = tensor, leaves
+        """`leaves`: the leaf copies of the tester's tensors that require grad in the call's arguments."""
+
+    def backward(self, grad: Any) -> list[Any]:
+        """``tensor.backward(grad)`` (the student's parameters accumulate, as in one process): the leaves' gradients."""
+        for leaf in self.leaves:
+            leaf.grad = None
+        self.tensor.backward(grad, retain_graph=True)  # the tester may go through it again
+        return [leaf.grad for leaf in self.leaves]
+
+
+class _Release:
+    """Held by the tester's graph node of a student result: when autograd frees the node, the student
+    process may free its graph too (told with the next call)."""
+
+    def __init__(self, peer: _Peer, target: str) -> None:
+        self.peer, self.target = peer, target
+
+    def __del__(self) -> None:
+        self.peer.released.append(self.target)
+        self.peer.remotes.pop(self.target, None)
+
+
+def _joined(data: Any, graph: Remote, inputs: list[Any], release: _Release) -> Any:
+    """A student result (`data`, its `graph` left in the student process) joined to the tester's graph.
+
+    Its backward is one call into the student process (:class:`_Graph`), which gives the
+    gradients of the call's `inputs`; an anchor makes it require grad when no input does
+    (a model's parameters are the student's).
+    """
+    import torch
+
+    anchor = torch.zeros((), requires_grad=True)
+    return _remote_backward().apply(graph, data, anchor, release, *inputs)
+
+
+@functools.cache
+def _remote_backward() -> Any:
+    import torch
+
+    class RemoteBackward(torch.autograd.Function):
+        """Back-propagation through a student result: a call into the student process."""
+
+        @staticmethod
+        def forward(ctx: Any, graph: Remote, data: Any, anchor: Any, release: _Release, *inputs: Any) -> Any:
+            ctx.graph, ctx.count, ctx.release = graph, len(inputs), release
+            return data.clone()
+
+        @staticmethod
+        def backward(ctx: Any, grad: Any) -> Any:
+            grads = _do(ctx.graph, "backward", grad)
+            if not isinstance(grads, list) or len(grads) != ctx.count:
+                raise RuntimeError("the student process gave no gradient for each input")
+            return (None, None, None, None, *grads)
+
+    return RemoteBackward
 
 
 def _grad_enabled() -> bool:
@@ -669,8 +776,8 @@ def _assign(original: Any, new: Any) -> None:
     if isinstance(original, np.ndarray) and isinstance(new, np.ndarray) and original.shape == new.shape:
         original[...] = new
     elif torch is not None and isinstance(original, torch.Tensor) and isinstance(new, torch.Tensor):
-        with torch.no_grad():
-            if original.shape == new.shape:
+        with torch.no_grad():  # unchanged: no in-place write (it would bump a tensor saved for backward)
+            if original.shape == new.shape and not torch.equal(original, new.to(original.dtype)):
                 original.copy_(new)
     elif isinstance(original, np.random.Generator) and isinstance(new, np.random.Generator):
         original.bit_generator.state = new.bit_generator.state
@@ -681,6 +788,11 @@ def _assign(original: Any, new: Any) -> None:
     elif type(original) is dict and isinstance(new, dict):
         original.clear()
         original.update(new)
+
+
+def _as_data(value: Any) -> None:
+    """The `other` of an encoding that passes data only, as a call's arguments cross (no handle)."""
+    return None
 
 
 def _written(call: RemoteCall, args: list, kwargs: dict) -> dict[str, Any]:
@@ -696,7 +808,7 @@ def _written(call: RemoteCall, args: list, kwargs: dict) -> dict[str, Any]:
         (k, v, sent_kw.get(k)) for k, v in kwargs.items()
     ]:
         if isinstance(value, mutable):
-            now = encode(value, Budget(MAX_VALUE))
+            now = encode(value, Budget(MAX_VALUE), _as_data)  # as it was sent (a leaf as a leaf)
             if not _opaque(now) and json.dumps(now) != json.dumps(before):
                 written[key] = now
     return written
@@ -719,9 +831,12 @@ class StudentSide(_Peer):
         self.depth = 0
 
     def _outgoing(self, value: Any) -> dict | None:
-        """What is not data stays here: a handle (the tester can only call it or pass it back)."""
+        """What is not data stays here: a handle (the tester can only use it by calls or pass it back);
+        a tensor that records its graph crosses as data, and the graph stays here under a handle."""
         if isinstance(value, Remote) and object.__getattribute__(value, "_peer") is self:
             return {self.OTHER: _target(value)}
+        if _is_tensor(value):
+            return self._handle(_Graph(value, self.inputs[-1] if self.inputs else []))
         return self._handle(value)
 
     def _notebook(self) -> dict | None:
