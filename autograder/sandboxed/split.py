@@ -20,9 +20,26 @@ only in the tester:
   :class:`~autograder.protocol.RemoteResult`: the value as data (or a handle to what is not data),
   or the exception's type name and message, and the arguments the call changed in place.
 
-Arguments cross as data too, and a test's own function as a handle that the student process calls
-back in the tester; a test that passes an object that is neither (a generator, an optimizer, a
-layer) fails in split mode, and the grader's calibration then keeps it in the same-process clean room.
+What crosses, each way, is data or a handle (:class:`Remote`), never code:
+
+* the tester uses a student object by messages only: a call, an attribute read, an item,
+  iteration, ``next``, ``len``, ``bool`` (the `op` of a :class:`~autograder.protocol.RemoteCall`,
+  under the student process's CPU timer like a call); dunder names are never asked. A handle's
+  class crosses as MRO names, and the tester gives it the nearest class of an already imported
+  trusted library (:func:`_nearest_class`), so that ``isinstance(m, nn.Conv2d)`` judges it;
+* random generators (numpy's, torch's) cross as their state, and come back advanced;
+* a tensor that requires grad crosses as a leaf with its ``.grad``; a student result that
+  records its graph crosses as data joined to the tester's graph (:func:`_joined`), whose
+  backward is one call into the student process, where the graph stays until the tester lets go;
+* a test's own objects and functions cross as handles: student code calls them, and reads only
+  their *public* attributes (never ``_private`` or dunder ones: ``__globals__``, ``__code__``,
+  ``__self__``, ``__dict__`` would lead to the hidden test), and never gets a handle to a module,
+  frame, code object, traceback or coroutine (:data:`NEVER_HANDED`); a test's generator crosses as
+  an iterator over its items. Student code can still call what the test hands it, with any data.
+
+A test that needs more (an optimizer of the tester's stepping the student's parameters, in-place
+changes to what crossed as a copy, identity of data) fails in split mode, and the grader's
+calibration then keeps it in the same-process clean room.
 """
 
 from __future__ import annotations
