@@ -450,7 +450,7 @@ class _Peer:
         if tag == self.OTHER:
             if payload not in self.remotes:
                 cls = _nearest_class(self.classes.get(payload, []), self._notebook())
-                self.remotes[payload] = (Remote if cls is None else _remote_type(cls))(self, payload)
+                self.remotes[payload] = (Remote if cls in (None, object) else _remote_type(cls))(self, payload)
             return self.remotes[payload]
         if tag == self.MINE:
             return self._lookup(payload)
