@@ -193,8 +193,8 @@ class Remote:
     data). In the student process: an object of the tester (a test's function or object passed as
     an argument). Each use is one :class:`~autograder.protocol.RemoteCall` (its `op`): a call, an
     attribute read (``model.features``), an item, iteration (the items, as a list), ``next``,
-    ``len``, ``bool``; what comes back is data, or another handle. Dunder names are never asked of the other
-    process: they are how libraries turn an object into memory (``__array_interface__``,
+    ``len``, ``bool``; what comes back is data, or another handle. Dunder names are never asked of
+    the other process: they are how libraries turn an object into memory (``__array_interface__``,
     ``__array__``, ``__dlpack__``), and an answer from the other process would choose what is read.
     A handle whose object's class is known here as a trusted one (:func:`_nearest_class`) is an
     instance of a subclass of this class named like it, whose ``__class__`` is it: ``isinstance``
@@ -470,10 +470,14 @@ class _Peer:
             raise TypeError(f"a {what} cannot be passed to the other process (the split clean room passes data)")
         return wire_args, wire_kwargs
 
-    def call(self, target: str, args: tuple, kwargs: dict, op: str = "call") -> Any:
-        message = RemoteCall(0, target, *self.encode_arguments(args, kwargs), op=op, grad=_grad_enabled())
+    def _message(self, target: str, args: tuple, kwargs: dict, op: str, **by_hand: Any) -> RemoteCall:
+        """The call of `op` on `target`, in the caller's gradient mode, with what this end has to tell."""
+        message = RemoteCall(0, target, *self.encode_arguments(args, kwargs), op=op, grad=_grad_enabled(), **by_hand)
         message.classes, message.released, self.released = self._take_classes(), self.released, []
-        return self._result(self.request(message), args, kwargs)
+        return message
+
+    def call(self, target: str, args: tuple, kwargs: dict, op: str = "call") -> Any:
+        return self._result(self.request(self._message(target, args, kwargs, op)), args, kwargs)
 
     def request(self, message: RemoteCall) -> RemoteResult:
         """Send `message` (numbered here) and wait for its result, answering the other end's calls meanwhile."""
@@ -642,11 +646,9 @@ class Client(_Peer):
         if forbidden is None and self.forbidden:
             forbidden = self.forbidden[-1]
         dotted, names = self._forbidden(forbidden or [])
-        wire_args, wire_kwargs = self.encode_arguments(args, kwargs)
-        message = RemoteCall(0, target, wire_args, wire_kwargs, forbidden is not None, dotted, names, op=op)
-        message.grad = _grad_enabled()
-        message.released, self.released = self.released, []
-        message.classes = self._take_classes()
+        message = self._message(
+            target, args, kwargs, op, by_hand=forbidden is not None, forbidden=dotted, forbidden_names=names
+        )
         self.inputs.append(_requiring_grad([list(args), kwargs]))
         try:
             answer = self.request(message)
