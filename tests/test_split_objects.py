@@ -17,7 +17,7 @@ import pytest
 import torch
 from torch import nn
 
-from autograder.protocol import StudentNames
+from autograder.protocol import Budget, ProtocolError, StudentNames, decode, encode
 from autograder.sandboxed import split
 
 LOCKED = """
@@ -60,6 +60,9 @@ def tally(ring, n):
 
 def count(layer):
     return sum(p.numel() for p in layer.parameters())
+
+def kind(obj):
+    return isinstance(obj, nn.Linear), isinstance(obj, nn.Conv2d), type(obj).__name__
 
 def swish(z):
     return z * torch.sigmoid(z)
@@ -173,6 +176,12 @@ def test_a_numpy_generator_crosses_as_its_state_and_comes_back_advanced(ends):
     assert rng.random() == twin.random(), "the student's draws advanced the tester's generator"
 
 
+def test_a_forged_generator_state_is_refused():
+    for payload in (["os.system", {"dict": []}], ["PCG64", {"dict": [["bit_generator", "MT19937"]]}], ["PCG64"]):
+        with pytest.raises(ProtocolError):
+            decode({"np_generator": payload})
+
+
 def test_a_torch_generator_crosses_as_its_state_and_comes_back_advanced(ends):
     client, _ = ends
     gen, twin = torch.Generator().manual_seed(2), torch.Generator().manual_seed(2)
@@ -203,6 +212,7 @@ def test_a_tests_object_is_used_by_callback(ends):
     specs = [client.namespace["Spec"](4), client.namespace["Spec"](7)]
     assert client.namespace["widths"](specs) == [4, 7], "isinstance of a locked cell's class, there"
     assert client.namespace["count"](nn.Linear(3, 2)) == 8, "a library module of the test's, by callback"
+    assert client.namespace["kind"](nn.Linear(3, 2)) == (True, False, "Linear"), "isinstance there too"
 
 
 SECRETS = """
@@ -270,6 +280,14 @@ def test_backward_through_a_student_result_reaches_the_tests_inputs_and_the_stud
     assert all(p.grad is not None for p in net.parameters()), "the student's parameters got their gradients there"
     net.zero_grad()
     assert all(p.grad is None for p in net.parameters())
+
+
+def test_a_leaf_crosses_with_its_gradient_only_in_the_split_clean_rooms_calls():
+    weight = torch.ones(3, requires_grad=True)
+    (weight * 2).sum().backward()
+    assert list(encode(weight, Budget(10**6))) == ["tensor"], "a record's tensor is plain data"
+    got = decode(encode(weight, Budget(10**6), lambda value: None))
+    assert got.requires_grad and got.is_leaf and got.grad.tolist() == [2.0, 2.0, 2.0]
 
 
 def test_no_graph_is_kept_for_a_call_without_gradients(ends):
