@@ -17,7 +17,7 @@ import pytest
 import torch
 from torch import nn
 
-from autograder.protocol import Budget, ProtocolError, StudentNames, decode, encode
+from autograder.protocol import REMOTE_OPS, Budget, ProtocolError, StudentNames, decode, encode
 from autograder.sandboxed import split
 
 LOCKED = """
@@ -117,6 +117,12 @@ def test_a_student_model_is_read_iterated_and_called_from_the_tester(ends):
     assert net.eval().training is False and net.training is False, "a method changes the object there"
     assert net(torch.zeros(1, 1, 4, 4)).shape == (1, 3)
     assert net._private == "the student's own", "the tester may read the student's private attributes"
+
+
+def test_every_operation_of_the_protocol_is_answered():
+    assert set(split._OPS) | {"call"} == set(REMOTE_OPS)
+    with pytest.raises(ProtocolError):
+        split._operation(object(), "setattr")
 
 
 def test_an_object_that_crosses_twice_is_the_same_handle(ends):
