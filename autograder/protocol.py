@@ -523,6 +523,8 @@ class RemoteCall(Message):
     """Handles of the receiver's graphs (``graph`` values) that the sender holds no more: freed there."""
     classes: dict[str, list[str]] = field(default_factory=dict)
     """The classes of the handles that `args` and `kwargs` create (see :class:`StudentNames`)."""
+    count_steps: bool = False
+    """Count the Python events the call runs there (a test's ``python_steps`` of the student's code)."""
 
 
 @dataclass
@@ -540,6 +542,8 @@ class RemoteResult(Message):
     """CPU seconds the call took in the student process (counted against the test's limit)."""
     classes: dict[str, list[str]] = field(default_factory=dict)
     """The classes of the handles that `value` and `written` create (see :class:`StudentNames`)."""
+    steps: int = 0
+    """The Python events the call ran, when the call asked to count them."""
 
 
 @dataclass
@@ -759,8 +763,11 @@ def _payload_text(out: Any) -> str | None:
     return None
 
 
-OTHER_TAGS = ("remote", "tester", "ref", "name", "graph")
+OTHER_TAGS = ("remote", "tester", "ref", "name", "graph", "arg")
 """Tags that only the split clean room's calls carry (:func:`decode` refuses them without `other`).
+
+``{"arg": "2"}`` (or a keyword): in a call's result, that argument of the call itself, so that
+``cache["mask"] is mask`` holds across the split as in one process.
 
 ``{"graph": [tensor, handle]}``: a result that records its autograd graph, which stays behind
 under the handle (the tester joins the data to its own graph: ``split._joined``)."""

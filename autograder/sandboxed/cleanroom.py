@@ -431,8 +431,11 @@ def _tester(path: str, link: split.Link) -> None:
     client = split.Client(link, namespace, plan.cell_timeout)
     client.bind(names)
     import course.byhand
+    import course.im2col_checks
 
+    # the course's two functions that watch the student's code: it runs in the student process
     course.byhand.by_hand = client.by_hand(course.byhand.by_hand)
+    course.im2col_checks.python_steps = client.python_steps(course.im2col_checks.python_steps)
     for cell in plan.cells:
         if error := _run(cell.source, f"<cell {cell.id}>", namespace, plan.cell_timeout):
             print(f"locked cell {cell.id}: {error}", file=sys.stderr)

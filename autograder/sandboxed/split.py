@@ -58,7 +58,7 @@ import sys
 import threading
 import time
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from autograder.protocol import (
@@ -427,7 +427,10 @@ class _Peer:
         return self.namespace[target]
 
     def _reference(self, value: Any) -> dict | None:
-        """`value` as the other end knows it: its own object, or a library object by name (else None)."""
+        """`value` as the other end knows it: its own object (or an argument it passed), or a library
+        object by name (else None)."""
+        if isinstance(value, _Argument):
+            return {"arg": value.key}
         if isinstance(value, Remote) and object.__getattribute__(value, "_peer") is self:
             return {self.OTHER: _target(value)}
         import numpy as np
@@ -470,9 +473,10 @@ class _Peer:
             raise TypeError(f"a {what} cannot be passed to the other process (the split clean room passes data)")
         return wire_args, wire_kwargs
 
-    def _message(self, target: str, args: tuple, kwargs: dict, op: str, **by_hand: Any) -> RemoteCall:
-        """The call of `op` on `target`, in the caller's gradient mode, with what this end has to tell."""
-        message = RemoteCall(0, target, *self.encode_arguments(args, kwargs), op=op, grad=_grad_enabled(), **by_hand)
+    def _message(self, target: str, args: tuple, kwargs: dict, op: str, **options: Any) -> RemoteCall:
+        """The call of `op` on `target`, in the caller's gradient mode, with what this end has to tell
+        (`options`: more fields of :class:`RemoteCall`)."""
+        message = RemoteCall(0, target, *self.encode_arguments(args, kwargs), op=op, grad=_grad_enabled(), **options)
         message.classes, message.released, self.released = self._take_classes(), self.released, []
         return message
 
@@ -509,7 +513,11 @@ class _Peer:
             if answer.error_type == "CellTimeoutError":
                 raise CellTimeoutError(answer.error)
             raise _exception(answer.error_type, answer.error)
-        return self.decode(answer.value)
+
+        def incoming(tag: str, payload: Any) -> Any:
+            return _argument(payload, args, kwargs) if tag == "arg" else self._incoming(tag, payload)
+
+        return decode(answer.value, incoming)
 
     def serve(self) -> None:
         """Answer calls until the other end is done (or gone)."""
@@ -542,7 +550,7 @@ class _Peer:
         try:
             with _grad_mode(call.grad):
                 value = self._invoke(fn, args, kwargs, call)
-            out.value = encode(value, Budget(MAX_VALUE), self._outgoing)
+            out.value = encode(_by_reference(value, args, kwargs), Budget(MAX_VALUE), self._outgoing)
             out.written = _written(call, args, kwargs)
         except Exception as err:  # noqa: BLE001 - the error is data
             out.error_type, out.error = _kind(err), str(err)[:ERROR_CHARS]
@@ -564,6 +572,7 @@ class Client(_Peer):
         super().__init__(link, namespace, cell_timeout, wall)
         self.cpu = 0.0
         self.forbidden: list[list[Any]] = []  # by_hand calls in progress in the tester (innermost last)
+        self.steps: list[int] = []  # python_steps counts in progress in the tester (innermost last)
 
     def start_test(self) -> None:
         self.cpu = 0.0
@@ -641,17 +650,28 @@ class Client(_Peer):
     def call(self, target: str, args: tuple, kwargs: dict, forbidden: list[Any] | None = None, op: str = "call") -> Any:
         """`target(*args, **kwargs)` (or `op` on `target`) in the student process (under by_hand if
         `forbidden` or a by_hand is running), counting its CPU time against the test's."""
-        if sys.gettrace() is not None:  # a test that counts the student's steps would count nothing here
+        tracer = sys.gettrace()
+        if tracer is not None and not self.steps:  # it would count nothing of the student's code here
             raise RuntimeError("a tracer cannot watch the student's code from the split clean room")
+        sys.settrace(None)  # the split's own machinery (encoding, the pipe) is not the student's steps
+        try:
+            return self._call(target, args, kwargs, forbidden, op, counting=tracer is not None)
+        finally:
+            sys.settrace(tracer)
+
+    def _call(
+        self, target: str, args: tuple, kwargs: dict, forbidden: list[Any] | None, op: str, counting: bool
+    ) -> Any:
         if forbidden is None and self.forbidden:
             forbidden = self.forbidden[-1]
         dotted, names = self._forbidden(forbidden or [])
-        message = self._message(
-            target, args, kwargs, op, by_hand=forbidden is not None, forbidden=dotted, forbidden_names=names
-        )
+        by_hand = {"by_hand": forbidden is not None, "forbidden": dotted, "forbidden_names": names}
+        message = self._message(target, args, kwargs, op, count_steps=counting, **by_hand)
         self.inputs.append(_requiring_grad([list(args), kwargs]))
         try:
             answer = self.request(message)
+            if counting:
+                self.steps[-1] += answer.steps
             self.cpu += max(answer.cpu, 0.0)
             if self.cpu > self.cell_timeout:
                 raise CellTimeoutError(f"used more than {self.cell_timeout:g} s of CPU time (the per-cell limit)")
@@ -674,6 +694,21 @@ class Client(_Peer):
 
         by_hand.__doc__, by_hand.__wrapped__ = original.__doc__, original
         return by_hand
+
+    def python_steps(self, original: Callable[..., int]) -> Callable[..., int]:
+        """``course.im2col_checks.python_steps`` for the tester: the student's code, run by the calls
+        `fn` makes, is counted in the student process (:attr:`RemoteCall.count_steps`)."""
+
+        def python_steps(fn: Callable[..., Any], *args: Any) -> int:
+            self.steps.append(0)
+            try:
+                here = original(fn, *args)
+            finally:
+                there = self.steps.pop()
+            return here + there
+
+        python_steps.__doc__, python_steps.__wrapped__ = original.__doc__, original
+        return python_steps
 
 
 NEVER_HANDED = (
@@ -814,6 +849,72 @@ def _as_data(value: Any) -> None:
     return None
 
 
+class _Steps:
+    """A count of Python events (calls, lines, returns, as ``python_steps`` counts them)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def tracer(self, frame: Any, event: str, arg: Any) -> Any:
+        self.count += 1
+        return self.tracer
+
+
+@contextlib.contextmanager
+def _counting(on: bool) -> Iterator[_Steps]:
+    """The Python events the block runs, counted if `on`."""
+    steps = _Steps()
+    previous = sys.gettrace()
+    if on:
+        sys.settrace(steps.tracer)
+    try:
+        yield steps
+    finally:
+        if on:
+            sys.settrace(previous)
+
+
+class _Argument:
+    """An argument of the call, found in what the call returns: it crosses as ``{"arg": key}``."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _by_reference(value: Any, args: list, kwargs: dict) -> Any:
+    """`value` with each argument of the call that it is or holds (in its lists, tuples and dicts)
+    as an :class:`_Argument`: the caller gets its own object back, as in one process."""
+    import numpy as np
+
+    mutable = (list, dict, np.ndarray) + ((torch.Tensor,) if (torch := sys.modules.get("torch")) else ())
+    passed = {id(v): str(i) for i, v in enumerate(args) if isinstance(v, mutable)}
+    passed |= {id(v): k for k, v in kwargs.items() if isinstance(v, mutable)}
+    seen: set[int] = set()
+
+    def walk(item: Any) -> Any:
+        if (key := passed.get(id(item))) is not None:
+            return _Argument(key)
+        if type(item) not in (list, tuple, dict) or id(item) in seen:
+            return item
+        seen.add(id(item))
+        if type(item) is dict:
+            return {k: walk(v) for k, v in item.items()}
+        return type(item)(walk(v) for v in item)
+
+    return walk(value) if passed else value
+
+
+def _argument(key: Any, args: tuple | list, kwargs: dict) -> Any:
+    """The argument `key` (a position or a keyword) of the call this end made."""
+    if isinstance(key, str) and key.isdigit() and int(key) < len(args):
+        return args[int(key)]
+    if isinstance(key, str) and key in kwargs:
+        return kwargs[key]
+    raise ProtocolError(f"no argument {key!r} in the call")
+
+
 def _written(call: RemoteCall, args: list, kwargs: dict) -> dict[str, Any]:
     """The arguments (arrays, tensors, generators, lists, dicts) whose content the call changed: their new value."""
     import numpy as np
@@ -848,12 +949,15 @@ class StudentSide(_Peer):
         self.locked = locked
         self.by_hand = by_hand  # bound now, from the restored state
         self.depth = 0
+        self.steps: dict[int, _Steps] = {}  # call id -> its Python steps, when it asked to count them
 
     def _outgoing(self, value: Any) -> dict | None:
         """What is not data stays here: a handle (the tester can only use it by calls or pass it back);
         a tensor that records its graph crosses as data, and the graph stays here under a handle."""
-        if isinstance(value, Remote) and object.__getattribute__(value, "_peer") is self:
-            return {self.OTHER: _target(value)}
+        if isinstance(value, _Argument) or (
+            isinstance(value, Remote) and object.__getattribute__(value, "_peer") is self
+        ):
+            return self._reference(value)
         if _is_tensor(value):
             return self._handle(_Graph(value, self.inputs[-1] if self.inputs else []))
         return self._handle(value)
@@ -881,11 +985,19 @@ class StudentSide(_Peer):
     def _invoke(self, fn: Any, args: list, kwargs: dict, call: RemoteCall) -> Any:
         forbidden = list(call.forbidden) + [self.namespace[n] for n in call.forbidden_names if n in self.namespace]
         fn = _operation(fn, call.op)
-        if call.by_hand:
-            return self.by_hand(fn, *args, forbidden=forbidden, **kwargs)
-        return fn(*args, **kwargs)
+        with _counting(call.count_steps) as self.steps[call.id]:
+            if call.by_hand:
+                return self.by_hand(fn, *args, forbidden=forbidden, **kwargs)
+            return fn(*args, **kwargs)
 
     def answer(self, call: RemoteCall) -> RemoteResult:
+        """The call under a CPU timer, with the Python steps it ran if it asked to count them."""
+        out = self._timed(call)
+        counted = self.steps.pop(call.id, None)
+        out.steps = counted.count if counted is not None else 0
+        return out
+
+    def _timed(self, call: RemoteCall) -> RemoteResult:
         """The call under a CPU timer (the outermost one only: the tester's functions it calls back run there)."""
         if self.depth or threading.current_thread() is not threading.main_thread():  # a timer needs the main thread
             self.depth += 1
