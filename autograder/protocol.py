@@ -21,7 +21,8 @@ Messages, by the pipe they travel:
   :class:`TestsDone`.
 
 The values a check saw cross as tagged plain data (:func:`encode` in the sandbox, :func:`decode`
-in the grader): exact builtins, numpy arrays, scalars and dtypes, torch tensors and dtypes.
+in the grader): exact builtins, numpy arrays, scalars and dtypes, torch tensors and dtypes, and
+random generators (``numpy.random.Generator``, a CPU ``torch.Generator``) as their state.
 Anything else, and anything past the :class:`Budget`, arrives as :class:`Opaque`.
 """
 
@@ -62,6 +63,7 @@ __all__ = [
     "PlanCell",
     "PlanTest",
     "ProtocolError",
+    "REMOTE_OPS",
     "RemoteCall",
     "RemoteResult",
     "StudentNames",
@@ -465,9 +467,14 @@ class TesterPlan(CleanRoomPlan):
 # Values cross as :func:`encode`d data with three more tags, which only these messages carry (a
 # record holding one is refused by :func:`decode`): ``{"remote": target}`` (a student object that
 # stays in the student process: a name, or "#<n>" for a result kept there), ``{"tester": "#<n>"}``
-# (a function of the tester passed to student code: calling it calls back), ``{"ref": "numpy.tanh"}``
-# (a library object, imported by name on the other side) and ``{"name": "step"}`` (a locked
-# notebook name, read from the other side's restored namespace).
+# (an object of the tester handed to student code: a test's function, called back, or an object
+# whose public attributes student code reads by callback), ``{"ref": "numpy.tanh"}`` (a library
+# object, imported by name on the other side) and ``{"name": "step"}`` (a locked notebook name,
+# read from the other side's restored namespace).
+#
+# Each message that creates handles says, in `classes`, the class of each new handle's object as
+# its MRO (``"module:qualname"`` strings): the receiving side gives the handle the nearest class
+# of that list which it trusts (``split._nearest_class``), so that ``isinstance`` judges it.
 
 
 @dataclass
@@ -490,11 +497,19 @@ class StudentNames(Message):
     callables: list[str]
     values: dict[str, Any]
     """name -> encoded value (or a ``remote`` handle for what is not data)."""
+    classes: dict[str, list[str]] = field(default_factory=dict)
+    """handle ("#<n>") -> the MRO of its object's class, as ``"module:qualname"`` strings."""
+
+
+REMOTE_OPS = ("call", "getattr", "getitem", "iter", "next", "len", "bool", "backward")
+"""What a :class:`RemoteCall` does to its target: call it, read an attribute (``args == [name]``),
+an item (``args == [key]``), list its items, its next item, its length, its truth, or (a student
+result's graph, for the tester only) back-propagate ``args == [grad]`` through it."""
 
 
 @dataclass
 class RemoteCall(Message):
-    """Call a student object in the student process: under ``by_hand(forbidden=...)`` when `by_hand`."""
+    """Call an object of the other process (or do `op` on it): under ``by_hand(forbidden=...)`` when `by_hand`."""
 
     TAG: ClassVar[str] = "remote_call"
     id: int
@@ -506,6 +521,16 @@ class RemoteCall(Message):
     """Dotted names, as by_hand resolves them."""
     forbidden_names: list[str] = field(default_factory=list)
     """Notebook names (locked or student objects), read from the student process's namespace."""
+    op: str = "call"
+    """One of :data:`REMOTE_OPS`."""
+    grad: bool = True
+    """Whether the caller records gradients (``torch.is_grad_enabled()``): the call runs so too."""
+    released: list[str] = field(default_factory=list)
+    """Handles of the receiver's graphs (``graph`` values) that the sender holds no more: freed there."""
+    classes: dict[str, list[str]] = field(default_factory=dict)
+    """The classes of the handles that `args` and `kwargs` create (see :class:`StudentNames`)."""
+    count_steps: bool = False
+    """Count the Python events the call runs there (a test's ``python_steps`` of the student's code)."""
 
 
 @dataclass
@@ -521,6 +546,10 @@ class RemoteResult(Message):
     """Arguments the call changed in place (position or keyword -> encoded new value)."""
     cpu: float = 0.0
     """CPU seconds the call took in the student process (counted against the test's limit)."""
+    classes: dict[str, list[str]] = field(default_factory=dict)
+    """The classes of the handles that `value` and `written` create (see :class:`StudentNames`)."""
+    steps: int = 0
+    """The Python events the call ran, when the call asked to count them."""
 
 
 @dataclass
@@ -693,12 +722,21 @@ def _encode(value: Any, budget: Budget, other: Callable[[Any], Any] | None = Non
     elif kind is dict:
         out = {"dict": [[_encode(k, budget, other), _encode(v, budget, other)] for k, v in value.items()]}
     elif torch is not None and isinstance(value, torch.Tensor):
+        if other is not None and value.requires_grad:  # the split clean room's calls: autograd crosses too
+            if value.grad_fn is not None and (graph := other(value)) is not None:
+                return {"graph": [_encode(value.detach(), budget), graph]}
+            return _leaf(value, budget)
         out = {"tensor": _npy(value.detach().cpu().numpy())}
     elif torch is not None and kind is torch.dtype:
         out = {"torch_dtype": str(value).removeprefix("torch.")}
+    elif torch is not None and kind is torch.Generator and value.device.type == "cpu":
+        out = {"torch_generator": _npy(value.get_state().numpy())}
     else:
         import numpy as np
 
+        if kind is np.random.Generator and type(value.bit_generator).__name__ in BIT_GENERATORS:
+            bits = value.bit_generator
+            return {"np_generator": [type(bits).__name__, _encode(bits.state, budget)]}
         if isinstance(value, np.ndarray) and value.dtype != object:
             out = {"ndarray": _npy(np.asarray(value).view(np.ndarray))}
         elif isinstance(value, np.generic) and not isinstance(value, np.object_):
@@ -715,6 +753,15 @@ def _encode(value: Any, budget: Budget, other: Callable[[Any], Any] | None = Non
     return out
 
 
+def _leaf(tensor: Any, budget: Budget) -> Any:
+    """A tensor that requires grad, as a leaf that does (and its ``.grad``): ``{"leaf": [data, grad]}``."""
+    grad = tensor.grad if tensor.is_leaf else None
+    parts = [_npy(t.detach().cpu().numpy()) for t in (tensor, grad) if t is not None]
+    if not budget.spend(sum(map(len, parts))):
+        return {"opaque": f"{type(tensor).__name__} (too large to transfer)"}
+    return {"leaf": parts}
+
+
 def _payload_text(out: Any) -> str | None:
     """The text payload of a one-tag encoding (what the budget counts), else None."""
     if isinstance(out, dict) and len(out) == 1 and isinstance(payload := next(iter(out.values())), str):
@@ -722,15 +769,22 @@ def _payload_text(out: Any) -> str | None:
     return None
 
 
-OTHER_TAGS = ("remote", "tester", "ref", "name")
-"""Tags that only the split clean room's calls carry (:func:`decode` refuses them without `other`)."""
+OTHER_TAGS = ("remote", "tester", "ref", "name", "graph", "arg")
+"""Tags that only the split clean room's calls carry (:func:`decode` refuses them without `other`).
+
+``{"arg": "2"}`` (or a keyword): in a call's result, that argument of the call itself, so that
+``cache["mask"] is mask`` holds across the split as in one process.
+
+``{"graph": [tensor, handle]}``: a result that records its autograd graph, which stays behind
+under the handle (the tester joins the data to its own graph: ``split._joined``)."""
 
 
-def decode(data: Any, other: Callable[[str, str], Any] | None = None) -> Any:
+def decode(data: Any, other: Callable[[str, Any], Any] | None = None) -> Any:
     """The value :func:`encode` wrote; an opaque or unknown tag becomes :class:`Opaque`.
 
     `other(tag, payload)` turns the :data:`OTHER_TAGS` into objects (the split clean room's calls
-    only); without it they are refused.
+    only; a ``graph``'s payload decoded first); without it they are refused. A ``leaf`` (a tensor
+    that requires grad, with its ``.grad``, which only those calls send) is data.
 
     Raises:
         ProtocolError: `data` is not an encoding (a damaged or forged record).
@@ -743,7 +797,7 @@ def decode(data: Any, other: Callable[[str, str], Any] | None = None) -> Any:
         raise ProtocolError(f"undecodable value ({type(err).__name__}: {str(err)[:100]})") from None
 
 
-def _decode(value: Any, other: Callable[[str, str], Any] | None = None) -> Any:
+def _decode(value: Any, other: Callable[[str, Any], Any] | None = None) -> Any:
     if isinstance(value, list):
         raise ProtocolError("an untagged list (encode tags every container)")
     if not isinstance(value, dict):
@@ -776,7 +830,9 @@ def _decode(value: Any, other: Callable[[str, str], Any] | None = None) -> Any:
         if not isinstance(dtype, torch.dtype):
             raise ProtocolError(f"torch.{payload} is not a dtype")
         return dtype
-    if tag in ("ndarray", "scalar", "tensor"):
+    if tag == "np_generator":
+        return _np_generator(payload)
+    if tag in ("ndarray", "scalar", "tensor", "torch_generator"):
         import numpy as np
 
         array = np.lib.format.read_array(io.BytesIO(base64.b64decode(payload)), allow_pickle=False)
@@ -786,12 +842,45 @@ def _decode(value: Any, other: Callable[[str, str], Any] | None = None) -> Any:
             import torch
 
             return torch.from_numpy(array)
+        if tag == "torch_generator":
+            import torch
+
+            generator = torch.Generator()
+            generator.set_state(torch.from_numpy(array))
+            return generator
         return array
     if tag == "opaque":
         return Opaque(str(payload))
+    if tag == "leaf":
+        import torch
+
+        tensor, *grad = (torch.from_numpy(_decode({"ndarray": part})) for part in payload)
+        tensor.requires_grad_(True)
+        if grad:
+            tensor.grad = grad[0]
+        return tensor
+    if tag == "graph" and other is not None:
+        data, handle = payload
+        return other(tag, [_decode(data, other), _decode(handle, other)])
     if tag in OTHER_TAGS and other is not None and isinstance(payload, str):
         return other(tag, payload)
     raise ProtocolError(f"unknown tag {tag!r}")
+
+
+BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
+"""numpy's bit generators: a ``numpy.random.Generator`` over one of them crosses as its state."""
+
+
+def _np_generator(payload: Any) -> Any:
+    """A ``numpy.random.Generator`` in the state that `payload` (``[bit generator name, state]``) holds."""
+    import numpy as np
+
+    name, state = payload
+    if name not in BIT_GENERATORS:
+        raise ProtocolError(f"not a bit generator: {name!r}")
+    bits = getattr(np.random, name)()
+    bits.state = _decode(state)  # numpy checks the state's shape and types
+    return np.random.Generator(bits)
 
 
 def opaque_in(value: Any) -> str:

@@ -20,16 +20,36 @@ only in the tester:
   :class:`~autograder.protocol.RemoteResult`: the value as data (or a handle to what is not data),
   or the exception's type name and message, and the arguments the call changed in place.
 
-Arguments cross as data too, and a test's own function as a handle that the student process calls
-back in the tester; a test that passes an object that is neither (a generator, an optimizer, a
-layer) fails in split mode, and the grader's calibration then keeps it in the same-process clean room.
+What crosses, each way, is data or a handle (:class:`Remote`), never code:
+
+* the tester uses a student object by messages only: a call, an attribute read, an item,
+  iteration, ``next``, ``len``, ``bool`` (the `op` of a :class:`~autograder.protocol.RemoteCall`,
+  under the student process's CPU timer like a call); dunder names are never asked. A handle's
+  class crosses as MRO names, and the tester gives it the nearest class of an already imported
+  trusted library (:func:`_nearest_class`), so that ``isinstance(m, nn.Conv2d)`` judges it;
+* random generators (numpy's, torch's) cross as their state, and come back advanced;
+* a tensor that requires grad crosses as a leaf with its ``.grad``; a student result that
+  records its graph crosses as data joined to the tester's graph (:func:`_joined`), whose
+  backward is one call into the student process, where the graph stays until the tester lets go;
+* a test's own objects and functions cross as handles: student code calls them, and reads only
+  their *public* attributes (never ``_private`` or dunder ones: ``__globals__``, ``__code__``,
+  ``__self__``, ``__dict__`` would lead to the hidden test), and never gets a handle to a module,
+  frame, code object, traceback or coroutine (:data:`NEVER_HANDED`); a test's generator crosses as
+  an iterator over its items. Student code can still call what the test hands it, with any data.
+
+A test that needs more (an optimizer of the tester's stepping the student's parameters, in-place
+changes to what crossed as a copy, identity of data) fails in split mode, and the grader's
+calibration then keeps it in the same-process clean room.
 """
 
 from __future__ import annotations
 
 import builtins
+import contextlib
 import ctypes
+import functools
 import json
+import operator
 import os
 import select
 import signal
@@ -37,7 +57,8 @@ import struct
 import sys
 import threading
 import time
-from collections.abc import Callable
+import types
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from autograder.protocol import (
@@ -168,10 +189,18 @@ def start_tester(path: str, tester: Callable[[str, Link], None]) -> Link | None:
 
 
 class Remote:
-    """An object of the other process: it can be called, or passed back to it (never inspected).
+    """An object of the other process: called, read, iterated or passed back to it, never run here.
 
     In the tester: a student object (a function of the solution cells, or a result that is not
-    data). In the student process: a function of the tester (a test's lambda passed as an argument).
+    data). In the student process: an object of the tester (a test's function or object passed as
+    an argument). Each use is one :class:`~autograder.protocol.RemoteCall` (its `op`): a call, an
+    attribute read (``model.features``), an item, iteration (the items, as a list), ``next``,
+    ``len``, ``bool``; what comes back is data, or another handle. Dunder names are never asked of
+    the other process: they are how libraries turn an object into memory (``__array_interface__``,
+    ``__array__``, ``__dlpack__``), and an answer from the other process would choose what is read.
+    A handle whose object's class is known here as a trusted one (:func:`_nearest_class`) is an
+    instance of a subclass of this class named like it, whose ``__class__`` is it: ``isinstance``
+    and ``type(m).__name__`` judge it as the object itself.
     """
 
     __slots__ = ("_peer", "_target")
@@ -185,7 +214,24 @@ class Remote:
         return peer.call(object.__getattribute__(self, "_target"), args, kwargs)
 
     def __getattr__(self, name: str) -> Any:
-        raise AttributeError(f"{name}: an object of the other process is only called in the split clean room")
+        if name.startswith("__"):
+            raise AttributeError(f"{name}: not asked of an object of the other process")
+        return _do(self, "getattr", name)
+
+    def __iter__(self) -> Any:
+        return iter(_do(self, "iter"))
+
+    def __next__(self) -> Any:
+        return _do(self, "next")
+
+    def __len__(self) -> int:
+        return _do(self, "len")
+
+    def __getitem__(self, key: Any) -> Any:
+        return _do(self, "getitem", key)
+
+    def __bool__(self) -> bool:
+        return _do(self, "bool")
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("an object of the other process cannot be changed in the split clean room")
@@ -196,6 +242,83 @@ class Remote:
     @property
     def __name__(self) -> str:  # noqa: PLW3201 - by_hand and messages name a function so
         return object.__getattribute__(self, "_target")
+
+
+def _do(remote: Remote, op: str, *args: Any) -> Any:
+    """`op` (one of :data:`~autograder.protocol.REMOTE_OPS`) on `remote`'s object, in the other process."""
+    return object.__getattribute__(remote, "_peer").call(_target(remote), args, {}, op=op)
+
+
+_OPS: dict[str, Callable[..., Any]] = {
+    "getattr": getattr,
+    "getitem": operator.getitem,
+    "iter": list,
+    "next": next,
+    "len": len,
+    "bool": bool,
+    "backward": lambda graph, grad: graph.backward(grad),
+}
+"""How the answering side does each op of :data:`~autograder.protocol.REMOTE_OPS` but a call."""
+
+
+def _operation(obj: Any, op: str) -> Callable[..., Any]:
+    """What to call with a :class:`RemoteCall`'s arguments to do its `op` on `obj`."""
+    if op == "call":
+        return obj
+    if op not in _OPS:
+        raise ProtocolError(f"an unknown operation {op!r}")
+    return functools.partial(_OPS[op], obj)
+
+
+TRUSTED_LIBRARIES = ("builtins", "collections", "numpy", "torch", "course")
+"""Top-level modules whose classes a handle may take as its ``__class__`` (:func:`_nearest_class`)."""
+
+
+def _mro_names(cls: type) -> list[str]:
+    """`cls`'s MRO as ``"module:qualname"`` strings: what a message's `classes` says of a new handle."""
+    names = []
+    for c in cls.__mro__:
+        module, qualname = getattr(c, "__module__", None), getattr(c, "__qualname__", None)
+        if isinstance(module, str) and isinstance(qualname, str):
+            names.append(f"{module}:{qualname}")
+    return names
+
+
+def _nearest_class(mro: list[str], notebook: dict | None = None) -> type | None:
+    """The first class of `mro` (``"module:qualname"`` strings from the other process) trusted here.
+
+    A bounded exception to "nothing is looked up by a name the other process sends": only a class
+    of a module of :data:`TRUSTED_LIBRARIES` *already imported* here, found through the module's
+    and its classes' ``__dict__`` (no import, no module ``__getattr__``, no descriptor runs), whose
+    own ``__module__`` and ``__qualname__`` are the names sent, and which is not a metaclass. The
+    class found is this process's own object, used only as the handle's ``__class__``; a student
+    who names a library class that his object is not gains what subclassing it would give him.
+    With `notebook` (the student process only, which trusts nothing it holds anyway) a class of
+    the notebook (``__main__``, such as a locked cell's ``Conv``) is also looked up there.
+    """
+    for entry in mro:
+        module, _, qualname = entry.partition(":")
+        if module == "__main__" and notebook is not None:
+            found = notebook.get(qualname)
+        elif module.split(".")[0] in TRUSTED_LIBRARIES and "<" not in qualname:
+            found = sys.modules.get(module)
+            for part in qualname.split("."):
+                found = vars(found).get(part) if hasattr(found, "__dict__") else None
+        else:
+            continue
+        if (
+            isinstance(found, type)
+            and not issubclass(found, type)
+            and (found.__module__, found.__qualname__) == (module, qualname)
+        ):
+            return found
+    return None
+
+
+@functools.cache
+def _remote_type(cls: type) -> type[Remote]:
+    """A subclass of :class:`Remote` named like `cls`, whose instances say `cls` as their ``__class__``."""
+    return type(cls.__name__, (Remote,), {"__slots__": (), "__class__": property(lambda self: cls)})
 
 
 def _target(remote: Remote) -> str:
@@ -262,17 +385,54 @@ class _Peer:
         self.handles: list[Any] = []
         self.next_id = 0
         self.dead = ""
+        self.classes: dict[str, list[str]] = {}
+        """The classes (MROs) of the other end's handles, as its messages said."""
+        self.new_classes: dict[str, list[str]] = {}
+        """The classes of this end's handles made since its last message (sent with the next one)."""
+        self.handle_of: dict[int, str] = {}
+        self.inputs: list[list[Any]] = []
+        """Per call in progress (innermost last): its arguments' tensors that require grad, in order.
+        In the tester, those a student result's backward returns gradients for (:func:`_joined`);
+        in the student process, their leaf copies, which that backward fills (:class:`_Graph`)."""
+        self.remotes: dict[str, Remote] = {}
+        """One :class:`Remote` per handle of the other end."""
+        self.released: list[str] = []
+        """Handles of the other end's graphs no longer held here (sent with the next call)."""
 
     def _handle(self, value: Any) -> dict:
-        self.handles.append(value)
-        return {self.MINE: f"#{len(self.handles) - 1}"}
+        """`value` kept here, under one handle however often it crosses (``is`` holds on the other side)."""
+        target = self.handle_of.get(id(value))  # kept in `handles` for good: its id is not reused
+        if target is None:
+            self.handles.append(value)
+            target = self.handle_of[id(value)] = f"#{len(self.handles) - 1}"
+            self.new_classes[target] = _mro_names(type(value))
+        return {self.MINE: target}
+
+    def _release(self, target: str) -> None:
+        """Free the graph kept under `target` (only a :class:`_Graph`: every other handle is for good)."""
+        index = int(target[1:]) if target[1:].isdigit() else -1
+        if 0 <= index < len(self.handles) and isinstance(graph := self.handles[index], _Graph):
+            self.handles[index] = None
+            del self.handle_of[id(graph)]
+
+    def _take_classes(self) -> dict[str, list[str]]:
+        classes, self.new_classes = self.new_classes, {}
+        return classes
+
+    def _notebook(self) -> dict | None:
+        """Where :func:`_nearest_class` may find a notebook's class (None: nowhere)."""
+        return None
 
     def _lookup(self, target: str) -> Any:
         if target.startswith("#"):
             return self.handles[int(target[1:])]
         return self.namespace[target]
 
-    def _outgoing(self, value: Any) -> dict | None:
+    def _reference(self, value: Any) -> dict | None:
+        """`value` as the other end knows it: its own object (or an argument it passed), or a library
+        object by name (else None)."""
+        if isinstance(value, _Argument):
+            return {"arg": value.key}
         if isinstance(value, Remote) and object.__getattribute__(value, "_peer") is self:
             return {self.OTHER: _target(value)}
         import numpy as np
@@ -285,11 +445,18 @@ class _Peer:
 
             if resolve(f"{module}.{qualname}") is value:
                 return {"ref": f"{module}.{qualname}"}
-        return self._handle(value) if callable(value) else None
+        return None
+
+    def _outgoing(self, value: Any) -> dict | None:
+        """How encoding passes what is not data (None: opaque, and a call refuses it); the ends override it."""
+        return self._reference(value)
 
     def _incoming(self, tag: str, payload: str) -> Any:
         if tag == self.OTHER:
-            return Remote(self, payload)
+            if payload not in self.remotes:
+                cls = _nearest_class(self.classes.get(payload, []), self._notebook())
+                self.remotes[payload] = (Remote if cls in (None, object) else _remote_type(cls))(self, payload)
+            return self.remotes[payload]
         if tag == self.MINE:
             return self._lookup(payload)
         if tag == "ref":
@@ -308,8 +475,15 @@ class _Peer:
             raise TypeError(f"a {what} cannot be passed to the other process (the split clean room passes data)")
         return wire_args, wire_kwargs
 
-    def call(self, target: str, args: tuple, kwargs: dict) -> Any:
-        return self._result(self.request(RemoteCall(0, target, *self.encode_arguments(args, kwargs))), args, kwargs)
+    def _message(self, target: str, args: tuple, kwargs: dict, op: str, **options: Any) -> RemoteCall:
+        """The call of `op` on `target`, in the caller's gradient mode, with what this end has to tell
+        (`options`: more fields of :class:`RemoteCall`)."""
+        message = RemoteCall(0, target, *self.encode_arguments(args, kwargs), op=op, grad=_grad_enabled(), **options)
+        message.classes, message.released, self.released = self._take_classes(), self.released, []
+        return message
+
+    def call(self, target: str, args: tuple, kwargs: dict, op: str = "call") -> Any:
+        return self._result(self.request(self._message(target, args, kwargs, op)), args, kwargs)
 
     def request(self, message: RemoteCall) -> RemoteResult:
         """Send `message` (numbered here) and wait for its result, answering the other end's calls meanwhile."""
@@ -324,6 +498,7 @@ class _Peer:
                 if isinstance(answer, RemoteCall):
                     self.link.send(self.answer(answer))
                 elif answer.id == message.id:
+                    self.classes.update(answer.classes)
                     return answer
                 elif answer.id > message.id:
                     raise ProtocolError("a result out of turn")
@@ -340,7 +515,11 @@ class _Peer:
             if answer.error_type == "CellTimeoutError":
                 raise CellTimeoutError(answer.error)
             raise _exception(answer.error_type, answer.error)
-        return self.decode(answer.value)
+
+        def incoming(tag: str, payload: Any) -> Any:
+            return _argument(payload, args, kwargs) if tag == "arg" else self._incoming(tag, payload)
+
+        return decode(answer.value, incoming)
 
     def serve(self) -> None:
         """Answer calls until the other end is done (or gone)."""
@@ -354,10 +533,13 @@ class _Peer:
             return
 
     def _invoke(self, fn: Any, args: list, kwargs: dict, call: RemoteCall) -> Any:
-        return fn(*args, **kwargs)
+        return _operation(fn, call.op)(*args, **kwargs)
 
     def answer(self, call: RemoteCall) -> RemoteResult:
         """Run one call of the other end; its result, error, and the arguments it changed in place."""
+        self.classes.update(call.classes)
+        for target in call.released:
+            self._release(target)
         try:
             fn = self._lookup(call.target)
             args, kwargs = self.decode(call.args), self.decode(call.kwargs)
@@ -366,12 +548,17 @@ class _Peer:
         except (ProtocolError, KeyError, IndexError, ValueError) as err:
             return RemoteResult(call.id, error_type="RuntimeError", error=f"the split clean room's call failed: {err}")
         out = RemoteResult(call.id)
+        self.inputs.append(_requiring_grad([args, kwargs]))
         try:
-            value = self._invoke(fn, args, kwargs, call)
-            out.value = encode(value, Budget(MAX_VALUE), self._outgoing)
+            with _grad_mode(call.grad):
+                value = self._invoke(fn, args, kwargs, call)
+            out.value = encode(_by_reference(value, args, kwargs), Budget(MAX_VALUE), self._outgoing)
             out.written = _written(call, args, kwargs)
         except Exception as err:  # noqa: BLE001 - the error is data
             out.error_type, out.error = _kind(err), str(err)[:ERROR_CHARS]
+        finally:
+            self.inputs.pop()
+        out.classes = self._take_classes()
         return out
 
 
@@ -387,6 +574,7 @@ class Client(_Peer):
         super().__init__(link, namespace, cell_timeout, wall)
         self.cpu = 0.0
         self.forbidden: list[list[Any]] = []  # by_hand calls in progress in the tester (innermost last)
+        self.steps: list[int] = []  # python_steps counts in progress in the tester (innermost last)
 
     def start_test(self) -> None:
         self.cpu = 0.0
@@ -398,10 +586,49 @@ class Client(_Peer):
         return super()._lookup(target)
 
     def _incoming(self, tag: str, payload: str) -> Any:
-        """Only handles cross into the tester: it never imports or looks up a name the student process sends."""
+        """Only handles cross into the tester: it never imports or looks up a name the student process
+        sends (but for the bounded exception of a handle's class: :func:`_nearest_class`)."""
+        if tag == "graph":
+            data, graph = payload
+            if not isinstance(graph, Remote) or not _is_tensor(data):
+                raise ProtocolError("a graph that is not a tensor and a handle")
+            return _joined(data, graph, self.inputs[-1] if self.inputs else [], _Release(self, _target(graph)))
         if tag not in (self.OTHER, self.MINE):
             raise ProtocolError(f"a {tag!r} value from the student process")
         return super()._incoming(tag, payload)
+
+    def _outgoing(self, value: Any) -> dict | None:
+        """What student code may hold of the tester's: a student object or library object as before,
+        a generator as an iterator over its items (listed here: its ``gi_frame`` would lead to the
+        tester's locals), and a handle to anything else but what leads to the tester's code, frames
+        or modules (:data:`NEVER_HANDED`, which stays opaque: not passed)."""
+        if (tagged := self._reference(value)) is not None:
+            return tagged
+        if isinstance(value, NEVER_HANDED) or _is_tensor(value):  # a tensor crosses as data, a leaf if it requires grad
+            return None
+        if isinstance(value, types.GeneratorType):
+            value = iter(list(value))
+        return self._handle(value)
+
+    def _invoke(self, fn: Any, args: list, kwargs: dict, call: RemoteCall) -> Any:
+        """A call of the student's code on an object of the tester: only its public attributes are read."""
+        if call.op == "backward":
+            raise TypeError("the tester keeps no graph of student code's")
+        if call.op == "getattr" and not (args and isinstance(args[0], str) and not args[0].startswith("_")):
+            name = args[0] if args else ""
+            raise AttributeError(f"{name}: student code reads only public attributes of the tester's objects")
+        return super()._invoke(fn, args, kwargs, call)
+
+    def bind(self, names: StudentNames) -> None:
+        """Put the student's names into the tester's namespace: callables as :class:`Remote`, the rest decoded."""
+        self.classes.update(names.classes)
+        for name in names.callables:
+            self.namespace[name] = Remote(self, name)
+        for name, value in names.values.items():
+            try:
+                self.namespace[name] = self.decode(value)
+            except Exception:  # noqa: BLE001 - a value that does not decode is missing (its tests fail)
+                pass
 
     def _name_of(self, value: Any) -> str | None:
         return next((k for k, v in self.namespace.items() if v is value and not k.startswith("_")), None)
@@ -414,7 +641,7 @@ class Client(_Peer):
                 dotted.append(entry)
             elif isinstance(entry, Remote):
                 names.append(_target(entry))
-            elif (ref := _Peer._outgoing(self, entry)) is not None and "ref" in ref:
+            elif (ref := self._reference(entry)) is not None and "ref" in ref:
                 dotted.append(ref["ref"])
             elif (name := self._name_of(entry)) is not None:
                 names.append(name)
@@ -422,19 +649,37 @@ class Client(_Peer):
                 raise TypeError(f"by_hand: {entry!r} cannot be named to the student process")
         return dotted, names
 
-    def call(self, target: str, args: tuple, kwargs: dict, forbidden: list[Any] | None = None) -> Any:
-        """`target(*args, **kwargs)` in the student process (under by_hand if `forbidden` or a by_hand is running)."""
-        if sys.gettrace() is not None:  # a test that counts the student's steps would count nothing here
+    def call(self, target: str, args: tuple, kwargs: dict, forbidden: list[Any] | None = None, op: str = "call") -> Any:
+        """`target(*args, **kwargs)` (or `op` on `target`) in the student process (under by_hand if
+        `forbidden` or a by_hand is running), counting its CPU time against the test's."""
+        tracer = sys.gettrace()
+        if tracer is not None and not self.steps:  # it would count nothing of the student's code here
             raise RuntimeError("a tracer cannot watch the student's code from the split clean room")
+        sys.settrace(None)  # the split's own machinery (encoding, the pipe) is not the student's steps
+        try:
+            return self._call(target, args, kwargs, forbidden, op, counting=tracer is not None)
+        finally:
+            sys.settrace(tracer)
+
+    def _call(
+        self, target: str, args: tuple, kwargs: dict, forbidden: list[Any] | None, op: str, counting: bool
+    ) -> Any:
         if forbidden is None and self.forbidden:
             forbidden = self.forbidden[-1]
         dotted, names = self._forbidden(forbidden or [])
-        message = RemoteCall(0, target, *self.encode_arguments(args, kwargs), forbidden is not None, dotted, names)
-        answer = self.request(message)
-        self.cpu += max(answer.cpu, 0.0)
-        if self.cpu > self.cell_timeout:
-            raise CellTimeoutError(f"used more than {self.cell_timeout:g} s of CPU time (the per-cell limit)")
-        return self._result(answer, args, kwargs)
+        by_hand = {"by_hand": forbidden is not None, "forbidden": dotted, "forbidden_names": names}
+        message = self._message(target, args, kwargs, op, count_steps=counting, **by_hand)
+        self.inputs.append(_requiring_grad([list(args), kwargs]))
+        try:
+            answer = self.request(message)
+            if counting:
+                self.steps[-1] += answer.steps
+            self.cpu += max(answer.cpu, 0.0)
+            if self.cpu > self.cell_timeout:
+                raise CellTimeoutError(f"used more than {self.cell_timeout:g} s of CPU time (the per-cell limit)")
+            return self._result(answer, args, kwargs)
+        finally:
+            self.inputs.pop()
 
     def by_hand(self, original: Callable[..., Any]) -> Callable[..., Any]:
         """``course.byhand.by_hand`` for the tester: a :class:`Remote` runs under by_hand in the student process."""
@@ -451,6 +696,122 @@ class Client(_Peer):
 
         by_hand.__doc__, by_hand.__wrapped__ = original.__doc__, original
         return by_hand
+
+    def python_steps(self, original: Callable[..., int]) -> Callable[..., int]:
+        """``course.im2col_checks.python_steps`` for the tester: the student's code, run by the calls
+        `fn` makes, is counted in the student process (:attr:`RemoteCall.count_steps`)."""
+
+        def python_steps(fn: Callable[..., Any], *args: Any) -> int:
+            self.steps.append(0)
+            try:
+                here = original(fn, *args)
+            finally:
+                there = self.steps.pop()
+            return here + there
+
+        python_steps.__doc__, python_steps.__wrapped__ = original.__doc__, original
+        return python_steps
+
+
+NEVER_HANDED = (
+    types.ModuleType,
+    types.FrameType,
+    types.CodeType,
+    types.TracebackType,
+    types.CoroutineType,
+    types.AsyncGeneratorType,
+    types.CellType,
+)
+"""What the tester never hands to student code, even as a handle: each leads to the tester's globals,
+locals or code (``f_globals``, ``co_consts``, ``tb_frame``, ``cr_frame``) by public attributes."""
+
+
+def _is_tensor(value: Any) -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(value, torch.Tensor)
+
+
+def _requiring_grad(value: Any) -> list[Any]:
+    """The tensors that require grad in `value`'s lists, tuples and dicts, in the order they cross."""
+    if type(value) in (list, tuple):
+        return [t for v in value for t in _requiring_grad(v)]
+    if type(value) is dict:
+        return [t for v in value.values() for t in _requiring_grad(v)]
+    return [value] if _is_tensor(value) and value.requires_grad else []
+
+
+class _Graph:
+    """A student result that records its graph (student process): the tester back-propagates through it."""
+
+    def __init__(self, tensor: Any, leaves: list[Any]) -> None:
+        self.tensor, self.leaves = tensor, leaves
+        """`leaves`: the leaf copies of the tester's tensors that require grad in the call's arguments."""
+
+    def backward(self, grad: Any) -> list[Any]:
+        """``tensor.backward(grad)`` (the student's parameters accumulate, as in one process): the leaves' gradients."""
+        for leaf in self.leaves:
+            leaf.grad = None
+        self.tensor.backward(grad, retain_graph=True)  # the tester may go through it again
+        return [leaf.grad for leaf in self.leaves]
+
+
+class _Release:
+    """Held by the tester's graph node of a student result: when autograd frees the node, the student
+    process may free its graph too (told with the next call)."""
+
+    def __init__(self, peer: _Peer, target: str) -> None:
+        self.peer, self.target = peer, target
+
+    def __del__(self) -> None:
+        self.peer.released.append(self.target)
+        self.peer.remotes.pop(self.target, None)
+
+
+def _joined(data: Any, graph: Remote, inputs: list[Any], release: _Release) -> Any:
+    """A student result (`data`, its `graph` left in the student process) joined to the tester's graph.
+
+    Its backward is one call into the student process (:class:`_Graph`), which gives the
+    gradients of the call's `inputs`; an anchor makes it require grad when no input does
+    (a model's parameters are the student's).
+    """
+    import torch
+
+    anchor = torch.zeros((), requires_grad=True)
+    return _remote_backward().apply(graph, data, anchor, release, *inputs)
+
+
+@functools.cache
+def _remote_backward() -> Any:
+    import torch
+
+    class RemoteBackward(torch.autograd.Function):
+        """Back-propagation through a student result: a call into the student process."""
+
+        @staticmethod
+        def forward(ctx: Any, graph: Remote, data: Any, anchor: Any, release: _Release, *inputs: Any) -> Any:
+            ctx.graph, ctx.count, ctx.release = graph, len(inputs), release
+            return data.clone()
+
+        @staticmethod
+        def backward(ctx: Any, grad: Any) -> Any:
+            grads = _do(ctx.graph, "backward", grad)
+            if not isinstance(grads, list) or len(grads) != ctx.count:
+                raise RuntimeError("the student process gave no gradient for each input")
+            return (None, None, None, None, *grads)
+
+    return RemoteBackward
+
+
+def _grad_enabled() -> bool:
+    """Whether torch records gradients here now (what a call says, so that the other side does the same)."""
+    torch = sys.modules.get("torch")
+    return torch is None or torch.is_grad_enabled()
+
+
+def _grad_mode(enabled: bool) -> Any:
+    """Run a call in the caller's gradient mode (``torch.no_grad()`` around a call holds across)."""
+    torch = sys.modules.get("torch")
+    return contextlib.nullcontext() if torch is None else torch.set_grad_enabled(enabled)
 
 
 def _opaque(data: Any) -> str:
@@ -471,9 +832,13 @@ def _assign(original: Any, new: Any) -> None:
     if isinstance(original, np.ndarray) and isinstance(new, np.ndarray) and original.shape == new.shape:
         original[...] = new
     elif torch is not None and isinstance(original, torch.Tensor) and isinstance(new, torch.Tensor):
-        with torch.no_grad():
-            if original.shape == new.shape:
+        with torch.no_grad():  # unchanged: no in-place write (it would bump a tensor saved for backward)
+            if original.shape == new.shape and not torch.equal(original, new.to(original.dtype)):
                 original.copy_(new)
+    elif isinstance(original, np.random.Generator) and isinstance(new, np.random.Generator):
+        original.bit_generator.state = new.bit_generator.state
+    elif torch is not None and isinstance(original, torch.Generator) and isinstance(new, torch.Generator):
+        original.set_state(new.get_state())
     elif type(original) is list and isinstance(new, list):
         original[:] = new
     elif type(original) is dict and isinstance(new, dict):
@@ -481,12 +846,83 @@ def _assign(original: Any, new: Any) -> None:
         original.update(new)
 
 
+def _as_data(value: Any) -> None:
+    """The `other` of an encoding that passes data only, as a call's arguments cross (no handle)."""
+    return None
+
+
+class _Steps:
+    """A count of Python events (calls, lines, returns, as ``python_steps`` counts them)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def tracer(self, frame: Any, event: str, arg: Any) -> Any:
+        self.count += 1
+        return self.tracer
+
+
+@contextlib.contextmanager
+def _counting(on: bool) -> Iterator[_Steps]:
+    """The Python events the block runs, counted if `on`."""
+    steps = _Steps()
+    previous = sys.gettrace()
+    if on:
+        sys.settrace(steps.tracer)
+    try:
+        yield steps
+    finally:
+        if on:
+            sys.settrace(previous)
+
+
+class _Argument:
+    """An argument of the call, found in what the call returns: it crosses as ``{"arg": key}``."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _by_reference(value: Any, args: list, kwargs: dict) -> Any:
+    """`value` with each argument of the call that it is or holds (in its lists, tuples and dicts)
+    as an :class:`_Argument`: the caller gets its own object back, as in one process."""
+    import numpy as np
+
+    mutable = (list, dict, np.ndarray) + ((torch.Tensor,) if (torch := sys.modules.get("torch")) else ())
+    passed = {id(v): str(i) for i, v in enumerate(args) if isinstance(v, mutable)}
+    passed |= {id(v): k for k, v in kwargs.items() if isinstance(v, mutable)}
+    seen: set[int] = set()
+
+    def walk(item: Any) -> Any:
+        if (key := passed.get(id(item))) is not None:
+            return _Argument(key)
+        if type(item) not in (list, tuple, dict) or id(item) in seen:
+            return item
+        seen.add(id(item))
+        if type(item) is dict:
+            return {k: walk(v) for k, v in item.items()}
+        return type(item)(walk(v) for v in item)
+
+    return walk(value) if passed else value
+
+
+def _argument(key: Any, args: tuple | list, kwargs: dict) -> Any:
+    """The argument `key` (a position or a keyword) of the call this end made."""
+    if isinstance(key, str) and key.isdigit() and int(key) < len(args):
+        return args[int(key)]
+    if isinstance(key, str) and key in kwargs:
+        return kwargs[key]
+    raise ProtocolError(f"no argument {key!r} in the call")
+
+
 def _written(call: RemoteCall, args: list, kwargs: dict) -> dict[str, Any]:
-    """The arguments (arrays, tensors, lists, dicts) whose content the call changed: their new value."""
+    """The arguments (arrays, tensors, generators, lists, dicts) whose content the call changed: their new value."""
     import numpy as np
 
     torch = sys.modules.get("torch")
-    mutable = (np.ndarray, list, dict) + ((torch.Tensor,) if torch is not None else ())
+    mutable = (np.ndarray, np.random.Generator, list, dict) + ((torch.Tensor, torch.Generator) if torch else ())
     sent = dict(enumerate(call.args.get("list", []))) if isinstance(call.args, dict) else {}
     sent_kw = dict(call.kwargs.get("dict", [])) if isinstance(call.kwargs, dict) else {}
     written = {}
@@ -494,7 +930,7 @@ def _written(call: RemoteCall, args: list, kwargs: dict) -> dict[str, Any]:
         (k, v, sent_kw.get(k)) for k, v in kwargs.items()
     ]:
         if isinstance(value, mutable):
-            now = encode(value, Budget(MAX_VALUE))
+            now = encode(value, Budget(MAX_VALUE), _as_data)  # as it was sent (a leaf as a leaf)
             if not _opaque(now) and json.dumps(now) != json.dumps(before):
                 written[key] = now
     return written
@@ -515,12 +951,21 @@ class StudentSide(_Peer):
         self.locked = locked
         self.by_hand = by_hand  # bound now, from the restored state
         self.depth = 0
+        self.steps: dict[int, _Steps] = {}  # call id -> its Python steps, when it asked to count them
 
     def _outgoing(self, value: Any) -> dict | None:
-        """What is not data stays here: a handle (the tester can only call it or pass it back)."""
-        if isinstance(value, Remote) and object.__getattribute__(value, "_peer") is self:
-            return {self.OTHER: _target(value)}
+        """What is not data stays here: a handle (the tester can only use it by calls or pass it back);
+        a tensor that records its graph crosses as data, and the graph stays here under a handle."""
+        if isinstance(value, _Argument) or (
+            isinstance(value, Remote) and object.__getattribute__(value, "_peer") is self
+        ):
+            return self._reference(value)
+        if _is_tensor(value):
+            return self._handle(_Graph(value, self.inputs[-1] if self.inputs else []))
         return self._handle(value)
+
+    def _notebook(self) -> dict | None:
+        return self.namespace
 
     def names(self) -> StudentNames:
         callables, values = [], {}
@@ -531,7 +976,7 @@ class StudentSide(_Peer):
                 callables.append(name)
             else:
                 values[name] = encode(value, Budget(MAX_VALUE), self._outgoing)
-        return StudentNames(callables, values)
+        return StudentNames(callables, values, self._take_classes())
 
     def send_names(self) -> None:
         try:
@@ -541,11 +986,20 @@ class StudentSide(_Peer):
 
     def _invoke(self, fn: Any, args: list, kwargs: dict, call: RemoteCall) -> Any:
         forbidden = list(call.forbidden) + [self.namespace[n] for n in call.forbidden_names if n in self.namespace]
-        if call.by_hand:
-            return self.by_hand(fn, *args, forbidden=forbidden, **kwargs)
-        return fn(*args, **kwargs)
+        fn = _operation(fn, call.op)
+        with _counting(call.count_steps) as self.steps[call.id]:
+            if call.by_hand:
+                return self.by_hand(fn, *args, forbidden=forbidden, **kwargs)
+            return fn(*args, **kwargs)
 
     def answer(self, call: RemoteCall) -> RemoteResult:
+        """The call under a CPU timer, with the Python steps it ran if it asked to count them."""
+        out = self._timed(call)
+        counted = self.steps.pop(call.id, None)
+        out.steps = counted.count if counted is not None else 0
+        return out
+
+    def _timed(self, call: RemoteCall) -> RemoteResult:
         """The call under a CPU timer (the outermost one only: the tester's functions it calls back run there)."""
         if self.depth or threading.current_thread() is not threading.main_thread():  # a timer needs the main thread
             self.depth += 1

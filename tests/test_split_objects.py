@@ -1,0 +1,307 @@
+"""The split clean room's objects: what crosses between the tester and the student process besides data.
+
+A tester reads the attributes of student objects, iterates them and calls their methods
+(``model.features[0].padding``, ``model.parameters()``), and ``isinstance`` judges them by their
+nearest trusted library class; random generators cross as their state and come back advanced;
+a test's own objects (a ``Ring``, a layer spec, an ``nn.Module``) cross as handles that student
+code uses by callback, reading only their public attributes. Over real pipes, a thread playing
+the student process, as in ``tests/test_split_cleanroom.py``.
+"""
+
+import os
+import types
+
+import numpy as np
+import pytest
+import torch
+from split_ends import open_ends
+from torch import nn
+
+from autograder.protocol import REMOTE_OPS, Budget, ProtocolError, decode, encode
+from autograder.sandboxed import split
+
+LOCKED = """
+class Spec:
+    def __init__(self, width):
+        self.width = width
+"""
+
+STUDENT = """
+import numpy as np
+import torch
+from torch import nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU())
+        self.head = nn.Linear(2, 3)
+        self._private = "the student's own"
+
+    def forward(self, x):
+        return self.head(self.features(x).mean(dim=(2, 3)))
+
+class Bag(list):
+    pass
+
+def draw(rng, n):
+    return rng.random(n)
+
+def shuffle(n, generator):
+    return torch.randperm(n, generator=generator)
+
+def widths(specs):
+    return [s.width for s in specs if isinstance(s, Spec)]
+
+def tally(ring, n):
+    for _ in range(n):
+        ring.step(2)
+    return ring.steps
+
+def count(layer):
+    return sum(p.numel() for p in layer.parameters())
+
+def kind(obj):
+    return isinstance(obj, nn.Linear), isinstance(obj, nn.Conv2d), type(obj).__name__
+
+def swish(z):
+    return z * torch.sigmoid(z)
+
+def grad_mode(fn):
+    return fn(torch.is_grad_enabled())
+
+def forge(obj, op, *args):
+    # a forged request: past the student side's own Remote, which would not ask for a dunder name
+    from autograder.sandboxed import split
+    return object.__getattribute__(obj, "_peer").call(split._target(obj), args, {}, op=op)
+
+def peek(obj, name):
+    return forge(obj, "getattr", name)
+"""
+
+
+@pytest.fixture
+def ends():
+    """A tester's client (with ``LOCKED`` run on both sides) and the student side, on a thread, over pipes."""
+    with open_ends(LOCKED, STUDENT) as pair:
+        yield pair
+
+
+# 1. attributes, items, iteration and methods of student objects ------------------------------------
+
+
+def test_a_student_model_is_read_iterated_and_called_from_the_tester(ends):
+    client, _ = ends
+    net = client.namespace["Net"]()
+    conv = net.features[0]
+    assert tuple(conv.padding) == (1, 1) and conv.kernel_size == (3, 3), "attributes cross as data"
+    assert isinstance(conv.weight, torch.Tensor) and conv.weight.shape == (2, 1, 3, 3)
+    assert len(net.features) == 2 and bool(net.features)
+    assert sum(p.numel() for p in net.parameters()) == 2 * 9 + 2 + 2 * 3 + 3, "a method's generator, iterated"
+    assert [name for name, _ in net.named_children()] == ["features", "head"]
+    assert net.eval().training is False and net.training is False, "a method changes the object there"
+    assert net(torch.zeros(1, 1, 4, 4)).shape == (1, 3)
+    assert net._private == "the student's own", "the tester may read the student's private attributes"
+
+
+def test_every_operation_of_the_protocol_is_answered():
+    assert set(split._OPS) | {"call"} == set(REMOTE_OPS)
+    with pytest.raises(ProtocolError):
+        split._operation(object(), "setattr")
+
+
+def test_an_object_that_crosses_twice_is_the_same_handle(ends):
+    client, _ = ends
+    net = client.namespace["Net"]()
+    assert net.features is net.features and net.features[0] is next(iter(net.features))
+    ring = Ring()
+    assert client.namespace["peek"](ring, "me") is ring, "and the tester's object comes back as itself"
+
+
+def test_a_call_runs_in_the_callers_gradient_mode_both_ways(ends):
+    client, _ = ends
+    seen = []
+    with torch.no_grad():
+        client.namespace["grad_mode"](lambda there: seen.append((there, torch.is_grad_enabled())))
+    client.namespace["grad_mode"](lambda there: seen.append((there, torch.is_grad_enabled())))
+    assert seen == [(False, False), (True, True)]
+
+
+def test_dunder_names_are_never_asked_of_the_other_process(ends):
+    client, _ = ends
+    net = client.namespace["Net"]()
+    for name in ("__array_interface__", "__array__", "__dlpack__", "__dict__", "__globals__"):
+        with pytest.raises(AttributeError, match="not asked"):
+            getattr(net, name)
+
+
+# 2. isinstance -----------------------------------------------------------------------------------------
+
+
+def test_isinstance_judges_a_handle_by_its_nearest_trusted_class(ends):
+    client, _ = ends
+    net = client.namespace["Net"]()
+    assert isinstance(net, nn.Module) and not isinstance(net, nn.Sequential), "Net itself is the student's"
+    assert type(net).__name__ == "Module"
+    assert [type(m).__name__ for m in net.features] == ["Conv2d", "ReLU"]
+    assert isinstance(net.features, nn.Sequential) and isinstance(net.features[0], nn.Conv2d)
+    assert isinstance(net.features[0], split.Remote), "still a handle: nothing of it runs in the tester"
+    assert isinstance(client.namespace["Bag"](), list), "a student's list subclass, as a list"
+
+
+def test_the_tester_trusts_only_classes_of_imported_libraries():
+    for mro in (["__main__:Net", "builtins:object"], ["os:_wrap_close"], ["torch.nn:Module.<locals>.X"]):
+        assert split._nearest_class(mro) in (object, None), mro
+    assert split._nearest_class(["no.such.module:Thing", "torch.nn.modules.conv:Conv2d"]) is nn.Conv2d
+    assert split._nearest_class(["builtins:type"]) is None, "never a metaclass"
+    assert split._nearest_class(["torch.nn.modules.conv:Conv1d.forward"]) is None, "a function is not a class"
+
+
+# 3. generators as data -------------------------------------------------------------------------------------
+
+
+def test_a_numpy_generator_crosses_as_its_state_and_comes_back_advanced(ends):
+    client, _ = ends
+    rng, twin = np.random.default_rng(5), np.random.default_rng(5)
+    assert client.namespace["draw"](rng, 3).tolist() == twin.random(3).tolist()
+    assert rng.random() == twin.random(), "the student's draws advanced the tester's generator"
+
+
+def test_a_forged_generator_state_is_refused():
+    for payload in (["os.system", {"dict": []}], ["PCG64", {"dict": [["bit_generator", "MT19937"]]}], ["PCG64"]):
+        with pytest.raises(ProtocolError):
+            decode({"np_generator": payload})
+
+
+def test_a_torch_generator_crosses_as_its_state_and_comes_back_advanced(ends):
+    client, _ = ends
+    gen, twin = torch.Generator().manual_seed(2), torch.Generator().manual_seed(2)
+    assert client.namespace["shuffle"](6, gen).tolist() == torch.randperm(6, generator=twin).tolist()
+    assert torch.rand(1, generator=gen).item() == torch.rand(1, generator=twin).item()
+
+
+# 4. the tester's objects, handed to student code ---------------------------------------------------------
+
+
+class Ring:
+    """A test's object: student code steps it by callback; its counters stay in the tester."""
+
+    def __init__(self):
+        self.steps = 0
+        self._secret = "expected values"
+        self.me = self
+
+    def step(self, k):
+        self.steps += 1
+        return k
+
+
+def test_a_tests_object_is_used_by_callback(ends):
+    client, _ = ends
+    ring = Ring()
+    assert client.namespace["tally"](ring, 3) == 3 and ring.steps == 3
+    specs = [client.namespace["Spec"](4), client.namespace["Spec"](7)]
+    assert client.namespace["widths"](specs) == [4, 7], "isinstance of a locked cell's class, there"
+    assert client.namespace["count"](nn.Linear(3, 2)) == 8, "a library module of the test's, by callback"
+    assert client.namespace["kind"](nn.Linear(3, 2)) == (True, False, "Linear"), "isinstance there too"
+
+
+SECRETS = """
+def _hidden(x):
+    expected = 42
+    return x * expected
+"""
+
+
+def test_student_code_cannot_read_the_tests_private_or_dunder_attributes(ends):
+    """Red team: what the hidden test's objects would hand over (source, expected values, globals)."""
+    client, _ = ends
+    exec(compile(SECRETS, "<hidden test>", "exec"), client.namespace)  # noqa: S102 - the hidden test
+    ring, hidden, peek = Ring(), client.namespace["_hidden"], client.namespace["peek"]
+    attempts = [(hidden, n) for n in ("__globals__", "__code__", "__closure__", "__dict__", "__defaults__")]
+    attempts += [(ring, n) for n in ("_secret", "__dict__", "__class__", "__init__", "__reduce_ex__")]
+    attempts += [(ring.step, n) for n in ("__self__", "__func__", "__globals__")]
+    for obj, name in attempts:
+        with pytest.raises(AttributeError, match="only public attributes"):
+            peek(obj, name)
+    assert peek(ring, "steps") == 0, "public attributes are read"
+
+
+def test_what_leads_to_the_testers_code_or_frames_never_crosses(ends):
+    client, _ = ends
+    try:
+        raise ValueError
+    except ValueError as err:
+        traceback = err.__traceback__
+    for value in (os, traceback, traceback.tb_frame, traceback.tb_frame.f_code):
+        assert client._outgoing(value) is None, value
+    with pytest.raises(TypeError, match="cannot be passed"):
+        client.namespace["peek"](os, "environ")
+
+
+def test_a_tests_generator_crosses_as_an_iterator_over_its_items(ends):
+    client, _ = ends
+    layer = nn.Linear(2, 3)
+    assert client.namespace["count"](layer) == 9, "student code iterates layer.parameters() of the test's layer"
+    client._outgoing(p for p in layer.parameters())
+    kept = client.handles[-1]
+    assert not isinstance(kept, types.GeneratorType) and not hasattr(kept, "gi_frame"), "gi_frame leads to locals"
+    assert [tuple(p.shape) for p in kept] == [(3, 2), (3,)]
+
+
+def test_next_takes_one_item_there(ends):
+    client, _ = ends
+    params = client.namespace["Net"]().parameters()
+    assert next(params).shape == (2, 1, 3, 3) and next(params).shape == (2,)
+
+
+# 5. autograd across a call ------------------------------------------------------------------------------
+
+
+def test_backward_through_a_student_result_reaches_the_tests_inputs_and_the_students_parameters(ends):
+    client, _ = ends
+    z = torch.linspace(-3, 3, 7, dtype=torch.float64, requires_grad=True)
+    (got,) = torch.autograd.grad(client.namespace["swish"](z * 2).sum(), z)
+    w = z.detach().clone().requires_grad_(True)
+    (want,) = torch.autograd.grad(((2 * w) * torch.sigmoid(2 * w)).sum(), w)
+    assert torch.allclose(got, want), "the chain rule runs on both sides"
+    net = client.namespace["Net"]()
+    assert all(p.requires_grad and p.grad is None for p in net.parameters()), "a parameter crosses as a leaf"
+    net(torch.randn(2, 1, 4, 4)).sum().backward()
+    assert all(p.grad is not None for p in net.parameters()), "the student's parameters got their gradients there"
+    net.zero_grad()
+    assert all(p.grad is None for p in net.parameters())
+
+
+def test_a_leaf_crosses_with_its_gradient_only_in_the_split_clean_rooms_calls():
+    weight = torch.ones(3, requires_grad=True)
+    (weight * 2).sum().backward()
+    assert list(encode(weight, Budget(10**6))) == ["tensor"], "a record's tensor is plain data"
+    got = decode(encode(weight, Budget(10**6), lambda value: None))
+    assert got.requires_grad and got.is_leaf and got.grad.tolist() == [2.0, 2.0, 2.0]
+
+
+def test_no_graph_is_kept_for_a_call_without_gradients(ends):
+    client, student = ends
+    net = client.namespace["Net"]()
+    with torch.no_grad():
+        out = net(torch.randn(1, 1, 4, 4))
+    assert not out.requires_grad and not any(isinstance(h, split._Graph) for h in student.handles)
+
+
+def test_student_code_cannot_back_propagate_through_the_testers_objects(ends):
+    client, _ = ends
+    layer = nn.Linear(2, 2)
+    with pytest.raises(TypeError, match="no graph"):
+        client.namespace["forge"](layer, "backward", torch.ones(2))
+
+
+def test_a_graph_is_freed_there_once_the_tester_holds_it_no_more(ends):
+    client, student = ends
+    net = client.namespace["Net"]()
+    out = net(torch.randn(1, 1, 4, 4))
+    graphs = lambda: sum(isinstance(h, split._Graph) for h in student.handles)  # noqa: E731
+    assert out.requires_grad and graphs() == 1
+    del out
+    net.training  # noqa: B018 - the next call carries the release
+    assert graphs() == 0
