@@ -35,11 +35,14 @@ What crosses, each way, is data or a handle (:class:`Remote`), never code:
   their *public* attributes (never ``_private`` or dunder ones: ``__globals__``, ``__code__``,
   ``__self__``, ``__dict__`` would lead to the hidden test), and never gets a handle to a module,
   frame, code object, traceback or coroutine (:data:`NEVER_HANDED`); a test's generator crosses as
-  an iterator over its items. Student code can still call what the test hands it, with any data.
+  an iterator over its items. Student code can still call what the test hands it, with any data;
+* an argument that a call returns (or holds in a list, tuple or dict it returns) comes back as
+  the caller's own object (:func:`_by_reference`), and the steps a test's ``python_steps``
+  counts are counted where the student's code runs (:meth:`Client.python_steps`).
 
 A test that needs more (an optimizer of the tester's stepping the student's parameters, in-place
-changes to what crossed as a copy, identity of data) fails in split mode, and the grader's
-calibration then keeps it in the same-process clean room.
+changes to what crossed as a copy) fails in split mode, and the grader's calibration then keeps
+it in the same-process clean room.
 """
 
 from __future__ import annotations
