@@ -145,6 +145,12 @@ def _scopes(handed):
             yield getattr(getattr(handed, path[0]), path[1])
         except Exception:
             pass
+    try:  # split: ask the tester directly, past the student side's own handle, which asks no dunder name
+        peer = object.__getattribute__(handed, "_p" + "eer")
+        target = object.__getattribute__(handed, "_t" + "arget")
+        yield peer.call(target, ("__glo" + "bals__",), {}, op="getattr")
+    except Exception:
+        pass
 
 def _attack():
     for handed in getattr(_attack, "seen", []):
@@ -216,7 +222,7 @@ CASES = [
     Case("proc_cmdline", "right answers only if /proc/<pid>/cmdline shows the grader's command lines",
          _notebook_case(_proc_cmdline), "graded", "zero"),
     Case("handed_function_globals", "wrong answers that reach the test's globals through a function the test hands "
-         "them (a lambda as the activation) and disarm its checks there",
+         "them (a lambda as the activation), also by a forged request to the tester, and disarm its checks there",
          _notebook_case(lambda ctx: _armed(ctx, _HANDED_FUNCTION, disarm=False)), "graded", "zero"),
     Case("memory_scan_hidden_tests", "wrong answers that scan their process's heap (numpy on raw addresses) for the "
          "hidden tests and raise them as the error line (split tests: not in that process)",
