@@ -21,8 +21,9 @@ Messages, by the pipe they travel:
   :class:`TestsDone`.
 
 The values a check saw cross as tagged plain data (:func:`encode` in the sandbox, :func:`decode`
-in the grader): exact builtins, numpy arrays, scalars and dtypes, torch tensors and dtypes, and
-random generators (``numpy.random.Generator``, a CPU ``torch.Generator``) as their state.
+in the grader): exact builtins, numpy arrays, scalars and dtypes, torch tensors (on the ``meta``
+device: their shape and dtype) and dtypes, and random generators (``numpy.random.Generator``, a
+CPU ``torch.Generator``) as their state.
 Anything else, and anything past the :class:`Budget`, arrives as :class:`Opaque`.
 """
 
@@ -501,10 +502,11 @@ class StudentNames(Message):
     """handle ("#<n>") -> the MRO of its object's class, as ``"module:qualname"`` strings."""
 
 
-REMOTE_OPS = ("call", "getattr", "getitem", "iter", "next", "len", "bool", "backward")
+REMOTE_OPS = ("call", "getattr", "getitem", "iter", "next", "len", "bool", "backward", "assign")
 """What a :class:`RemoteCall` does to its target: call it, read an attribute (``args == [name]``),
-an item (``args == [key]``), list its items, its next item, its length, its truth, or (a student
-result's graph, for the tester only) back-propagate ``args == [grad]`` through it."""
+an item (``args == [key]``), list its items, its next item, its length, its truth; and, for the
+tester only: back-propagate ``args == [grad]`` through a student result's graph, or copy
+``args == [name, tensor]`` into a tensor attribute (what a test changed in place in its copy)."""
 
 
 @dataclass
@@ -525,6 +527,8 @@ class RemoteCall(Message):
     """One of :data:`REMOTE_OPS`."""
     grad: bool = True
     """Whether the caller records gradients (``torch.is_grad_enabled()``): the call runs so too."""
+    device: str = "cpu"
+    """The caller's default torch device (``with torch.device("meta"):``): the call runs on it too."""
     released: list[str] = field(default_factory=list)
     """Handles of the receiver's graphs (``graph`` values) that the sender holds no more: freed there."""
     classes: dict[str, list[str]] = field(default_factory=dict)
@@ -721,6 +725,8 @@ def _encode(value: Any, budget: Budget, other: Callable[[Any], Any] | None = Non
         out = {"set": [_encode(v, budget, other) for v in value]}
     elif kind is dict:
         out = {"dict": [[_encode(k, budget, other), _encode(v, budget, other)] for k, v in value.items()]}
+    elif torch is not None and isinstance(value, torch.Tensor) and value.device.type == "meta":
+        out = {"meta": [list(value.shape), str(value.dtype).removeprefix("torch."), value.requires_grad]}
     elif torch is not None and isinstance(value, torch.Tensor):
         if other is not None and value.requires_grad:  # the split clean room's calls: autograd crosses too
             if value.grad_fn is not None and (graph := other(value)) is not None:
@@ -797,6 +803,15 @@ def decode(data: Any, other: Callable[[str, Any], Any] | None = None) -> Any:
         raise ProtocolError(f"undecodable value ({type(err).__name__}: {str(err)[:100]})") from None
 
 
+def _torch_dtype(name: Any) -> Any:
+    import torch
+
+    dtype = vars(torch).get(name) if isinstance(name, str) else None  # no module __getattr__ runs
+    if not isinstance(dtype, torch.dtype):
+        raise ProtocolError(f"torch.{name} is not a dtype")
+    return dtype
+
+
 def _decode(value: Any, other: Callable[[str, Any], Any] | None = None) -> Any:
     if isinstance(value, list):
         raise ProtocolError("an untagged list (encode tags every container)")
@@ -824,12 +839,14 @@ def _decode(value: Any, other: Callable[[str, Any], Any] | None = None) -> Any:
 
         return np.dtype(payload)
     if tag == "torch_dtype":
+        return _torch_dtype(payload)
+    if tag == "meta":
         import torch
 
-        dtype = getattr(torch, payload)
-        if not isinstance(dtype, torch.dtype):
-            raise ProtocolError(f"torch.{payload} is not a dtype")
-        return dtype
+        shape, dtype, requires_grad = payload
+        if not (isinstance(shape, list) and all(type(n) is int and n >= 0 for n in shape)):
+            raise ProtocolError("a meta tensor's shape is not a list of sizes")
+        return torch.empty(shape, dtype=_torch_dtype(dtype), device="meta", requires_grad=requires_grad is True)
     if tag == "np_generator":
         return _np_generator(payload)
     if tag in ("ndarray", "scalar", "tensor", "torch_generator"):

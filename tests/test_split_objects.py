@@ -289,11 +289,31 @@ def test_no_graph_is_kept_for_a_call_without_gradients(ends):
     assert not out.requires_grad and not any(isinstance(h, split._Graph) for h in student.handles)
 
 
-def test_student_code_cannot_back_propagate_through_the_testers_objects(ends):
+def test_student_code_cannot_back_propagate_through_or_write_into_the_testers_objects(ends):
     client, _ = ends
     layer = nn.Linear(2, 2)
-    with pytest.raises(TypeError, match="no graph"):
+    with pytest.raises(TypeError, match="backward"):
         client.namespace["forge"](layer, "backward", torch.ones(2))
+    with pytest.raises(TypeError, match="assign"):
+        client.namespace["forge"](layer, "assign", "weight", torch.zeros(2, 2))
+    assert layer.weight.abs().sum() > 0
+
+
+def test_what_a_test_changes_in_place_in_a_students_tensor_reaches_the_students_object(ends):
+    """``net.head.bias.fill_(...)`` changes the test's copy; it is copied there before the next call."""
+    client, student = ends
+    net = client.namespace["Net"]()
+    x = torch.zeros(1, 1, 4, 4)
+    with torch.no_grad():
+        net.head.weight.zero_()
+        bias = net.head.bias
+        bias.fill_(2.0)
+        assert net(x).tolist() == [[2.0, 2.0, 2.0]], "both changes reached the student's Linear"
+        bias.add_(1.0)
+    assert net(x).tolist() == [[3.0, 3.0, 3.0]], "and a later one too"
+    assert net.head.bias.tolist() == [3.0, 3.0, 3.0]
+    unchanged = [h for h in student.handles if isinstance(h, nn.Linear)]
+    assert len(unchanged) == 1 and unchanged[0].weight.requires_grad, "changed as a test would, in no_grad"
 
 
 def test_a_graph_is_freed_there_once_the_tester_holds_it_no_more(ends):
@@ -305,3 +325,21 @@ def test_a_graph_is_freed_there_once_the_tester_holds_it_no_more(ends):
     del out
     net.training  # noqa: B018 - the next call carries the release
     assert graphs() == 0
+
+
+def test_a_model_built_on_the_meta_device_is_built_there_and_its_parameters_cross_as_shapes(ends):
+    client, student = ends
+    with torch.device("meta"):
+        net = client.namespace["Net"]()
+    assert [tuple(p.shape) for p in net.parameters()] == [(2, 1, 3, 3), (2,), (3, 2), (3,)]
+    assert all(p.device.type == "meta" and p.requires_grad for p in net.parameters())
+    assert next(h for h in student.handles if type(h).__name__ == "Net").head.weight.device.type == "meta"
+    assert client.namespace["Net"]().head.weight.device.type == "cpu", "and outside the block, on the CPU"
+
+
+def test_a_forged_meta_tensor_is_refused():
+    back = decode(encode(torch.empty(2, 3, device="meta"), Budget(100)))
+    assert back.device.type == "meta" and back.shape == (2, 3) and back.dtype == torch.float32
+    for forged in ([[2, -1], "float32", False], [[2], "Tensor", False], [[2.5], "float32", False]):
+        with pytest.raises(ProtocolError):
+            decode({"meta": forged})

@@ -61,6 +61,7 @@ import sys
 import threading
 import time
 import types
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -219,7 +220,7 @@ class Remote:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(f"{name}: not asked of an object of the other process")
-        return _do(self, "getattr", name)
+        return object.__getattribute__(self, "_peer").attribute(self, name)
 
     def __iter__(self) -> Any:
         return iter(_do(self, "iter"))
@@ -260,6 +261,7 @@ _OPS: dict[str, Callable[..., Any]] = {
     "len": len,
     "bool": bool,
     "backward": lambda graph, grad: graph.backward(grad),
+    "assign": lambda obj, name, value: _copy_into(getattr(obj, name), value),
 }
 """How the answering side does each op of :data:`~autograder.protocol.REMOTE_OPS` but a call."""
 
@@ -481,12 +483,17 @@ class _Peer:
     def _message(self, target: str, args: tuple, kwargs: dict, op: str, **options: Any) -> RemoteCall:
         """The call of `op` on `target`, in the caller's gradient mode, with what this end has to tell
         (`options`: more fields of :class:`RemoteCall`)."""
-        message = RemoteCall(0, target, *self.encode_arguments(args, kwargs), op=op, grad=_grad_enabled(), **options)
+        wire = self.encode_arguments(args, kwargs)
+        message = RemoteCall(0, target, *wire, op=op, grad=_grad_enabled(), device=_default_device(), **options)
         message.classes, message.released, self.released = self._take_classes(), self.released, []
         return message
 
     def call(self, target: str, args: tuple, kwargs: dict, op: str = "call") -> Any:
         return self._result(self.request(self._message(target, args, kwargs, op)), args, kwargs)
+
+    def attribute(self, remote: Remote, name: str) -> Any:
+        """``remote.name``: one attribute read in the other process."""
+        return _do(remote, "getattr", name)
 
     def request(self, message: RemoteCall) -> RemoteResult:
         """Send `message` (numbered here) and wait for its result, answering the other end's calls meanwhile."""
@@ -553,7 +560,7 @@ class _Peer:
         out = RemoteResult(call.id)
         self.inputs.append(_requiring_grad([args, kwargs]))
         try:
-            with _grad_mode(call.grad):
+            with _grad_mode(call.grad), _on_device(call.device):
                 value = self._invoke(fn, args, kwargs, call)
             out.value = encode(_by_reference(value, args, kwargs), Budget(MAX_VALUE), self._outgoing)
             out.written = _written(call, args, kwargs)
@@ -578,6 +585,7 @@ class Client(_Peer):
         self.cpu = 0.0
         self.forbidden: list[list[Any]] = []  # by_hand calls in progress in the tester (innermost last)
         self.steps: list[int] = []  # python_steps counts in progress in the tester (innermost last)
+        self.mirrors: list[_Mirror] = []  # tensor attributes of student objects, as the tester read them
 
     def start_test(self) -> None:
         self.cpu = 0.0
@@ -615,8 +623,8 @@ class Client(_Peer):
 
     def _invoke(self, fn: Any, args: list, kwargs: dict, call: RemoteCall) -> Any:
         """A call of the student's code on an object of the tester: only its public attributes are read."""
-        if call.op == "backward":
-            raise TypeError("the tester keeps no graph of student code's")
+        if call.op in ("backward", "assign"):
+            raise TypeError(f"student code cannot ask the tester's objects to {call.op}")
         if call.op == "getattr" and not (args and isinstance(args[0], str) and not args[0].startswith("_")):
             name = args[0] if args else ""
             raise AttributeError(f"{name}: student code reads only public attributes of the tester's objects")
@@ -667,6 +675,7 @@ class Client(_Peer):
     def _call(
         self, target: str, args: tuple, kwargs: dict, forbidden: list[Any] | None, op: str, counting: bool
     ) -> Any:
+        self._write_through()
         if forbidden is None and self.forbidden:
             forbidden = self.forbidden[-1]
         dotted, names = self._forbidden(forbidden or [])
@@ -683,6 +692,23 @@ class Client(_Peer):
             return self._result(answer, args, kwargs)
         finally:
             self.inputs.pop()
+
+    def attribute(self, remote: Remote, name: str) -> Any:
+        """``remote.name``; a tensor is the test's copy, and what the test changes in it in place
+        (``model.weight.fill_(1.0)``) is copied into the student's before the next call."""
+        value = super().attribute(remote, name)
+        if _is_tensor(value):
+            self.mirrors.append(_Mirror(_target(remote), name, value))
+        return value
+
+    def _write_through(self) -> None:
+        """Copy into the student's tensors what the test changed in place in its copies of them."""
+        changed = [(mirror, mirror.seen()) for mirror in self.mirrors if mirror.changed()]
+        for mirror in self.mirrors:
+            mirror.held = None
+        self.mirrors = [mirror for mirror in self.mirrors if mirror.alive()]
+        for mirror, tensor in changed:
+            _Peer.call(self, mirror.target, (mirror.name, tensor.detach()), {}, op="assign")
 
     def by_hand(self, original: Callable[..., Any]) -> Callable[..., Any]:
         """``course.byhand.by_hand`` for the tester: a :class:`Remote` runs under by_hand in the student process."""
@@ -817,6 +843,23 @@ def _grad_mode(enabled: bool) -> Any:
     return contextlib.nullcontext() if torch is None else torch.set_grad_enabled(enabled)
 
 
+def _default_device() -> str:
+    """The device torch creates tensors on here now (what a call says, so that the other side does the same)."""
+    torch = sys.modules.get("torch")
+    return "cpu" if torch is None else str(torch.get_default_device())
+
+
+def _on_device(device: str) -> Any:
+    """Run a call on the caller's default device: ``cpu`` or ``meta`` (shapes without memory)."""
+    if device == "cpu":
+        return contextlib.nullcontext()
+    if device != "meta":
+        raise ProtocolError(f"a call on the device {device!r}")
+    import torch
+
+    return torch.device("meta")
+
+
 def _opaque(data: Any) -> str:
     """What the first opaque value in encoded `data` was ('' if none)."""
     if isinstance(data, dict):
@@ -852,6 +895,43 @@ def _assign(original: Any, new: Any) -> None:
 def _as_data(value: Any) -> None:
     """The `other` of an encoding that passes data only, as a call's arguments cross (no handle)."""
     return None
+
+
+class _Mirror:
+    """A tensor attribute of a student object, as the tester read it (``model.weight``).
+
+    Held until the next call (``model.weight.zero_()`` leaves no other reference to it), then only
+    as long as the test holds it.
+    """
+
+    def __init__(self, target: str, name: str, tensor: Any) -> None:
+        self.target, self.name, self.version = target, name, tensor._version
+        self.held: Any = tensor
+        self.tensor = weakref.ref(tensor)
+
+    def alive(self) -> bool:
+        return self.tensor() is not None
+
+    def changed(self) -> bool:
+        """Whether the test changed the tensor in place since it was read (or last copied back)."""
+        tensor = self.tensor()
+        return tensor is not None and tensor._version != self.version
+
+    def seen(self) -> Any:
+        """The tensor, its current version noted as copied back."""
+        tensor = self.tensor()
+        self.version = tensor._version
+        return tensor
+
+
+def _copy_into(tensor: Any, value: Any) -> None:
+    """``tensor.copy_(value)`` outside autograd (the student process: a test's in-place change)."""
+    import torch
+
+    if not isinstance(tensor, torch.Tensor) or not isinstance(value, torch.Tensor):
+        raise TypeError("only a tensor attribute takes a tensor's values")
+    with torch.no_grad():
+        tensor.copy_(value)
 
 
 class _Steps:
