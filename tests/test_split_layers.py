@@ -10,7 +10,7 @@ and a part of a student object read by ``getattr`` stay handles; a forged copy i
 import numpy as np
 import pytest
 import torch
-from split_ends import open_ends
+from split_ends import ends_fixture
 from torch import nn
 
 from autograder.protocol import Budget, ProtocolError, encode
@@ -72,10 +72,7 @@ def run(m, x):
 """
 
 
-@pytest.fixture
-def ends():
-    with open_ends("", STUDENT) as pair:
-        yield pair
+ends = ends_fixture(STUDENT)
 
 
 def test_a_returned_sequential_is_a_real_one_in_the_tester(ends):
