@@ -67,6 +67,9 @@ def replace(m):
 def same(m):
     return m
 
+def to_double(m):
+    m.double()
+
 def run(m, x):
     return m(x)
 """
@@ -124,6 +127,15 @@ def test_a_returned_argument_is_the_callers_own_module(ends):
     client, _ = ends
     m = nn.Sequential(nn.Linear(2, 2))
     assert client.namespace["same"](m) is m
+    assert client.namespace["same"](None) is None, "None is no module that arrived"
+
+
+def test_a_dtype_change_is_written_back_into_the_same_parameters(ends):
+    client, _ = ends
+    m = nn.Linear(2, 2)
+    weight = m.weight
+    client.namespace["to_double"](m)
+    assert m.weight is weight and weight.dtype == torch.float64 and m.bias.dtype == torch.float64
 
 
 @pytest.mark.parametrize("maker", ["mine", "hooked", "with_callable"])

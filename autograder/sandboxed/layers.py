@@ -101,9 +101,12 @@ def describe(module: Any, budget: Budget, arrived: dict[str, Any] | None = None)
     `arrived` (a write-back): the parts the module had when it arrived (:func:`parts`); a
     parameter, buffer or submodule that is not the one that arrived is marked fresh.
     """
-    seen: set[int] = set()
-    described = _describe(module, budget, seen, arrived, "")
-    return None if described is None else {"layers": described}
+    trial = Budget(budget.left)  # a module that stays a handle spends nothing of the call's budget
+    described = _describe(module, trial, set(), arrived, "")
+    if described is None:
+        return None
+    budget.left = trial.left
+    return {"layers": described}
 
 
 def _describe(module: Any, budget: Budget, seen: set[int], arrived: dict | None, path: str) -> list | None:
@@ -232,6 +235,18 @@ def _fresh(part: Any) -> bool:
     return _FRESH.get(id(part)) is part
 
 
+def _copy(mine: Any, new: Any) -> None:
+    """`new`'s values into the tensor `mine`, in place (its data swapped if the callee changed its
+    dtype, as ``module.double()`` does); untouched if equal (no version bump)."""
+    import torch
+
+    with torch.no_grad():
+        if mine.dtype != new.dtype:
+            mine.data = new.detach()
+        elif not torch.equal(mine, new):
+            mine.copy_(new)
+
+
 def assign(original: Any, new: Any) -> None:
     """Write `new` (a callee's copy of `original`, decoded from a write-back) into `original` in place.
 
@@ -253,9 +268,7 @@ def assign(original: Any, new: Any) -> None:
             original._parameters[key] = param
             replaced = True
         else:
-            with torch.no_grad():
-                if not torch.equal(mine, param.to(mine.dtype)):
-                    mine.copy_(param)
+            _copy(mine, param)
             mine.requires_grad_(param.requires_grad)
             mine.grad = param.grad
     for key in set(original._parameters) - set(new._parameters):
@@ -265,8 +278,8 @@ def assign(original: Any, new: Any) -> None:
         mine = original._buffers.get(key)
         if buffer is None or mine is None or _fresh(buffer) or mine.shape != buffer.shape:
             original._buffers[key] = buffer
-        elif not torch.equal(mine, buffer.to(mine.dtype)):
-            mine.copy_(buffer)
+        else:
+            _copy(mine, buffer)
     for key in set(original._buffers) - set(new._buffers):
         del original._buffers[key]
     original._non_persistent_buffers_set = set(new._non_persistent_buffers_set)

@@ -1050,9 +1050,9 @@ def _written(call: RemoteCall, args: list, kwargs: dict, arrived: dict[int, tupl
     for key, value, before in [(str(i), v, sent.get(i)) for i, v in enumerate(args)] + [
         (k, v, sent_kw.get(k)) for k, v in kwargs.items()
     ]:
-        now = None
-        if arrived.get(id(value), (None,))[0] is value:  # as it was sent, with what the call replaced
-            now = layers.describe(value, Budget(MAX_VALUE), arrived[id(value)][1])
+        now, copy = None, arrived.get(id(value))
+        if copy is not None and copy[0] is value:  # as it was sent, with what the call replaced
+            now = layers.describe(value, Budget(MAX_VALUE), copy[1])
         elif isinstance(value, mutable):
             now = encode(value, Budget(MAX_VALUE), _as_data)  # as it was sent (a leaf as a leaf)
         if now is not None and not _opaque(now) and json.dumps(now) != json.dumps(before):
