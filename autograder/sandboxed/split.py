@@ -31,6 +31,10 @@ What crosses, each way, is data or a handle (:class:`Remote`), never code:
 * a tensor that requires grad crosses as a leaf with its ``.grad``; a student result that
   records its graph crosses as data joined to the tester's graph (:func:`_joined`), whose
   backward is one call into the student process, where the graph stays until the tester lets go;
+* a module made only of torch's own layers crosses as a copy when it is a call's argument or
+  result (:mod:`autograder.sandboxed.layers`; the tester rebuilds it of its own torch), and a
+  module argument the call changed is written back into the caller's own (:func:`_written`);
+  a part of an object read by ``getattr`` stays a handle, so hooks on it fire where it runs;
 * a test's own objects and functions cross as handles: student code calls them, and reads only
   their *public* attributes (never ``_private`` or dunder ones: ``__globals__``, ``__code__``,
   ``__self__``, ``__dict__`` would lead to the hidden test), and never gets a handle to a module,
@@ -41,8 +45,8 @@ What crosses, each way, is data or a handle (:class:`Remote`), never code:
   counts are counted where the student's code runs (:meth:`Client.python_steps`).
 
 A test that needs more (an optimizer of the tester's stepping the student's parameters, in-place
-changes to what crossed as a copy) fails in split mode, and the grader's calibration then keeps
-it in the same-process clean room.
+changes to what crossed as a copy, a student's module holding a module of the test's own class)
+fails in split mode, and the grader's calibration then keeps it in the same-process clean room.
 """
 
 from __future__ import annotations
