@@ -167,6 +167,12 @@ def _forged(**changes):
     return payload
 
 
+def _rnn(**changes):
+    m = nn.RNN(2, 2)
+    vars(m).update(changes)
+    return layers.describe(m, Budget(10**6))["layers"]
+
+
 @pytest.mark.parametrize(
     "payload",
     [
@@ -183,6 +189,7 @@ def _forged(**changes):
         _forged(params={"weight": [encode(torch.zeros(2, 2), Budget(10**6)), "yes", None, False]}),
         _forged(params={"weight": [{"remote": "#0"}, True, None, False]}),
         ["torch.nn.modules.linear:Linear"],
+        _rnn(_flat_weights_names=["weight_ih_l0", "forward"]),
     ],
 )
 def test_a_forged_copy_is_refused_in_the_tester(ends, payload):

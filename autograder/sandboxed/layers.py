@@ -17,9 +17,9 @@ student process sent and so trusts none of it:
   another class, or one shared between two places is not described: it stays a handle.
 
 A module argument that the call changed is written back into the caller's own module in place
-(:func:`assign`), keeping its Parameter objects; a parameter, buffer or submodule that the
-callee *replaced* is marked ``fresh`` and replaced on the caller's side too, so that a test
-checking ``id(param)`` sees what the callee did.
+(:func:`assign`), keeping its Parameter objects and buffers (their values copied in); a parameter
+or submodule that the callee *replaced* is marked ``fresh`` and replaced on the caller's side
+too, so that a test checking ``id(param)`` sees what the callee did.
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ def describe(module: Any, budget: Budget, arrived: dict[str, Any] | None = None)
     """`module` as ``{"layers": ...}`` if it and its submodules are only torch's own layers, else None.
 
     `arrived` (a write-back): the parts the module had when it arrived (:func:`parts`); a
-    parameter, buffer or submodule that is not the one that arrived is marked fresh.
+    parameter or submodule that is not the one that arrived is marked fresh.
     """
     trial = Budget(budget.left)  # a module that stays a handle spends nothing of the call's budget
     described = _describe(module, trial, set(), arrived, "")
@@ -210,6 +210,8 @@ def rebuild(payload: Any) -> Any:
     for key, entry in children.items():
         module.register_module(key, None if entry is None else rebuild(entry))
     if isinstance(module, torch.nn.RNNBase):
+        if not set(module._flat_weights_names) <= set(module._parameters):
+            raise _refuse("an RNN whose flat weights are not its parameters")
         module._init_flat_weights()
     return _mark(module, fresh)
 
