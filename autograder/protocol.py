@@ -775,14 +775,18 @@ def _payload_text(out: Any) -> str | None:
     return None
 
 
-OTHER_TAGS = ("remote", "tester", "ref", "name", "graph", "arg")
+OTHER_TAGS = ("remote", "tester", "ref", "name", "graph", "arg", "layers")
 """Tags that only the split clean room's calls carry (:func:`decode` refuses them without `other`).
 
 ``{"arg": "2"}`` (or a keyword): in a call's result, that argument of the call itself, so that
 ``cache["mask"] is mask`` holds across the split as in one process.
 
 ``{"graph": [tensor, handle]}``: a result that records its autograd graph, which stays behind
-under the handle (the tester joins the data to its own graph: ``split._joined``)."""
+under the handle (the tester joins the data to its own graph: ``split._joined``).
+
+``{"layers": [class, attributes, parameters, buffers, ...]}``: a module made only of torch's own
+layers, as a copy (``layers.describe``; its payload goes undecoded to `other`, which rebuilds it
+of its own torch: ``layers.rebuild``)."""
 
 
 def decode(data: Any, other: Callable[[str, Any], Any] | None = None) -> Any:
@@ -879,6 +883,8 @@ def _decode(value: Any, other: Callable[[str, Any], Any] | None = None) -> Any:
     if tag == "graph" and other is not None:
         data, handle = payload
         return other(tag, [_decode(data, other), _decode(handle, other)])
+    if tag == "layers" and other is not None:
+        return other(tag, payload)
     if tag in OTHER_TAGS and other is not None and isinstance(payload, str):
         return other(tag, payload)
     raise ProtocolError(f"unknown tag {tag!r}")

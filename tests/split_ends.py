@@ -4,7 +4,9 @@ student side (on a thread) over real pipes, each with the locked cells run in it
 import contextlib
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+
+import pytest
 
 from autograder.protocol import StudentNames
 from autograder.sandboxed import split
@@ -32,3 +34,14 @@ def open_ends(locked: str, student: str, cell_timeout: float = 30) -> Iterator[t
         thread.join(10)
         client.link.close()
         side.link.close()
+
+
+def ends_fixture(student: str, locked: str = "") -> Callable:
+    """A pytest fixture ``ends``: :func:`open_ends` of `locked` and `student`, for each test."""
+
+    @pytest.fixture
+    def ends() -> Iterator[tuple[split.Client, split.StudentSide]]:
+        with open_ends(locked, student) as pair:
+            yield pair
+
+    return ends

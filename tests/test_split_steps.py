@@ -7,7 +7,7 @@ Over real pipes, a thread playing the student process, as in ``tests/test_split_
 
 import numpy as np
 import pytest
-from split_ends import open_ends
+from split_ends import ends_fixture
 
 from course.im2col_checks import python_steps
 
@@ -28,10 +28,7 @@ def loops(n):
 """
 
 
-@pytest.fixture
-def ends():
-    with open_ends("", STUDENT) as pair:
-        yield pair
+ends = ends_fixture(STUDENT)
 
 
 def test_an_argument_that_comes_back_is_the_callers_own_object(ends):

@@ -31,6 +31,10 @@ What crosses, each way, is data or a handle (:class:`Remote`), never code:
 * a tensor that requires grad crosses as a leaf with its ``.grad``; a student result that
   records its graph crosses as data joined to the tester's graph (:func:`_joined`), whose
   backward is one call into the student process, where the graph stays until the tester lets go;
+* a module made only of torch's own layers crosses as a copy when it is a call's argument or
+  result (:mod:`autograder.sandboxed.layers`; the tester rebuilds it of its own torch), and a
+  module argument the call changed is written back into the caller's own (:func:`_written`);
+  a part of an object read by ``getattr`` stays a handle, so hooks on it fire where it runs;
 * a test's own objects and functions cross as handles: student code calls them, and reads only
   their *public* attributes (never ``_private`` or dunder ones: ``__globals__``, ``__code__``,
   ``__self__``, ``__dict__`` would lead to the hidden test), and never gets a handle to a module,
@@ -41,8 +45,8 @@ What crosses, each way, is data or a handle (:class:`Remote`), never code:
   counts are counted where the student's code runs (:meth:`Client.python_steps`).
 
 A test that needs more (an optimizer of the tester's stepping the student's parameters, in-place
-changes to what crossed as a copy) fails in split mode, and the grader's calibration then keeps
-it in the same-process clean room.
+changes to what crossed as a copy, a student's module holding a module of the test's own class)
+fails in split mode, and the grader's calibration then keeps it in the same-process clean room.
 """
 
 from __future__ import annotations
@@ -78,6 +82,7 @@ from autograder.protocol import (
     encode,
     parse,
 )
+from autograder.sandboxed import layers
 
 __all__ = ["Client", "Link", "LinkClosed", "Remote", "StudentNames", "StudentSide", "TesterReady", "start_tester"]
 
@@ -403,6 +408,11 @@ class _Peer:
         """One :class:`Remote` per handle of the other end."""
         self.released: list[str] = []
         """Handles of the other end's graphs no longer held here (sent with the next call)."""
+        self.as_data: Budget | None = None
+        """While encoding what may hold torch's own layers as data (a call's arguments or result), its budget."""
+        self.arrived: list[dict[int, tuple[Any, dict[str, Any]]]] = []
+        """Per call in progress (innermost last): the modules that arrived as data, with their parts
+        then (``layers.parts``), to tell in the write-back what the call replaced."""
 
     def _handle(self, value: Any) -> dict:
         """`value` kept here, under one handle however often it crosses (``is`` holds on the other side)."""
@@ -456,7 +466,29 @@ class _Peer:
         """How encoding passes what is not data (None: opaque, and a call refuses it); the ends override it."""
         return self._reference(value)
 
-    def _incoming(self, tag: str, payload: str) -> Any:
+    def _layers(self, value: Any) -> dict | None:
+        """`value` as a copy (``{"layers": ...}``) if it is a module made only of torch's own layers and
+        crosses as an argument or a call's result (a part of an object read by ``getattr``, or one
+        already handed, stays a handle: hooks on it fire where its object runs); else None."""
+        torch = sys.modules.get("torch")
+        if self.as_data is None or torch is None or id(value) in self.handle_of:
+            return None
+        return layers.describe(value, self.as_data) if isinstance(value, torch.nn.Module) else None
+
+    def _encode(self, value: Any, budget: Budget, as_data: bool) -> Any:
+        """`value` encoded for the other end, torch's own layers as copies if `as_data`."""
+        self.as_data = budget if as_data else None
+        try:
+            return encode(value, budget, self._outgoing)
+        finally:
+            self.as_data = None
+
+    def _incoming(self, tag: str, payload: Any) -> Any:
+        if tag == "layers":
+            module = layers.rebuild(payload)
+            if self.arrived:
+                self.arrived[-1][id(module)] = (module, layers.parts(module))
+            return module
         if tag == self.OTHER:
             if payload not in self.remotes:
                 cls = _nearest_class(self.classes.get(payload, []), self._notebook())
@@ -475,7 +507,7 @@ class _Peer:
 
     def encode_arguments(self, args: tuple | list, kwargs: dict) -> tuple[Any, Any]:
         budget = Budget(MAX_VALUE)
-        wire_args, wire_kwargs = encode(list(args), budget, self._outgoing), encode(kwargs, budget, self._outgoing)
+        wire_args, wire_kwargs = self._encode(list(args), budget, True), self._encode(kwargs, budget, True)
         if what := _opaque(wire_args) or _opaque(wire_kwargs):
             raise TypeError(f"a {what} cannot be passed to the other process (the split clean room passes data)")
         return wire_args, wire_kwargs
@@ -550,24 +582,28 @@ class _Peer:
         self.classes.update(call.classes)
         for target in call.released:
             self._release(target)
+        self.arrived.append({})
         try:
             fn = self._lookup(call.target)
             args, kwargs = self.decode(call.args), self.decode(call.kwargs)
             if not isinstance(args, list) or not isinstance(kwargs, dict):
                 raise ProtocolError("arguments are not a list and a dict")
         except (ProtocolError, KeyError, IndexError, ValueError) as err:
+            self.arrived.pop()
             return RemoteResult(call.id, error_type="RuntimeError", error=f"the split clean room's call failed: {err}")
         out = RemoteResult(call.id)
         self.inputs.append(_requiring_grad([args, kwargs]))
         try:
             with _grad_mode(call.grad), _on_device(call.device):
                 value = self._invoke(fn, args, kwargs, call)
-            out.value = encode(_by_reference(value, args, kwargs), Budget(MAX_VALUE), self._outgoing)
-            out.written = _written(call, args, kwargs)
+            value = _by_reference(value, args, kwargs)
+            out.value = self._encode(value, Budget(MAX_VALUE), call.op == "call")
+            out.written = _written(call, args, kwargs, self.arrived[-1])
         except Exception as err:  # noqa: BLE001 - the error is data
             out.error_type, out.error = _kind(err), str(err)[:ERROR_CHARS]
         finally:
             self.inputs.pop()
+            self.arrived.pop()
         out.classes = self._take_classes()
         return out
 
@@ -604,7 +640,7 @@ class Client(_Peer):
             if not isinstance(graph, Remote) or not _is_tensor(data):
                 raise ProtocolError("a graph that is not a tensor and a handle")
             return _joined(data, graph, self.inputs[-1] if self.inputs else [], _Release(self, _target(graph)))
-        if tag not in (self.OTHER, self.MINE):
+        if tag not in (self.OTHER, self.MINE, "layers"):  # a copy of torch's own layers: ``layers.rebuild``
             raise ProtocolError(f"a {tag!r} value from the student process")
         return super()._incoming(tag, payload)
 
@@ -617,6 +653,8 @@ class Client(_Peer):
             return tagged
         if isinstance(value, NEVER_HANDED) or _is_tensor(value):  # a tensor crosses as data, a leaf if it requires grad
             return None
+        if (copy := self._layers(value)) is not None:
+            return copy
         if isinstance(value, types.GeneratorType):
             value = iter(list(value))
         return self._handle(value)
@@ -885,6 +923,8 @@ def _assign(original: Any, new: Any) -> None:
         original.bit_generator.state = new.bit_generator.state
     elif torch is not None and isinstance(original, torch.Generator) and isinstance(new, torch.Generator):
         original.set_state(new.get_state())
+    elif torch is not None and isinstance(original, torch.nn.Module) and isinstance(new, torch.nn.Module):
+        layers.assign(original, new)
     elif type(original) is list and isinstance(new, list):
         original[:] = new
     elif type(original) is dict and isinstance(new, dict):
@@ -973,7 +1013,8 @@ def _by_reference(value: Any, args: list, kwargs: dict) -> Any:
     as an :class:`_Argument`: the caller gets its own object back, as in one process."""
     import numpy as np
 
-    mutable = (list, dict, np.ndarray) + ((torch.Tensor,) if (torch := sys.modules.get("torch")) else ())
+    torch = sys.modules.get("torch")
+    mutable = (list, dict, np.ndarray) + ((torch.Tensor, torch.nn.Module) if torch else ())
     passed = {id(v): str(i) for i, v in enumerate(args) if isinstance(v, mutable)}
     passed |= {id(v): k for k, v in kwargs.items() if isinstance(v, mutable)}
     seen: set[int] = set()
@@ -1000,8 +1041,9 @@ def _argument(key: Any, args: tuple | list, kwargs: dict) -> Any:
     raise ProtocolError(f"no argument {key!r} in the call")
 
 
-def _written(call: RemoteCall, args: list, kwargs: dict) -> dict[str, Any]:
-    """The arguments (arrays, tensors, generators, lists, dicts) whose content the call changed: their new value."""
+def _written(call: RemoteCall, args: list, kwargs: dict, arrived: dict[int, tuple[Any, dict]]) -> dict[str, Any]:
+    """The arguments (arrays, tensors, generators, lists, dicts, modules that crossed as copies: in
+    `arrived`) whose content the call changed: their new value."""
     import numpy as np
 
     torch = sys.modules.get("torch")
@@ -1012,10 +1054,13 @@ def _written(call: RemoteCall, args: list, kwargs: dict) -> dict[str, Any]:
     for key, value, before in [(str(i), v, sent.get(i)) for i, v in enumerate(args)] + [
         (k, v, sent_kw.get(k)) for k, v in kwargs.items()
     ]:
-        if isinstance(value, mutable):
+        now, copy = None, arrived.get(id(value))
+        if copy is not None and copy[0] is value:  # as it was sent, with what the call replaced
+            now = layers.describe(value, Budget(MAX_VALUE), copy[1])
+        elif isinstance(value, mutable):
             now = encode(value, Budget(MAX_VALUE), _as_data)  # as it was sent (a leaf as a leaf)
-            if not _opaque(now) and json.dumps(now) != json.dumps(before):
-                written[key] = now
+        if now is not None and not _opaque(now) and json.dumps(now) != json.dumps(before):
+            written[key] = now
     return written
 
 
@@ -1045,7 +1090,7 @@ class StudentSide(_Peer):
             return self._reference(value)
         if _is_tensor(value):
             return self._handle(_Graph(value, self.inputs[-1] if self.inputs else []))
-        return self._handle(value)
+        return self._layers(value) or self._handle(value)
 
     def _notebook(self) -> dict | None:
         return self.namespace
