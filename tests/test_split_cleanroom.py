@@ -117,6 +117,8 @@ def test_exceptions_come_back_as_builtin_types_with_their_message(client):
     assert type(caught.value) is Exception
     with pytest.raises(ValueError, match="said so"):  # assert_raises(ValueError, ...) passes, as in one process
         fails("shape")
+    forged = split._exception("HiddenTestLeak", "said so")  # a name no sender sends: a plain Exception
+    assert type(forged) is Exception and str(forged) == "said so"
 
 
 def test_by_hand_runs_in_the_student_process_with_the_forbidden_list(client):

@@ -355,8 +355,9 @@ _FORBIDDEN = ("ForbiddenCall", "course.byhand")
 
 
 def _exception(name: str, message: str) -> BaseException:
-    """The exception to raise for one the other process raised: a built-in of that name, the
-    course's ``ForbiddenCall``, else a plain ``Exception`` subclass of that name."""
+    """The exception to raise for one the other process raised: a built-in of that name, or the
+    course's ``ForbiddenCall`` (the only names :func:`_kind` sends); else, for a forged name, a
+    plain ``Exception``."""
     if name == "ForbiddenCall":
         from course.byhand import ForbiddenCall
 
@@ -367,7 +368,7 @@ def _exception(name: str, message: str) -> BaseException:
             return kind(message)
         except Exception:  # noqa: BLE001 - a built-in that takes other arguments
             pass
-    return type(name if name.isidentifier() else "Exception", (Exception,), {})(message)
+    return Exception(message)
 
 
 class _Timeout(BaseException):
