@@ -227,6 +227,29 @@ def test_student_code_cannot_read_the_tests_private_or_dunder_attributes(ends):
     assert peek(ring, "steps") == 0, "public attributes are read"
 
 
+def test_of_a_tests_module_student_code_reads_the_registries_torch_reads_but_never_its_hooks(ends):
+    """A student's model holding a test's module as a submodule counts its parameters (torch reads
+    ``_parameters`` and ``_modules``); the test's hooks on it stay out of reach."""
+    client, _ = ends
+
+    class Shift(nn.Module):  # a test's own class: it stays a handle
+        def __init__(self):
+            super().__init__()
+            self.offset = nn.Parameter(torch.ones(3))
+
+        def forward(self, x):
+            return x + self.offset
+
+    shift, peek = Shift(), client.namespace["peek"]
+    shift.register_forward_hook(lambda *args: None)
+    assert list(peek(shift, "_parameters")) == ["offset"] and peek(shift, "_modules") == {}
+    for name in ("_forward_hooks", "_forward_pre_hooks", "_state_dict_hooks", "_version"):
+        with pytest.raises(AttributeError, match="only public attributes"):
+            peek(shift, name)
+    with pytest.raises(AttributeError, match="only public attributes"):
+        peek(Ring(), "_parameters")
+
+
 def test_what_leads_to_the_testers_code_or_frames_never_crosses(ends):
     client, _ = ends
     try:

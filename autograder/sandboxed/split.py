@@ -661,10 +661,11 @@ class Client(_Peer):
         return self._handle(value)
 
     def _invoke(self, fn: Any, args: list, kwargs: dict, call: RemoteCall) -> Any:
-        """A call of the student's code on an object of the tester: only its public attributes are read."""
+        """A call of the student's code on an object of the tester: only its public attributes are read
+        (and, of a test's ``nn.Module``, the registries torch's own code reads: :data:`MODULE_STATE`)."""
         if call.op in ("backward", "assign"):
             raise TypeError(f"student code cannot ask the tester's objects to {call.op}")
-        if call.op == "getattr" and not (args and isinstance(args[0], str) and not args[0].startswith("_")):
+        if call.op == "getattr" and not (args and isinstance(args[0], str) and _readable(fn, args[0])):
             name = args[0] if args else ""
             raise AttributeError(f"{name}: student code reads only public attributes of the tester's objects")
         return super()._invoke(fn, args, kwargs, call)
@@ -779,6 +780,20 @@ class Client(_Peer):
 
         python_steps.__doc__, python_steps.__wrapped__ = original.__doc__, original
         return python_steps
+
+
+MODULE_STATE = frozenset({"_parameters", "_buffers", "_modules", "_non_persistent_buffers_set"})
+"""What torch's ``nn.Module`` code in the student process reads of a test's module it holds as a
+submodule (``parameters()``, ``named_modules()``, ``state_dict()``): its parameters, buffers and
+submodules, which its public methods give too. Never its hooks (the test's functions)."""
+
+
+def _readable(obj: Any, name: str) -> bool:
+    """Whether student code may read attribute `name` of the tester's `obj`."""
+    if not name.startswith("_"):
+        return True
+    torch = sys.modules.get("torch")
+    return name in MODULE_STATE and torch is not None and isinstance(obj, torch.nn.Module)
 
 
 NEVER_HANDED = (
