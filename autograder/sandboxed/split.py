@@ -35,18 +35,22 @@ What crosses, each way, is data or a handle (:class:`Remote`), never code:
   result (:mod:`autograder.sandboxed.layers`; the tester rebuilds it of its own torch), and a
   module argument the call changed is written back into the caller's own (:func:`_written`);
   a part of an object read by ``getattr`` stays a handle, so hooks on it fire where it runs;
+* what a test changes in place in a tensor it read from a student object (``model.weight.fill_``)
+  is copied into the student's object before the next call (:meth:`Client.attribute`); a call
+  runs on the caller's default device (``with torch.device("meta")``);
 * a test's own objects and functions cross as handles: student code calls them, and reads only
   their *public* attributes (never ``_private`` or dunder ones: ``__globals__``, ``__code__``,
-  ``__self__``, ``__dict__`` would lead to the hidden test), and never gets a handle to a module,
+  ``__self__``, ``__dict__`` would lead to the hidden test; of a test's ``nn.Module``, the
+  registries torch's code reads, :data:`MODULE_STATE`), and never gets a handle to a module,
   frame, code object, traceback or coroutine (:data:`NEVER_HANDED`); a test's generator crosses as
   an iterator over its items. Student code can still call what the test hands it, with any data;
 * an argument that a call returns (or holds in a list, tuple or dict it returns) comes back as
   the caller's own object (:func:`_by_reference`), and the steps a test's ``python_steps``
   counts are counted where the student's code runs (:meth:`Client.python_steps`).
 
-A test that needs more (an optimizer of the tester's stepping the student's parameters, in-place
-changes to what crossed as a copy, a student's module holding a module of the test's own class)
-fails in split mode, and the grader's calibration then keeps it in the same-process clean room.
+A test that needs more (an optimizer of the tester's stepping the parameters of what crossed as
+a copy, ``torch.func`` transform tensors passed to a test's own module) fails in split mode, and
+the grader's calibration then keeps it in the same-process clean room.
 """
 
 from __future__ import annotations
