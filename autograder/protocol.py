@@ -708,7 +708,7 @@ def _npy(array: Any) -> str:
 
 
 def _encode(value: Any, budget: Budget, other: Callable[[Any], Any] | None = None) -> Any:
-    kind = type(value)
+    kind = type(value)  # the real type: a split handle's ``__class__`` names a library class it is not
     torch = sys.modules.get("torch")
     if value is None or kind in (bool, str):
         out: Any = value
@@ -725,9 +725,9 @@ def _encode(value: Any, budget: Budget, other: Callable[[Any], Any] | None = Non
         out = {"set": [_encode(v, budget, other) for v in value]}
     elif kind is dict:
         out = {"dict": [[_encode(k, budget, other), _encode(v, budget, other)] for k, v in value.items()]}
-    elif torch is not None and isinstance(value, torch.Tensor) and value.device.type == "meta":
+    elif torch is not None and issubclass(kind, torch.Tensor) and value.device.type == "meta":
         out = {"meta": [list(value.shape), str(value.dtype).removeprefix("torch."), value.requires_grad]}
-    elif torch is not None and isinstance(value, torch.Tensor):
+    elif torch is not None and issubclass(kind, torch.Tensor):
         if other is not None and value.requires_grad:  # the split clean room's calls: autograd crosses too
             if value.grad_fn is not None and (graph := other(value)) is not None:
                 return {"graph": [_encode(value.detach(), budget), graph]}
@@ -743,11 +743,11 @@ def _encode(value: Any, budget: Budget, other: Callable[[Any], Any] | None = Non
         if kind is np.random.Generator and type(value.bit_generator).__name__ in BIT_GENERATORS:
             bits = value.bit_generator
             return {"np_generator": [type(bits).__name__, _encode(bits.state, budget)]}
-        if isinstance(value, np.ndarray) and value.dtype != object:
+        if issubclass(kind, np.ndarray) and value.dtype != object:
             out = {"ndarray": _npy(np.asarray(value).view(np.ndarray))}
-        elif isinstance(value, np.generic) and not isinstance(value, np.object_):
+        elif issubclass(kind, np.generic) and not issubclass(kind, np.object_):
             out = {"scalar": _npy(np.asarray(value))}
-        elif isinstance(value, np.dtype) and not value.hasobject:
+        elif issubclass(kind, np.dtype) and not value.hasobject:
             out = {"dtype": value.str}
         elif other is not None and (tagged := other(value)) is not None:
             return tagged

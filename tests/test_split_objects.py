@@ -70,6 +70,14 @@ def swish(z):
 def grad_mode(fn):
     return fn(torch.is_grad_enabled())
 
+class LooksLikeATensor:
+    shape, requires_grad = (3, 10), False
+    device = type("Device", (), {"type": "meta"})()
+    dtype = torch.float32
+
+def looks_like_a_tensor():
+    return LooksLikeATensor()
+
 def forge(obj, op, *args):
     # a forged request: past the student side's own Remote, which would not ask for a dunder name
     from autograder.sandboxed import split
@@ -370,3 +378,14 @@ def test_a_forged_meta_tensor_is_refused():
     for forged in ([[2, -1], "float32", False], [[2], "Tensor", False], [[2.5], "float32", False]):
         with pytest.raises(ProtocolError):
             decode({"meta": forged})
+
+
+def test_a_handle_whose_class_names_a_tensor_is_never_recorded_as_one(ends):
+    """A forged class message can make ``isinstance(handle, torch.Tensor)`` true in the tester; the
+    codec judges by the real type, so a check records it as opaque, never as a shape of its choosing."""
+    client, _ = ends
+    honest = client.namespace["looks_like_a_tensor"]()
+    forged = split._remote_type(torch.Tensor)(client, split._target(honest))
+    assert isinstance(forged, torch.Tensor) and forged.shape == (3, 10)
+    assert set(encode(forged, Budget(10_000))) == {"opaque"}
+    assert not split._is_tensor(forged)

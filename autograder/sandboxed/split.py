@@ -814,8 +814,9 @@ locals or code (``f_globals``, ``co_consts``, ``tb_frame``, ``cr_frame``) by pub
 
 
 def _is_tensor(value: Any) -> bool:
+    """Whether `value` really is a tensor (a handle's ``__class__`` may name one: its type does not)."""
     torch = sys.modules.get("torch")
-    return torch is not None and isinstance(value, torch.Tensor)
+    return torch is not None and issubclass(type(value), torch.Tensor)
 
 
 def _requiring_grad(value: Any) -> list[Any]:
