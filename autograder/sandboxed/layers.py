@@ -65,24 +65,34 @@ def _name(cls: type) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
-def torch_class(name: Any) -> type | None:
-    """The class ``"module:qualname"`` of an already imported ``torch.nn.modules.*`` module, else None."""
-    torch = sys.modules.get("torch")
-    if torch is None or not isinstance(name, str):
+def imported_class(name: Any) -> type | None:
+    """The class named ``"module:qualname"`` in a module already imported here, else None.
+
+    Found through the module's and its classes' ``__dict__`` (no import, no module ``__getattr__``,
+    no descriptor runs); its own ``__module__`` and ``__qualname__`` must be the names, and it is
+    not a metaclass. The caller says which modules it trusts.
+    """
+    if not isinstance(name, str):
         return None
     module, _, qualname = name.partition(":")
-    if not module.startswith("torch.nn.modules.") or "<" in qualname:
+    if "<" in qualname:
         return None
     found: Any = sys.modules.get(module)
     for part in qualname.split("."):
         found = vars(found).get(part) if hasattr(found, "__dict__") else None
-    if (
-        isinstance(found, type)
-        and issubclass(found, torch.nn.Module)
-        and (found.__module__, found.__qualname__) == (module, qualname)
-    ):
-        return found
+    if isinstance(found, type) and not issubclass(found, type):
+        if (found.__module__, found.__qualname__) == (module, qualname):
+            return found
     return None
+
+
+def torch_class(name: Any) -> type | None:
+    """The class ``"module:qualname"`` of an already imported ``torch.nn.modules.*`` module, else None."""
+    torch = sys.modules.get("torch")
+    if torch is None or not isinstance(name, str) or not name.startswith("torch.nn.modules."):
+        return None
+    found = imported_class(name)
+    return found if found is not None and issubclass(found, torch.nn.Module) else None
 
 
 def _tensor(value: Any, budget: Budget) -> Any:

@@ -302,8 +302,8 @@ def _nearest_class(mro: list[str], notebook: dict | None = None) -> type | None:
     """The first class of `mro` (``"module:qualname"`` strings from the other process) trusted here.
 
     A bounded exception to "nothing is looked up by a name the other process sends": only a class
-    of a module of :data:`TRUSTED_LIBRARIES` *already imported* here, found through the module's
-    and its classes' ``__dict__`` (no import, no module ``__getattr__``, no descriptor runs), whose
+    of a module of :data:`TRUSTED_LIBRARIES` *already imported* here (:func:`layers.imported_class`:
+    found through each ``__dict__``, no import, no module ``__getattr__``, no descriptor runs), whose
     own ``__module__`` and ``__qualname__`` are the names sent, and which is not a metaclass. The
     class found is this process's own object, used only as the handle's ``__class__``; a student
     who names a library class that his object is not gains what subclassing it would give him.
@@ -314,17 +314,9 @@ def _nearest_class(mro: list[str], notebook: dict | None = None) -> type | None:
         module, _, qualname = entry.partition(":")
         if module == "__main__" and notebook is not None:
             found = notebook.get(qualname)
-        elif module.split(".")[0] in TRUSTED_LIBRARIES and "<" not in qualname:
-            found = sys.modules.get(module)
-            for part in qualname.split("."):
-                found = vars(found).get(part) if hasattr(found, "__dict__") else None
-        else:
-            continue
-        if (
-            isinstance(found, type)
-            and not issubclass(found, type)
-            and (found.__module__, found.__qualname__) == (module, qualname)
-        ):
+            if isinstance(found, type) and (found.__module__, found.__qualname__) == (module, qualname):
+                return found
+        elif module.split(".")[0] in TRUSTED_LIBRARIES and (found := layers.imported_class(entry)) is not None:
             return found
     return None
 
