@@ -36,12 +36,12 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import NamedTuple, TextIO
 
 import nbformat
 
 from autograder import feedback, paths
-from autograder.assignments import find_assignment
+from autograder.assignments import Assignment, find_assignment
 from autograder.edition import EDITIONS
 from autograder.protocol import Answer, Failure, Job, Ready
 from autograder.sandbox import MODES, MachineBusy, Sandbox, SandboxError, resolve_mode
@@ -114,7 +114,8 @@ def _forbidden_calls(path: Path) -> dict[str, str]:
 PHASES = ("sandbox", "execution", "nbgrader", "verification", "feedback")
 """Where a graded job's wall time goes: wiping (or starting) the sandbox; the kernel running the notebook's
 cells; the rest of nbgrader's autograde (copying, parsing, its gradebook writes); the clean room running and
-judging the tests (its calibration included); rewriting the notebook for feedback."""
+judging the tests (its calibration included, though its CPU time is not the job's); rewriting the notebook
+for feedback."""
 
 
 class _Phases:
@@ -131,6 +132,13 @@ class _Phases:
         for other, seconds in inside.items():
             self.seconds[other] += seconds
         self.last = now
+
+
+class _Prepared(NamedTuple):
+    assignment: Assignment
+    tests: list[str]
+    """The tests the clean room grades."""
+    clock: _Phases
 
 
 class Worker:
@@ -168,7 +176,18 @@ class Worker:
         except SandboxError:
             pass
 
-    def grade(self, job: Job) -> Answer:
+    def prepare(self, job: Job) -> _Prepared:
+        """The job's assignment and the tests the clean room grades (the course's solution calibrated, once per
+        source): work for the grader, not the submission, so done before the job's CPU time is counted."""
+        from autograder.verify import clean_room_tests
+
+        clock = _Phases()
+        assignment = find_assignment(job.assignment).in_edition(job.edition if job.edition in EDITIONS else "en")
+        tests = clean_room_tests(self._sandbox(), assignment, self.cell_timeout, self.env)
+        clock.lap("verification")
+        return _Prepared(assignment, tests, clock)
+
+    def grade(self, job: Job, prepared: _Prepared) -> Answer:
         from autograder.kernel import (
             CleanRoomTests,
             grade_edition,
@@ -178,18 +197,15 @@ class Worker:
             take_verdicts,
         )
         from autograder.nbgrader_api import api
-        from autograder.verify import Verdicts, clean_room_tests, grade_tests
+        from autograder.verify import Verdicts, grade_tests
 
-        clock = _Phases()
-        assignment = find_assignment(job.assignment).in_edition(job.edition if job.edition in EDITIONS else "en")
+        assignment, tests, clock = prepared
         grade_edition(assignment.translation() if assignment.lang != "en" else None)
         sandbox = self._sandbox()
         sandbox.wipe()
         take_overruns()
         take_execution_seconds()
         clock.lap("sandbox")
-        tests = clean_room_tests(sandbox, assignment, self.cell_timeout, self.env)  # calibrated once per source
-        clock.lap("verification")
 
         def in_clean_room(nb: nbformat.NotebookNode) -> Verdicts:
             return grade_tests(sandbox, assignment, nb, tests, self.cell_timeout, self.env)
@@ -228,9 +244,13 @@ class Worker:
         """Grade one job within the CPU limit; the answer names the sandbox mode and the CPU time used."""
         try:
             sandbox = self._sandbox()
+            prepared = self.prepare(job)
             start = sandbox.usage()[0]
-        except SandboxError as err:
-            answer = Answer.failed(Failure.SANDBOX_START, f"the sandbox could not start ({err})")
+        except Exception as err:  # noqa: BLE001 - no student code ran yet: the grader's problem, graded again
+            if isinstance(err, SandboxError):
+                answer = Answer.failed(Failure.SANDBOX_START, f"the sandbox could not start ({err})")
+            else:  # the calibration failed
+                answer = Answer.failed(Failure.UNKNOWN, f"{type(err).__name__}: {err}", traceback.format_exc())
             answer.sandbox = self.mode
             return answer
         over = threading.Event()
@@ -248,7 +268,7 @@ class Worker:
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
         try:
-            answer = self.grade(job)
+            answer = self.grade(job, prepared)
         except MachineBusy as busy:
             answer = Answer.failed(Failure.BUSY, f"the clean re-run took {busy}")
         except SandboxError as err:
