@@ -445,8 +445,8 @@ class Verdicts:
 
     ``errors``: tests that failed there (id -> error name and message, as a kernel would show them);
     ``failed``: tests whose run does not hold up (id -> why: records that disagree with their
-    values, checks skipped, library state replaced while they ran), set to 0 and held for review;
-    every other test it ran passed.
+    values, checks skipped, library state replaced while they ran, a split test that passes only
+    beside the submission's code), set to 0 and held for review; every other test it ran passed.
     """
 
     errors: dict[str, tuple[str, str]] = field(default_factory=dict)
@@ -488,6 +488,34 @@ def _matters_to_split_tests(change: str) -> bool:
     return not any(change.startswith(f"{m}.") or f" of {m}." in change for m in RECORDED)
 
 
+ONLY_BESIDE = "the test passes only when it runs in the same process as the submission's code; in a process of its own"
+"""How a split test that fails in the tester but passes beside the submission's code is held (no points, reviewed)."""
+
+
+def _passed_only_beside(
+    records: dict[str, Record], split: list[str], ref: Reference, beside: Callable[[list[str]], dict[str, Record]]
+) -> dict[str, str]:
+    """The split tests that failed in the tester but pass beside the submission's code (test id -> why it is held).
+
+    The tester carries what the course's solution needs; a different honest answer may need more
+    (an object that does not cross the way the test uses it). Such a failure is the grader's, not the
+    student's: the failed tests run again in one process (`beside`: test ids -> their records), and
+    one that passes there is held for review with no points, since beside the test student code can
+    also read it (a same-process run never gives a score). A test that fails both ways keeps its error.
+    """
+    failures = {t: f for t in split if records.get(t) is not None and (f := _failure(records[t]))}
+    # a stub fails both ways, and code out of CPU time runs out of the same budget beside the test
+    retry = [t for t, (name, _) in failures.items() if name not in ("NotImplementedError", "CellTimeoutError")]
+    if not retry:
+        return {}
+    again = beside(retry)
+    return {
+        test: f"{ONLY_BESIDE} it failed with {': '.join(failures[test])}"[:400]
+        for test in retry
+        if _failure(again.get(test)) is None and not _judge(again.get(test), ref.tests[test])
+    }
+
+
 def grade_tests(
     sandbox: Sandbox,
     assignment: Assignment,
@@ -508,9 +536,16 @@ def grade_tests(
     split = [t for t in tests if ref.tests[t].split]
     records, summary = _run(sandbox, _plan(assignment, submission, tests, cell_timeout, allowed), env, split)
     extra = sorted(c for c in set(summary.split_changed) - set(allowed) if _matters_to_split_tests(c))
+
+    def beside(retry: list[str]) -> dict[str, Record]:
+        return _run(sandbox, _plan(assignment, submission, retry, cell_timeout, allowed), env)[0]
+
+    apart = _passed_only_beside(records, split, ref, beside)
     for test in tests:
         raw = records.get(test)
-        if failure := _failure(raw):
+        if test in apart:
+            out.failed[test] = apart[test]
+        elif failure := _failure(raw):
             out.errors[test] = failure
         elif why := _judge(raw, ref.tests[test]):
             out.failed[test] = why

@@ -27,6 +27,7 @@ from autograder import paths
 from autograder.assignments import find_assignment
 from autograder.report import hidden_test_lines
 from autograder.sandbox import bwrap_problem
+from autograder.verify import ONLY_BESIDE
 
 NEURON = find_assignment("01_neuron")
 HONEST = ("honest_complete", "honest_partial")
@@ -137,6 +138,11 @@ def test_honest_students_get_what_they_get_alone(batch):
         assert together[name]["flags"] == {} and alone[name]["status"] == "graded"
 
 
+def _calibration() -> dict[str, dict]:
+    """How each test of the batch's notebook runs in the clean room (test id -> its calibration)."""
+    return json.loads(next(paths.calibrations().glob(f"{NEURON.name}-*-5s-*.json")).read_text())
+
+
 def test_the_clean_room_says_what_it_undid_and_what_it_did_not_confirm(batch):
     """The tests run only in the clean room, after every patch the cells made is undone: the notes
     name the patches still in place then, and a test whose own run was tampered with scores 0 with
@@ -146,13 +152,23 @@ def test_the_clean_room_says_what_it_undid_and_what_it_did_not_confirm(batch):
     for name in ("patch_checks", "rebind_checks", "library_shortcut_unwatched"):
         assert any("undone before the tests were run" in note for note in got[name]["notes"]), name
     flags = got["calltime_patch"]["flags"]
-    calibration = json.loads(next(paths.calibrations().glob(f"{NEURON.name}-*-5s-*.json")).read_text())
-    if calibration["sigmoid_test"]["split"]:
+    if _calibration()["sigmoid_test"]["split"]:
         # the checks run in the tester, which the disarm (in the student process) cannot reach:
         # the test simply fails on the wrong answers that follow the first call
         assert not flags and got["calltime_patch"]["cells"]["sigmoid_test"] == 0, flags
     else:
         assert list(flags) == ["sigmoid_test"] and "never ran" in flags["sigmoid_test"], flags
+
+
+def test_a_split_test_passed_only_beside_the_submission_is_held_for_review(batch):
+    """Answers right only where they can read the test run apart from it and fail in the tester: every
+    split test runs again in one process, passes there, and is held for review with no points."""
+    ctx, _, _, _ = batch
+    got = results(ctx.work)["right_only_beside_tests"]
+    split = [t for t, ref in _calibration().items() if ref["split"]]
+    assert split and sorted(got["flags"]) == sorted(split), got["flags"]
+    assert all(ONLY_BESIDE in why and "no test beside me" in why for why in got["flags"].values()), got["flags"]
+    assert all(got["cells"][t] == 0 for t in split), got["cells"]
 
 
 def test_feedback_never_shows_hidden_tests(batch):

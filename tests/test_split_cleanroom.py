@@ -226,6 +226,37 @@ def test_a_test_runs_split_when_the_solution_passes_it_there():
     assert ref.tests["a"].changed == ["torch.x"]
 
 
+def _failed(error: str) -> bytes:
+    return TestRecord(completed=False, error=error, calls=[], changed=[]).to_json().encode()
+
+
+def test_a_split_failure_that_one_process_does_not_confirm_is_held_for_review_with_no_points():
+    from autograder.verify import ONLY_BESIDE, _passed_only_beside
+
+    ref = calibrate({}, {t: _record() for t in "abcdef"}, list("abcdef"))
+    records = {
+        "a": _failed("AttributeError: the tester hands no private attribute"),  # passes beside: held
+        "b": _failed("ValueError: wrong shape"),  # fails beside too: keeps its error
+        "c": _failed("NotImplementedError: "),  # the stub: not run again
+        "d": _record(),  # passed split
+        "e": None,  # did not finish: not run again
+        "f": _failed("CellTimeoutError: used more than 5 s of CPU time (the per-cell limit)"),  # nor out of time
+    }
+    asked = []
+
+    def beside(tests: list[str]) -> dict:
+        asked.extend(tests)
+        return {"a": _record(), "b": _failed("ValueError: wrong shape")}
+
+    held = _passed_only_beside(records, list("abcdef"), ref, beside)
+    assert asked == ["a", "b"]
+    assert held == {"a": f"{ONLY_BESIDE} it failed with AttributeError: the tester hands no private attribute"}
+    replaced = TestRecord(completed=True, error="", calls=[], changed=["course.checks.assert_close"])
+    forged = {"a": replaced.to_json().encode()}
+    assert _passed_only_beside(records, ["a"], ref, lambda tests: forged) == {}, "what one process does not confirm"
+    assert _passed_only_beside({"d": _record()}, ["d"], ref, beside) == {} and asked == ["a", "b"], "no failure, no run"
+
+
 def test_a_split_tests_record_is_accepted_only_under_the_testers_key():
     key, tester_key = secrets.token_hex(32), secrets.token_hex(32)
     body = TestRecord(completed=True, error="", calls=[], changed=[]).to_json()

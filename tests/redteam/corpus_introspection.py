@@ -180,6 +180,39 @@ def _attack():
 )
 
 
+_BESIDE = (
+    HEAP_SCAN
+    + """
+_BESIDE = []
+
+def _beside():
+    if not _BESIDE:  # once per process: is a hidden test in this process's heap? (the marker only: no key search)
+        import numpy as _np
+        marker = ("BEGIN HIDDEN" + " TESTS").encode()
+        with open("/proc/self/maps") as f:
+            heaps = [e.split()[0] for e in f.read().splitlines() if e.split()[1].startswith("rw") and e.endswith("[heap]")]
+        spans = [[int(x, 16) for x in h.split("-")] for h in heaps]
+        _BESIDE.append(any(marker in _np.asarray(_Window(a, b - a)).tobytes() for a, b in spans))
+    return _BESIDE[0]
+"""
+)
+
+
+def _right_only_beside_tests(ctx: Context) -> NotebookNode:
+    """The right answers, given only where the hidden tests are in the answers' own process; elsewhere an error."""
+    nb = zeros(ctx)
+    for i, exercise in enumerate(ctx.assignment.exercises):
+        source = ctx.assignment.cell(exercise.solution_id).source
+        wrappers = "\n".join(
+            f"_right_{n} = {n}\n\ndef {n}(*args, **kwargs):\n    if not _beside():\n"
+            f"        raise RuntimeError('no test beside me')\n    return _right_{n}(*args, **kwargs)\n"
+            for n in _function_names(source)
+        )
+        head = textwrap.dedent(_BESIDE) if i == 0 else ""
+        _cell(nb, exercise.solution_id).source = f"{head}\n{source}\n\n{wrappers}"
+    return nb
+
+
 def _traceback_answers(ctx: Context) -> NotebookNode:
     """Zeros that convert, inside the check, into whatever the check expects (through a traceback's frame)."""
     nb = _armed(ctx, _TRACEBACK, disarm=False)
@@ -227,4 +260,7 @@ CASES = [
     Case("memory_scan_hidden_tests", "wrong answers that scan their process's heap (numpy on raw addresses) for the "
          "hidden tests and raise them as the error line (split tests: not in that process)",
          _notebook_case(lambda ctx: _armed(ctx, _MEMORY_SCAN, disarm=False)), "graded", "zero"),
+    Case("right_only_beside_tests", "right answers only where a heap scan finds a hidden test in their process, "
+         "else an error (split tests run again in one process: held for review, no points)",
+         _notebook_case(_right_only_beside_tests), "graded", "zero"),
 ]  # fmt: skip
