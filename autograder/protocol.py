@@ -84,6 +84,7 @@ __all__ = [
     "conceal",
     "decode",
     "encode",
+    "opaque_encoded",
     "opaque_in",
     "parse",
 ]
@@ -775,7 +776,7 @@ def _payload_text(out: Any) -> str | None:
     return None
 
 
-OTHER_TAGS = ("remote", "tester", "ref", "name", "graph", "arg", "layers")
+OTHER_TAGS = ("remote", "tester", "ref", "name", "graph", "arg", "layers", "optimizer")
 """Tags that only the split clean room's calls carry (:func:`decode` refuses them without `other`).
 
 ``{"arg": "2"}`` (or a keyword): in a call's result, that argument of the call itself, so that
@@ -786,7 +787,11 @@ under the handle (the tester joins the data to its own graph: ``split._joined``)
 
 ``{"layers": [class, attributes, parameters, buffers, ...]}``: a module made only of torch's own
 layers, as a copy (``layers.describe``; its payload goes undecoded to `other`, which rebuilds it
-of its own torch: ``layers.rebuild``)."""
+of its own torch: ``layers.rebuild``).
+
+``{"optimizer": [class, defaults, state, positions]}``: one of torch's optimizers over parameters
+of modules that crossed as copies before it in the same call (``optimizers.describe``; undecoded
+to `other` too, which rebuilds it over its copies: ``optimizers.rebuild``)."""
 
 
 def decode(data: Any, other: Callable[[str, Any], Any] | None = None) -> Any:
@@ -883,7 +888,7 @@ def _decode(value: Any, other: Callable[[str, Any], Any] | None = None) -> Any:
     if tag == "graph" and other is not None:
         data, handle = payload
         return other(tag, [_decode(data, other), _decode(handle, other)])
-    if tag == "layers" and other is not None:
+    if tag in ("layers", "optimizer") and other is not None:
         return other(tag, payload)
     if tag in OTHER_TAGS and other is not None and isinstance(payload, str):
         return other(tag, payload)
@@ -904,6 +909,17 @@ def _np_generator(payload: Any) -> Any:
     bits = getattr(np.random, name)()
     bits.state = _decode(state)  # numpy checks the state's shape and types
     return np.random.Generator(bits)
+
+
+def opaque_encoded(data: Any) -> str:
+    """What the first opaque value in encoded `data` was ('' if none)."""
+    if isinstance(data, dict):
+        if set(data) == {"opaque"}:
+            return str(data["opaque"])
+        return next((w for v in data.values() if (w := opaque_encoded(v))), "")
+    if isinstance(data, list):
+        return next((w for v in data if (w := opaque_encoded(v))), "")
+    return ""
 
 
 def opaque_in(value: Any) -> str:

@@ -5,6 +5,7 @@ argument, crosses as data both ways: the receiver holds a real ``nn.Sequential``
 changed in place is written back into the caller's module, keeping its Parameter objects, and
 what it replaced is replaced. A student's subclass, a module with a hook or a callable attribute,
 and a part of a student object read by ``getattr`` stay handles; a forged copy is refused.
+torch's own optimizer over such a module's parameters crosses with it (``optimizers.py``).
 """
 
 import numpy as np
@@ -14,7 +15,7 @@ from split_ends import ends_fixture
 from torch import nn
 
 from autograder.protocol import Budget, ProtocolError, encode
-from autograder.sandboxed import layers, split
+from autograder.sandboxed import layers, optimizers, split
 
 STUDENT = """
 import torch
@@ -72,6 +73,18 @@ def to_double(m):
 
 def run(m, x):
     return m(x)
+
+def train(model, optimizer, x, y, steps):
+    for _ in range(steps):
+        loss = ((model(x) - y) ** 2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return type(optimizer) is torch.optim.SGD, [id(p) for p in model.parameters()] == [
+        id(p) for g in optimizer.param_groups for p in g["params"]]
+
+def schedule(model, optimizer):
+    optimizer.param_groups[0]["lr"] = 0.25
 """
 
 
@@ -151,11 +164,15 @@ def test_a_part_of_a_student_object_stays_a_handle(ends):
     assert isinstance(net.c1, split.Remote), "hooks on it fire in the student's forward"
 
 
-def test_a_tester_module_with_a_hook_crosses_as_a_handle():
+def test_a_tester_module_with_a_hook_or_a_hooked_parameter_crosses_as_a_handle():
     m = nn.Linear(2, 2)
     assert layers.describe(m, Budget(10**6)) is not None
     m.register_forward_pre_hook(lambda *a: None)
     assert layers.describe(m, Budget(10**6)) is None
+    for hook in ("register_hook", "register_post_accumulate_grad_hook"):
+        m = nn.Sequential(nn.Linear(2, 2))
+        getattr(m[0].bias, hook)(lambda *a: None)
+        assert layers.describe(m, Budget(10**6)) is None, f"a parameter's {hook} is the caller's code too"
     assert layers.describe(nn.Linear(200, 200), Budget(1000)) is None, "past the budget: a handle"
 
 
@@ -205,3 +222,79 @@ def test_a_tensor_subclass_is_refused():
     m = nn.Linear(2, 2)
     m.register_buffer("extra", torch.zeros(2).as_subclass(Sub))
     assert layers.describe(m, Budget(10**6)) is None
+
+
+def _trained(model: nn.Module, optimizer: torch.optim.Optimizer, steps: int) -> None:
+    x, y = torch.linspace(-1, 1, 8)[:, None], torch.linspace(1, -1, 8)[:, None]
+    for _ in range(steps):
+        loss = ((model(x) - y) ** 2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+
+@pytest.mark.parametrize(
+    "make", [lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.5), lambda p: torch.optim.Adam(p, lr=0.05)]
+)
+def test_an_optimizer_crosses_with_its_model_and_its_state_comes_back(ends, make):
+    client, _ = ends
+    ours, theirs = (nn.Sequential(nn.Linear(1, 4), nn.Tanh(), nn.Linear(4, 1)) for _ in range(2))
+    theirs.load_state_dict(ours.state_dict())
+    mine, reference = make(ours.parameters()), make(theirs.parameters())
+    weight = ours[0].weight
+    x, y = torch.linspace(-1, 1, 8)[:, None], torch.linspace(1, -1, 8)[:, None]
+    for _ in range(3):  # momentum and Adam's moments carry from call to call, as in one process
+        assert client.namespace["train"](ours, mine, x, y, 2) == (isinstance(mine, torch.optim.SGD), True)
+        _trained(theirs, reference, 2)
+    assert ours[0].weight is weight, "the caller's own parameters, trained"
+    assert all(torch.allclose(a, b) for a, b in zip(ours.parameters(), theirs.parameters(), strict=True))
+    state, expected = mine.state_dict(), reference.state_dict()
+    assert state["param_groups"] == expected["param_groups"] and state["state"].keys() == expected["state"].keys()
+    for got, want in zip(state["state"].values(), expected["state"].values(), strict=True):
+        assert got.keys() == want.keys() and all(torch.allclose(got[k], want[k]) for k in want)
+    assert mine.param_groups[0]["params"][0] is weight, "still stepping the caller's parameters"
+
+
+def test_a_changed_hyperparameter_comes_back(ends):
+    client, _ = ends
+    model = nn.Linear(2, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+    client.namespace["schedule"](model, optimizer)
+    assert optimizer.param_groups[0]["lr"] == 0.25, "a learning-rate schedule of the student's code"
+
+
+def test_an_optimizer_without_its_model_or_with_a_hook_stays_a_handle(ends):
+    client, _ = ends
+    model = nn.Linear(2, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+    assert optimizers.describe(optimizer, Budget(10**6), []) is None, "its model was not sent first"
+    sent = layers.parameters(model)
+    assert optimizers.describe(optimizer, Budget(10**6), sent) is not None
+    optimizer.register_step_pre_hook(lambda *a: None)
+    assert optimizers.describe(optimizer, Budget(10**6), sent) is None, "a hook is the caller's code"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        ["torch.optim.sgd:SGD.step", {"dict": []}, {"dict": []}, [[0]]],
+        ["builtins:dict", {"dict": []}, {"dict": []}, [[0]]],
+        ["torch.optim.sgd:SGD", {"dict": [["lr", {"ref": "os.system"}]]}, {"dict": []}, [[0]]],
+        ["torch.optim.sgd:SGD", {"dict": [["lr", 0.1]]}, {"dict": []}, [[7]]],
+        ["torch.optim.sgd:SGD", {"dict": [["lr", 0.1]]}, {"dict": []}, "0"],
+    ],
+)
+def test_a_forged_optimizer_is_refused(payload):
+    with pytest.raises(ProtocolError, match="optimizer|unknown tag"):
+        optimizers.rebuild(payload, [nn.Parameter(torch.zeros(2))])
+
+
+def test_a_forged_optimizer_state_is_refused():
+    optimizer = torch.optim.SGD(nn.Linear(2, 1).parameters(), lr=0.5)
+    state = optimizer.state_dict()
+    with pytest.raises(ProtocolError, match="not plain data"):
+        optimizers.assign(optimizer, {**state, "state": {0: {"momentum_buffer": np.zeros(2)}}})
+    with pytest.raises(ProtocolError, match="torch refuses"):
+        optimizers.assign(optimizer, {**state, "param_groups": []})
+    optimizers.assign(optimizer, {**state, "param_groups": [{**state["param_groups"][0], "lr": 0.125}]})
+    assert optimizer.param_groups[0]["lr"] == 0.125

@@ -13,8 +13,9 @@ student process sent and so trusts none of it:
 * it is made by ``cls.__new__`` and ``nn.Module.__init__`` (the tester's own torch), then given
   only plain-data attributes (None, bool, int, float, str and tuples, lists and dicts of them),
   exact ``nn.Parameter``\\ s and plain tensors, decoded without handles or references;
-* a module with a hook, an attribute that is not plain data, a tensor subclass, a submodule of
-  another class, or one shared between two places is not described: it stays a handle.
+* a module with a hook (or a parameter with one), an attribute that is not plain data, a tensor
+  subclass, a submodule of another class, or one shared between two places is not described: it
+  stays a handle.
 
 A module argument that the call changed is written back into the caller's own module in place
 (:func:`assign`), keeping its Parameter objects and buffers (their values copied in); a parameter
@@ -50,14 +51,14 @@ def _machinery() -> frozenset[str]:
     return frozenset(vars(torch.nn.Module()))
 
 
-def _plain(value: Any) -> bool:
+def plain(value: Any) -> bool:
     """Whether `value` is plain data: None, bool, int, float, str, and tuples, lists, dicts of them."""
     if type(value) in PLAIN:
         return True
     if type(value) in (tuple, list):
-        return all(_plain(v) for v in value)
+        return all(plain(v) for v in value)
     if type(value) is dict:
-        return all(type(k) is str and _plain(v) for k, v in value.items())
+        return all(type(k) is str and plain(v) for k, v in value.items())
     return False
 
 
@@ -105,18 +106,28 @@ def _tensor(value: Any, budget: Budget) -> Any:
     return None if "opaque" in out else out
 
 
-def describe(module: Any, budget: Budget, arrived: dict[str, Any] | None = None) -> dict | None:
+def describe(
+    module: Any, budget: Budget, arrived: dict[str, Any] | None = None, sent: list[Any] | None = None
+) -> dict | None:
     """`module` as ``{"layers": ...}`` if it and its submodules are only torch's own layers, else None.
 
     `arrived` (a write-back): the parts the module had when it arrived (:func:`parts`); a
-    parameter or submodule that is not the one that arrived is marked fresh.
+    parameter or submodule that is not the one that arrived is marked fresh. `sent` (a call's
+    arguments): gets the module's parameters, in ``named_parameters()`` order, if it is described.
     """
     trial = Budget(budget.left)  # a module that stays a handle spends nothing of the call's budget
     described = _describe(module, trial, set(), arrived, "")
     if described is None:
         return None
     budget.left = trial.left
+    if sent is not None:
+        sent.extend(parameters(module))
     return {"layers": described}
+
+
+def parameters(module: Any) -> list[Any]:
+    """`module`'s parameters in ``named_parameters()`` order: the same on both ends for a module and its copy."""
+    return [p for _, p in module.named_parameters(remove_duplicate=False)]
 
 
 def _describe(module: Any, budget: Budget, seen: set[int], arrived: dict | None, path: str) -> list | None:
@@ -133,14 +144,14 @@ def _describe(module: Any, budget: Budget, seen: set[int], arrived: dict | None,
             if "hook" in key and value:
                 return None
         elif key not in DERIVED:
-            if not _plain(value):
+            if not plain(value):
                 return None
             attributes[key] = value
     attributes["training"] = module.training
     params: dict[str, Any] = {}
     for key, param in module._parameters.items():
         if param is not None:
-            if type(param) is not torch.nn.Parameter or id(param) in seen:
+            if type(param) is not torch.nn.Parameter or id(param) in seen or _hooked(param):
                 return None
             seen.add(id(param))
             data = _tensor(param, budget)
@@ -165,6 +176,11 @@ def _describe(module: Any, budget: Budget, seen: set[int], arrived: dict | None,
     if not budget.spend(len(json.dumps(attributes))):
         return None
     return [_name(cls), attributes, params, buffers, sorted(module._non_persistent_buffers_set), children, fresh]
+
+
+def _hooked(tensor: Any) -> bool:
+    """Whether `tensor` has a gradient hook (the caller's code, which a copy would not run)."""
+    return bool(tensor._backward_hooks or tensor._post_accumulate_grad_hooks)
 
 
 def parts(module: Any) -> dict[str, Any]:
@@ -195,7 +211,7 @@ def rebuild(payload: Any) -> Any:
     if cls is None:
         raise _refuse(f"a class that is not one of torch's layers: {name!r}")
     attributes = decode(attributes)  # no handles, no references: plain data only
-    if type(attributes) is not dict or not _plain(attributes) or type(attributes.get("training")) is not bool:
+    if type(attributes) is not dict or not plain(attributes) or type(attributes.get("training")) is not bool:
         raise _refuse("attributes that are not plain data")
     if any(key in _machinery() and key != "training" or key in DERIVED or key.startswith("__") for key in attributes):
         raise _refuse("an attribute of the module machinery")

@@ -34,6 +34,8 @@ What crosses, each way, is data or a handle (:class:`Remote`), never code:
 * a module made only of torch's own layers crosses as a copy when it is a call's argument or
   result (:mod:`autograder.sandboxed.layers`; the tester rebuilds it of its own torch), and a
   module argument the call changed is written back into the caller's own (:func:`_written`);
+  one of torch's optimizers over such copies' parameters crosses with them, and its state comes
+  back (:mod:`autograder.sandboxed.optimizers`);
   a part of an object read by ``getattr`` stays a handle, so hooks on it fire where it runs;
 * what a test changes in place in a tensor it read from a student object (``model.weight.fill_``)
   is copied into the student's object before the next call (:meth:`Client.attribute`); a call
@@ -48,9 +50,9 @@ What crosses, each way, is data or a handle (:class:`Remote`), never code:
   the caller's own object (:func:`_by_reference`), and the steps a test's ``python_steps``
   counts are counted where the student's code runs (:meth:`Client.python_steps`).
 
-A test that needs more (an optimizer of the tester's stepping the parameters of what crossed as
-a copy, ``torch.func`` transform tensors passed to a test's own module) fails in split mode, and
-the grader's calibration then keeps it in the same-process clean room.
+A test that needs more (hooks of the test's on parameters and optimizers that the student's
+training must fire, a test's optimizer stepping the parameters of a student's own module) fails
+in split mode, and the grader's calibration then keeps it in the same-process clean room.
 """
 
 from __future__ import annotations
@@ -84,9 +86,10 @@ from autograder.protocol import (
     TestsDone,
     decode,
     encode,
+    opaque_encoded,
     parse,
 )
-from autograder.sandboxed import layers
+from autograder.sandboxed import layers, optimizers
 
 __all__ = ["Client", "Link", "LinkClosed", "Remote", "StudentNames", "StudentSide", "TesterReady", "start_tester"]
 
@@ -407,9 +410,12 @@ class _Peer:
         """Handles of the other end's graphs no longer held here (sent with the next call)."""
         self.as_data: Budget | None = None
         """While encoding what may hold torch's own layers as data (a call's arguments or result), its budget."""
-        self.arrived: list[dict[int, tuple[Any, dict[str, Any]]]] = []
+        self.arrived: list[dict[int, tuple[Any, dict[str, Any] | None]]] = []
         """Per call in progress (innermost last): the modules that arrived as data, with their parts
-        then (``layers.parts``), to tell in the write-back what the call replaced."""
+        then (``layers.parts``), to tell in the write-back what the call replaced; and the optimizers
+        that arrived over their parameters (parts None)."""
+        self.sent: list[Any] = []
+        """While encoding a call's arguments: the parameters of the modules sent as copies so far."""
 
     def _handle(self, value: Any) -> dict:
         """`value` kept here, under one handle however often it crosses (``is`` holds on the other side)."""
@@ -470,11 +476,12 @@ class _Peer:
         torch = sys.modules.get("torch")
         if self.as_data is None or torch is None or id(value) in self.handle_of:
             return None
-        return layers.describe(value, self.as_data) if isinstance(value, torch.nn.Module) else None
+        return layers.describe(value, self.as_data, sent=self.sent) if isinstance(value, torch.nn.Module) else None
 
-    def _encode(self, value: Any, budget: Budget, as_data: bool) -> Any:
-        """`value` encoded for the other end, torch's own layers as copies if `as_data`."""
-        self.as_data = budget if as_data else None
+    def _encode(self, value: Any, budget: Budget, as_data: bool, sent: list[Any] | None = None) -> Any:
+        """`value` encoded for the other end, torch's own layers as copies if `as_data` (their parameters
+        added to `sent`, for an optimizer over them)."""
+        self.as_data, self.sent = (budget if as_data else None), [] if sent is None else sent
         try:
             return encode(value, budget, self._outgoing)
         finally:
@@ -486,6 +493,13 @@ class _Peer:
             if self.arrived:
                 self.arrived[-1][id(module)] = (module, layers.parts(module))
             return module
+        if tag == "optimizer":  # over the parameters of the modules that arrived before it in this call
+            if not self.arrived:
+                raise ProtocolError("an optimizer that is not a call's argument")
+            sent = [p for m, parts in self.arrived[-1].values() if parts is not None for p in layers.parameters(m)]
+            optimizer = optimizers.rebuild(payload, sent)
+            self.arrived[-1][id(optimizer)] = (optimizer, None)
+            return optimizer
         if tag == self.OTHER:
             if payload not in self.remotes:
                 cls = _nearest_class(self.classes.get(payload, []), self._notebook())
@@ -503,9 +517,9 @@ class _Peer:
         return decode(data, self._incoming)
 
     def encode_arguments(self, args: tuple | list, kwargs: dict) -> tuple[Any, Any]:
-        budget = Budget(MAX_VALUE)
-        wire_args, wire_kwargs = self._encode(list(args), budget, True), self._encode(kwargs, budget, True)
-        if what := _opaque(wire_args) or _opaque(wire_kwargs):
+        budget, sent = Budget(MAX_VALUE), []
+        wire_args, wire_kwargs = self._encode(list(args), budget, True, sent), self._encode(kwargs, budget, True, sent)
+        if what := opaque_encoded(wire_args) or opaque_encoded(wire_kwargs):
             raise TypeError(f"a {what} cannot be passed to the other process (the split clean room passes data)")
         return wire_args, wire_kwargs
 
@@ -650,11 +664,21 @@ class Client(_Peer):
             return tagged
         if isinstance(value, NEVER_HANDED) or _is_tensor(value):  # a tensor crosses as data, a leaf if it requires grad
             return None
-        if (copy := self._layers(value)) is not None:
+        if (copy := self._layers(value)) is not None or (copy := self._optimizer(value)) is not None:
             return copy
         if isinstance(value, types.GeneratorType):
             value = iter(list(value))
         return self._handle(value)
+
+    def _optimizer(self, value: Any) -> dict | None:
+        """`value` as a copy (``{"optimizer": ...}``) if it is one of torch's optimizers over parameters of
+        modules sent as copies earlier in the same call's arguments (:mod:`~autograder.sandboxed.optimizers`)."""
+        torch = sys.modules.get("torch")
+        if self.as_data is None or torch is None or id(value) in self.handle_of:
+            return None
+        if not isinstance(value, torch.optim.Optimizer):
+            return None
+        return optimizers.describe(value, self.as_data, self.sent)
 
     def _invoke(self, fn: Any, args: list, kwargs: dict, call: RemoteCall) -> Any:
         """A call of the student's code on an object of the tester: only its public attributes are read
@@ -911,17 +935,6 @@ def _on_device(device: str) -> Any:
     return torch.device("meta")
 
 
-def _opaque(data: Any) -> str:
-    """What the first opaque value in encoded `data` was ('' if none)."""
-    if isinstance(data, dict):
-        if set(data) == {"opaque"}:
-            return str(data["opaque"])
-        return next((w for v in data.values() if (w := _opaque(v))), "")
-    if isinstance(data, list):
-        return next((w for v in data if (w := _opaque(v))), "")
-    return ""
-
-
 def _assign(original: Any, new: Any) -> None:
     import numpy as np
 
@@ -938,6 +951,8 @@ def _assign(original: Any, new: Any) -> None:
         original.set_state(new.get_state())
     elif torch is not None and isinstance(original, torch.nn.Module) and isinstance(new, torch.nn.Module):
         layers.assign(original, new)
+    elif torch is not None and isinstance(original, torch.optim.Optimizer):
+        optimizers.assign(original, new)
     elif type(original) is list and isinstance(new, list):
         original[:] = new
     elif type(original) is dict and isinstance(new, dict):
@@ -1054,7 +1069,7 @@ def _argument(key: Any, args: tuple | list, kwargs: dict) -> Any:
     raise ProtocolError(f"no argument {key!r} in the call")
 
 
-def _written(call: RemoteCall, args: list, kwargs: dict, arrived: dict[int, tuple[Any, dict]]) -> dict[str, Any]:
+def _written(call: RemoteCall, args: list, kwargs: dict, arrived: dict[int, tuple[Any, dict | None]]) -> dict[str, Any]:
     """The arguments (arrays, tensors, generators, lists, dicts, modules that crossed as copies: in
     `arrived`) whose content the call changed: their new value."""
     import numpy as np
@@ -1068,11 +1083,13 @@ def _written(call: RemoteCall, args: list, kwargs: dict, arrived: dict[int, tupl
         (k, v, sent_kw.get(k)) for k, v in kwargs.items()
     ]:
         now, copy = None, arrived.get(id(value))
-        if copy is not None and copy[0] is value:  # as it was sent, with what the call replaced
+        if copy is not None and copy[0] is value and copy[1] is None:  # an optimizer: its state
+            now = optimizers.state(value, Budget(MAX_VALUE))
+        elif copy is not None and copy[0] is value:  # as it was sent, with what the call replaced
             now = layers.describe(value, Budget(MAX_VALUE), copy[1])
         elif isinstance(value, mutable):
             now = encode(value, Budget(MAX_VALUE), _as_data)  # as it was sent (a leaf as a leaf)
-        if now is not None and not _opaque(now) and json.dumps(now) != json.dumps(before):
+        if now is not None and not opaque_encoded(now) and json.dumps(now) != json.dumps(before):
             written[key] = now
     return written
 

@@ -190,8 +190,8 @@ def _beside():
         import numpy as _np
         marker = ("BEGIN HIDDEN" + " TESTS").encode()
         with open("/proc/self/maps") as f:
-            heaps = [e.split()[0] for e in f.read().splitlines() if e.split()[1].startswith("rw") and e.endswith("[heap]")]
-        spans = [[int(x, 16) for x in h.split("-")] for h in heaps]
+            maps = [e.split() for e in f.read().splitlines()]
+        spans = [[int(x, 16) for x in e[0].split("-")] for e in maps if e[1].startswith("rw") and e[-1] == "[heap]"]
         _BESIDE.append(any(marker in _np.asarray(_Window(a, b - a)).tobytes() for a, b in spans))
     return _BESIDE[0]
 """
