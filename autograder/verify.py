@@ -39,7 +39,7 @@ import json
 import os
 import secrets
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from nbformat import NotebookNode
 
@@ -297,6 +297,9 @@ class _TestReference:
     """Runs in the tester, a process without student code (the course's solution passes it there)."""
     split_why: str = ""
     """Why not, when it does not: how the course's solution fails it in the tester."""
+    beside_changed: list[str] = field(default_factory=list)
+    """Of a split test: what the course's solution changed when the test ran in one process beside it
+    (allowed when the test is run there again: :func:`_passed_only_beside`)."""
 
 
 @dataclass
@@ -398,8 +401,8 @@ def calibrate(
         if split_records is not None:
             in_tester = _calibrated(split_records.get(test))
             if in_tester.usable:
-                ref = in_tester
-                ref.split, ref.changed = True, sorted(split_changed or [])
+                ref, beside = in_tester, ref
+                ref.split, ref.changed, ref.beside_changed = True, sorted(split_changed or []), beside.changed
             else:
                 ref.split_why = in_tester.why
         found[test] = ref
@@ -512,8 +515,13 @@ def _passed_only_beside(
     return {
         test: f"{ONLY_BESIDE} it failed with {': '.join(failures[test])}"[:400]
         for test in retry
-        if _failure(again.get(test)) is None and not _judge(again.get(test), ref.tests[test])
+        if _failure(again.get(test)) is None and not _judge(again.get(test), _beside(ref.tests[test]))
     }
+
+
+def _beside(ref: _TestReference) -> _TestReference:
+    """A split test's reference for a run in one process: what the solution changed there is allowed."""
+    return replace(ref, split=False, changed=ref.beside_changed)
 
 
 def grade_tests(
@@ -538,7 +546,8 @@ def grade_tests(
     extra = sorted(c for c in set(summary.split_changed) - set(allowed) if _matters_to_split_tests(c))
 
     def beside(retry: list[str]) -> dict[str, Record]:
-        return _run(sandbox, _plan(assignment, submission, retry, cell_timeout, allowed), env)[0]
+        allowed_beside = sorted({c for t in retry for c in ref.tests[t].beside_changed})
+        return _run(sandbox, _plan(assignment, submission, retry, cell_timeout, allowed_beside), env)[0]
 
     apart = _passed_only_beside(records, split, ref, beside)
     for test in tests:

@@ -233,7 +233,10 @@ def _failed(error: str) -> bytes:
 def test_a_split_failure_that_one_process_does_not_confirm_is_held_for_review_with_no_points():
     from autograder.verify import ONLY_BESIDE, _passed_only_beside
 
-    ref = calibrate({}, {t: _record() for t in "abcdef"}, list("abcdef"))
+    torch_wrapper = TestRecord(completed=True, error="", calls=[], changed=["torch.nn.functional.x"])
+    beside_solution = {"a": torch_wrapper.to_json().encode()}  # what the solution changes beside the test
+    ref = calibrate(beside_solution, {t: _record() for t in "abcdef"}, list("abcdef"))
+    assert ref.tests["a"].beside_changed == ["torch.nn.functional.x"] and ref.tests["a"].changed == []
     records = {
         "a": _failed("AttributeError: the tester hands no private attribute"),  # passes beside: held
         "b": _failed("ValueError: wrong shape"),  # fails beside too: keeps its error
@@ -246,7 +249,7 @@ def test_a_split_failure_that_one_process_does_not_confirm_is_held_for_review_wi
 
     def beside(tests: list[str]) -> dict:
         asked.extend(tests)
-        return {"a": _record(), "b": _failed("ValueError: wrong shape")}
+        return {"a": torch_wrapper.to_json().encode(), "b": _failed("ValueError: wrong shape")}
 
     held = _passed_only_beside(records, list("abcdef"), ref, beside)
     assert asked == ["a", "b"]
