@@ -503,11 +503,12 @@ class StudentNames(Message):
     """handle ("#<n>") -> the MRO of its object's class, as ``"module:qualname"`` strings."""
 
 
-REMOTE_OPS = ("call", "getattr", "getitem", "iter", "next", "len", "bool", "backward", "assign")
+REMOTE_OPS = ("call", "getattr", "getitem", "iter", "next", "len", "bool", "backward", "assign", "sync")
 """What a :class:`RemoteCall` does to its target: call it, read an attribute (``args == [name]``),
 an item (``args == [key]``), list its items, its next item, its length, its truth; and, for the
-tester only: back-propagate ``args == [grad]`` through a student result's graph, or copy
-``args == [name, tensor]`` into a tensor attribute (what a test changed in place in its copy)."""
+tester only: back-propagate ``args == [grad]`` through a student result's graph, copy
+``args == [name, tensor]`` into a tensor attribute (what a test changed in place in its copy), or
+copy ``args == [values, grad, requires_grad]`` into a linked parameter (``split._Link``)."""
 
 
 @dataclass
@@ -555,6 +556,9 @@ class RemoteResult(Message):
     """The classes of the handles that `value` and `written` create (see :class:`StudentNames`)."""
     steps: int = 0
     """The Python events the call ran, when the call asked to count them."""
+    linked: dict[str, Any] = field(default_factory=dict)
+    """The student's parameters that the tester holds linked copies of and that the call changed in
+    place (handle -> the parameter, encoded as a leaf with its ``.grad``)."""
 
 
 @dataclass
@@ -732,6 +736,8 @@ def _encode(value: Any, budget: Budget, other: Callable[[Any], Any] | None = Non
         if other is not None and value.requires_grad:  # the split clean room's calls: autograd crosses too
             if value.grad_fn is not None and (graph := other(value)) is not None:
                 return {"graph": [_encode(value.detach(), budget), graph]}
+            if kind is torch.nn.Parameter and (link := other(value)) is not None:
+                return {"param": [_leaf(value, budget), link]}
             return _leaf(value, budget)
         out = {"tensor": _npy(value.detach().cpu().numpy())}
     elif torch is not None and kind is torch.dtype:
@@ -776,7 +782,7 @@ def _payload_text(out: Any) -> str | None:
     return None
 
 
-OTHER_TAGS = ("remote", "tester", "ref", "name", "graph", "arg", "layers", "optimizer")
+OTHER_TAGS = ("remote", "tester", "ref", "name", "graph", "param", "arg", "layers", "optimizer")
 """Tags that only the split clean room's calls carry (:func:`decode` refuses them without `other`).
 
 ``{"arg": "2"}`` (or a keyword): in a call's result, that argument of the call itself, so that
@@ -784,6 +790,9 @@ OTHER_TAGS = ("remote", "tester", "ref", "name", "graph", "arg", "layers", "opti
 
 ``{"graph": [tensor, handle]}``: a result that records its autograd graph, which stays behind
 under the handle (the tester joins the data to its own graph: ``split._joined``).
+
+``{"param": [leaf, handle]}``: a student's ``nn.Parameter``, as a copy that stays linked to it
+under the handle (``split._Link``: what either side changes in place is copied to the other).
 
 ``{"layers": [class, attributes, parameters, buffers, ...]}``: a module made only of torch's own
 layers, as a copy (``layers.describe``; its payload goes undecoded to `other`, which rebuilds it
@@ -885,7 +894,7 @@ def _decode(value: Any, other: Callable[[str, Any], Any] | None = None) -> Any:
         if grad:
             tensor.grad = grad[0]
         return tensor
-    if tag == "graph" and other is not None:
+    if tag in ("graph", "param") and other is not None:
         data, handle = payload
         return other(tag, [_decode(data, other), _decode(handle, other)])
     if tag in ("layers", "optimizer") and other is not None:

@@ -64,6 +64,9 @@ def count(layer):
 def kind(obj):
     return isinstance(obj, nn.Linear), isinstance(obj, nn.Conv2d), type(obj).__name__
 
+def owns(model, p):
+    return any(q is p for q in model.parameters())
+
 def swish(z):
     return z * torch.sigmoid(z)
 
@@ -389,3 +392,81 @@ def test_a_handle_whose_class_names_a_tensor_is_never_recorded_as_one(ends):
     assert isinstance(forged, torch.Tensor) and forged.shape == (3, 10)
     assert set(encode(forged, Budget(10_000))) == {"opaque"}
     assert not split._is_tensor(forged)
+
+
+# 6. a student's parameters, linked ------------------------------------------------------------------------
+
+
+def _students_net(student: split.StudentSide) -> nn.Module:
+    return next(h for h in student.handles if type(h).__name__ == "Net")
+
+
+def test_a_parameter_crosses_once_so_is_holds_as_in_one_process(ends):
+    client, _ = ends
+    net = client.namespace["Net"]()
+    weight = net.head.weight
+    assert isinstance(weight, nn.Parameter) and weight.requires_grad and weight.is_leaf
+    assert net.head.weight is weight and list(net.parameters())[2] is weight
+
+
+def test_an_optimizer_of_the_test_steps_the_students_parameters(ends):
+    """``torch.optim.SGD(model.parameters())`` in the test, ``model`` the student's: its step and
+    ``zero_grad`` change the test's copies, and the student's model computes with what they hold."""
+    client, student = ends
+    torch.manual_seed(0)
+    net, x = client.namespace["Net"](), torch.randn(4, 1, 4, 4)
+    params = list(net.parameters())
+    before = [p.detach().clone() for p in params]
+    opt = torch.optim.SGD(params, lr=0.5)
+    net(x).pow(2).sum().backward()
+    grads = [p.grad.clone() for p in params]
+    assert all(g.abs().sum() > 0 for g in grads), "backward there filled the test's copies' .grad"
+    opt.step()
+    opt.zero_grad()
+    mine = _students_net(student)
+    net.training  # noqa: B018 - the next call carries the step
+    for p, theirs, b, g in zip(params, mine.parameters(), before, grads, strict=True):
+        assert torch.allclose(p.detach(), b - 0.5 * g) and torch.equal(theirs.detach(), p.detach())
+        assert p.grad is None and theirs.grad is None
+
+
+def test_what_the_student_changes_in_a_parameter_reaches_the_tests_copy(ends):
+    client, student = ends
+    net, x = client.namespace["Net"](), torch.randn(2, 1, 4, 4)
+    weight = net.head.weight
+    net(x).sum().backward()
+    assert weight.grad is not None and torch.equal(weight.grad, _students_net(student).head.weight.grad)
+    net.zero_grad()
+    assert weight.grad is None, "the student's zero_grad reached the copy the test holds"
+
+
+def test_an_in_place_change_with_no_reference_kept_reaches_the_student(ends):
+    client, student = ends
+    net = client.namespace["Net"]()
+    with torch.no_grad():
+        list(net.head.parameters())[0].mul_(0.0)
+        net.head.bias.fill_(1.5)
+    assert net(torch.randn(1, 1, 4, 4)).tolist() == [[1.5, 1.5, 1.5]]
+    assert _students_net(student).head.weight.abs().sum() == 0
+
+
+def test_student_code_cannot_sync_a_tests_tensor_or_an_unlinked_one(ends):
+    client, student = ends
+
+    class Layer(nn.Linear):  # a test's own class: a handle
+        pass
+
+    with pytest.raises(TypeError, match="sync"):
+        client.namespace["forge"](Layer(2, 2), "sync", torch.zeros(2, 2), None, True)
+    call = split.RemoteCall(id=0, target="#0", args=[], kwargs={}, op="sync")
+    with pytest.raises(ProtocolError, match="no linked parameter"):
+        student._invoke(torch.zeros(2), [torch.ones(2), None, False], {}, call)
+
+
+def test_a_parameter_handed_back_to_student_code_is_the_students_own(ends):
+    client, student = ends
+    net = client.namespace["Net"]()
+    with torch.no_grad():
+        net.head.bias.fill_(4.0)
+    assert client.namespace["owns"](net, net.head.bias), "the student's code gets its own parameter, not a copy"
+    assert _students_net(student).head.bias.tolist() == [4.0] * 3

@@ -31,6 +31,10 @@ What crosses, each way, is data or a handle (:class:`Remote`), never code:
 * a tensor that requires grad crosses as a leaf with its ``.grad``; a student result that
   records its graph crosses as data joined to the tester's graph (:func:`_joined`), whose
   backward is one call into the student process, where the graph stays until the tester lets go;
+* a student's parameter (``model.parameters()`` of a student's own module) crosses once, as a
+  copy linked to it (:class:`_Link`): what a test's optimizer, ``zero_grad`` or in-place change
+  does to the copy reaches the parameter before the next call, and what the student's code does
+  to the parameter (a backward that fills ``.grad``) reaches the copy with the call's result;
 * a module made only of torch's own layers crosses as a copy when it is a call's argument or
   result (:mod:`autograder.sandboxed.layers`; the tester rebuilds it of its own torch), and a
   module argument the call changed is written back into the caller's own (:func:`_written`);
@@ -51,8 +55,9 @@ What crosses, each way, is data or a handle (:class:`Remote`), never code:
   counts are counted where the student's code runs (:meth:`Client.python_steps`).
 
 A test that needs more (hooks of the test's on parameters and optimizers that the student's
-training must fire, a test's optimizer stepping the parameters of a student's own module) fails
-in split mode, and the grader's calibration then keeps it in the same-process clean room.
+training must fire, a loss of the test's whose graph the student's code back-propagates: a
+tensor of the tester crosses as a leaf) fails in split mode, and the grader's calibration then
+keeps it in the same-process clean room.
 """
 
 from __future__ import annotations
@@ -274,6 +279,7 @@ _OPS: dict[str, Callable[..., Any]] = {
     "bool": bool,
     "backward": lambda graph, grad: graph.backward(grad),
     "assign": lambda obj, name, value: _copy_into(getattr(obj, name), value),
+    "sync": lambda param, values, grad, requires_grad: _refresh(param, values, grad, requires_grad),
 }
 """How the answering side does each op of :data:`~autograder.protocol.REMOTE_OPS` but a call."""
 
@@ -433,6 +439,10 @@ class _Peer:
             self.handles[index] = None
             del self.handle_of[id(graph)]
 
+    def _pull(self, moved: dict[str, Any]) -> None:
+        """Bring this end's copies of the other end's linked parameters that a call changed up to date
+        (the tester's only: the student process holds no such copy)."""
+
     def _take_classes(self) -> dict[str, list[str]]:
         classes, self.new_classes = self.new_classes, {}
         return classes
@@ -552,6 +562,7 @@ class _Peer:
                     self.link.send(self.answer(answer))
                 elif answer.id == message.id:
                     self.classes.update(answer.classes)
+                    self._pull(answer.linked)
                     return answer
                 elif answer.id > message.id:
                     raise ProtocolError("a result out of turn")
@@ -633,6 +644,7 @@ class Client(_Peer):
         self.forbidden: list[list[Any]] = []  # by_hand calls in progress in the tester (innermost last)
         self.steps: list[int] = []  # python_steps counts in progress in the tester (innermost last)
         self.mirrors: list[_Mirror] = []  # tensor attributes of student objects, as the tester read them
+        self.links: dict[str, _Link] = {}  # handle -> the test's copy of a student's parameter
 
     def start_test(self) -> None:
         self.cpu = 0.0
@@ -651,9 +663,35 @@ class Client(_Peer):
             if not isinstance(graph, Remote) or not _is_tensor(data):
                 raise ProtocolError("a graph that is not a tensor and a handle")
             return _joined(data, graph, self.inputs[-1] if self.inputs else [], _Release(self, _target(graph)))
+        if tag == "param":
+            data, param = payload
+            if not isinstance(param, Remote) or not _is_tensor(data):
+                raise ProtocolError("a parameter that is not a tensor and a handle")
+            return self._linked(data, _target(param))
         if tag not in (self.OTHER, self.MINE, "layers"):  # a copy of torch's own layers: ``layers.rebuild``
             raise ProtocolError(f"a {tag!r} value from the student process")
         return super()._incoming(tag, payload)
+
+    def _linked(self, data: Any, target: str) -> Any:
+        """The test's copy of the student's parameter under the handle `target`, linked to it: one copy
+        per parameter (``is`` holds as in one process), brought up to date with `data`."""
+        import torch
+
+        link = self.links.get(target)
+        if link is None:
+            copy = torch.nn.Parameter(data.detach(), requires_grad=data.requires_grad)
+            copy.grad = data.grad
+            self.links[target] = _Link(copy)
+            return copy
+        _refresh(link.tensor, data, data.grad, data.requires_grad)
+        link.note()
+        return link.tensor
+
+    def _pull(self, moved: dict[str, Any]) -> None:
+        """Bring the test's copies of the student's parameters that a call changed up to date."""
+        for target, raw in moved.items():
+            if target in self.links and _is_tensor(data := self.decode(raw)):
+                self._linked(data, target)
 
     def _outgoing(self, value: Any) -> dict | None:
         """What student code may hold of the tester's: a student object or library object as before,
@@ -662,6 +700,8 @@ class Client(_Peer):
         or modules (:data:`NEVER_HANDED`, which stays opaque: not passed)."""
         if (tagged := self._reference(value)) is not None:
             return tagged
+        if linked := [target for target, link in self.links.items() if link.tensor is value]:
+            return {self.OTHER: linked[0]}  # the test's copy of a student's parameter: the parameter itself
         if isinstance(value, NEVER_HANDED) or _is_tensor(value):  # a tensor crosses as data, a leaf if it requires grad
             return None
         if (copy := self._layers(value)) is not None or (copy := self._optimizer(value)) is not None:
@@ -683,7 +723,7 @@ class Client(_Peer):
     def _invoke(self, fn: Any, args: list, kwargs: dict, call: RemoteCall) -> Any:
         """A call of the student's code on an object of the tester: only its public attributes are read
         (and, of a test's ``nn.Module``, the registries torch's own code reads: :data:`MODULE_STATE`)."""
-        if call.op in ("backward", "assign"):
+        if call.op in ("backward", "assign", "sync"):
             raise TypeError(f"student code cannot ask the tester's objects to {call.op}")
         if call.op == "getattr" and not (args and isinstance(args[0], str) and _readable(fn, args[0])):
             name = args[0] if args else ""
@@ -757,12 +797,18 @@ class Client(_Peer):
         """``remote.name``; a tensor is the test's copy, and what the test changes in it in place
         (``model.weight.fill_(1.0)``) is copied into the student's before the next call."""
         value = super().attribute(remote, name)
-        if _is_tensor(value):
+        if _is_tensor(value) and not any(link.tensor is value for link in self.links.values()):
             self.mirrors.append(_Mirror(_target(remote), name, value))
         return value
 
     def _write_through(self) -> None:
         """Copy into the student's tensors what the test changed in place in its copies of them."""
+        for target, link in self.links.items():
+            if link.changed():
+                link.note()
+                copy = link.tensor
+                grad = None if copy.grad is None else copy.grad.detach()
+                _Peer.call(self, target, (copy.detach(), grad, copy.requires_grad), {}, op="sync")
         changed = [(mirror, mirror.seen()) for mirror in self.mirrors if mirror.changed()]
         for mirror in self.mirrors:
             mirror.held = None
@@ -992,6 +1038,50 @@ class _Mirror:
         return tensor
 
 
+class _Link:
+    """A student's parameter and the tester's copy of it, linked: what either side changes in place
+    (values, ``.grad``, ``requires_grad``) is copied to the other before the other runs again.
+
+    On each side it notes the state last copied; :meth:`changed` tells whether its tensor moved on
+    since (an optimizer's step, ``zero_grad``, a backward that filled ``.grad``). Both sides hold
+    their tensor for the run, as the student side holds every handle's object: a test's
+    ``list(model.parameters())[0].mul_(0.0)`` keeps no reference, yet its change must reach the student.
+    """
+
+    def __init__(self, tensor: Any) -> None:
+        self.tensor = tensor
+        self.note()
+
+    def _now(self) -> tuple[Any, int, bool, int]:
+        grad = self.tensor.grad
+        return grad, self.tensor._version, self.tensor.requires_grad, -1 if grad is None else grad._version
+
+    def note(self) -> None:
+        self.state = self._now()
+
+    def changed(self) -> bool:
+        """Whether its tensor moved on since :meth:`note` (its ``.grad`` compared by identity, not by value)."""
+        grad, *now = self._now()
+        return grad is not self.state[0] or now != list(self.state[1:])
+
+
+def _refresh(tensor: Any, values: Any, grad: Any, requires_grad: Any) -> None:
+    """Put the other side's state of a linked parameter into `tensor`, in place (outside autograd)."""
+    import torch
+
+    if not all(_is_tensor(t) for t in (tensor, values)) or not (grad is None or _is_tensor(grad)):
+        raise TypeError("a linked parameter takes a tensor's values and gradient")
+    if type(requires_grad) is not bool:
+        raise TypeError("a linked parameter's requires_grad is a bool")
+    with torch.no_grad():
+        if tensor.shape != values.shape or tensor.dtype != values.dtype:
+            tensor.data = values.detach()
+        elif not torch.equal(tensor, values):
+            tensor.copy_(values)
+    tensor.grad = grad
+    tensor.requires_grad_(requires_grad)
+
+
 def _copy_into(tensor: Any, value: Any) -> None:
     """``tensor.copy_(value)`` outside autograd (the student process: a test's in-place change)."""
     import torch
@@ -1110,6 +1200,7 @@ class StudentSide(_Peer):
         self.by_hand = by_hand  # bound now, from the restored state
         self.depth = 0
         self.steps: dict[int, _Steps] = {}  # call id -> its Python steps, when it asked to count them
+        self.links: dict[str, _Link] = {}  # handle -> a parameter of the student's the tester holds a copy of
 
     def _outgoing(self, value: Any) -> dict | None:
         """What is not data stays here: a handle (the tester can only use it by calls or pass it back);
@@ -1118,6 +1209,10 @@ class StudentSide(_Peer):
             isinstance(value, Remote) and object.__getattribute__(value, "_peer") is self
         ):
             return self._reference(value)
+        if _is_tensor(value) and value.grad_fn is None:  # a Parameter: its copy in the tester stays linked
+            tagged = self._handle(value)
+            self.links.setdefault(tagged[self.MINE], _Link(value))
+            return tagged
         if _is_tensor(value):
             return self._handle(_Graph(value, self.inputs[-1] if self.inputs else []))
         return self._layers(value) or self._handle(value)
@@ -1142,7 +1237,22 @@ class StudentSide(_Peer):
         except LinkClosed:
             pass
 
+    def _incoming(self, tag: str, payload: Any) -> Any:
+        if tag == "param":  # the tester's copy of a linked parameter, handed back: the parameter itself
+            own = payload[1]
+            if not any(link.tensor is own for link in self.links.values()):
+                raise ProtocolError("a parameter that is not linked")
+            return own
+        return super()._incoming(tag, payload)
+
     def _invoke(self, fn: Any, args: list, kwargs: dict, call: RemoteCall) -> Any:
+        if call.op == "sync":  # the tester changed its copy of a linked parameter: the same change here
+            link = self.links.get(call.target)
+            if link is None or link.tensor is not fn:
+                raise ProtocolError("a sync of no linked parameter")
+            _operation(fn, call.op)(*args, **kwargs)
+            link.note()
+            return None
         forbidden = list(call.forbidden) + [self.namespace[n] for n in call.forbidden_names if n in self.namespace]
         fn = _operation(fn, call.op)
         with _counting(call.count_steps) as self.steps[call.id]:
@@ -1155,7 +1265,17 @@ class StudentSide(_Peer):
         out = self._timed(call)
         counted = self.steps.pop(call.id, None)
         out.steps = counted.count if counted is not None else 0
+        out.linked = self._moved_links()
         return out
+
+    def _moved_links(self) -> dict[str, Any]:
+        """The linked parameters that changed here since the tester last saw them, as leaves with their grads."""
+        moved = {}
+        for target, link in self.links.items():
+            if link.changed():
+                moved[target] = encode(link.tensor, Budget(MAX_VALUE), _as_data)
+                link.note()
+        return moved
 
     def _timed(self, call: RemoteCall) -> RemoteResult:
         """The call under a CPU timer (the outermost one only: the tester's functions it calls back run there)."""
