@@ -503,12 +503,11 @@ class StudentNames(Message):
     """handle ("#<n>") -> the MRO of its object's class, as ``"module:qualname"`` strings."""
 
 
-REMOTE_OPS = ("call", "getattr", "getitem", "iter", "next", "len", "bool", "backward", "assign", "sync")
+REMOTE_OPS = ("call", "getattr", "getitem", "iter", "next", "len", "bool", "backward", "assign")
 """What a :class:`RemoteCall` does to its target: call it, read an attribute (``args == [name]``),
-an item (``args == [key]``), list its items, its next item, its length, its truth; and, for the
-tester only: back-propagate ``args == [grad]`` through a student result's graph, copy
-``args == [name, tensor]`` into a tensor attribute (what a test changed in place in its copy), or
-copy ``args == [values, grad, requires_grad]`` into a linked parameter (``split._Link``)."""
+an item (``args == [key]``), list its items, its next item, its length, its truth; back-propagate
+``args == [grad]`` through a result's graph (a ``graph`` handle, either way); and, for the tester
+only: copy ``args == [name, tensor]`` into a tensor attribute (what a test changed in place in its copy)."""
 
 
 @dataclass
@@ -537,6 +536,11 @@ class RemoteCall(Message):
     """The classes of the handles that `args` and `kwargs` create (see :class:`StudentNames`)."""
     count_steps: bool = False
     """Count the Python events the call runs there (a test's ``python_steps`` of the student's code)."""
+    linked: dict[str, Any] = field(default_factory=dict)
+    """The sender's parameters that the receiver holds linked copies of and that changed since
+    (handle -> the parameter, encoded as a leaf with its ``.grad``): see ``split._Link``."""
+    synced: dict[str, Any] = field(default_factory=dict)
+    """The receiver's parameters, as the sender changed its linked copies of them (handle -> the copy)."""
 
 
 @dataclass
@@ -557,8 +561,9 @@ class RemoteResult(Message):
     steps: int = 0
     """The Python events the call ran, when the call asked to count them."""
     linked: dict[str, Any] = field(default_factory=dict)
-    """The student's parameters that the tester holds linked copies of and that the call changed in
-    place (handle -> the parameter, encoded as a leaf with its ``.grad``)."""
+    """As :attr:`RemoteCall.linked`: the answering end's parameters that changed (during the call)."""
+    synced: dict[str, Any] = field(default_factory=dict)
+    """As :attr:`RemoteCall.synced`: the caller's parameters, as the answering end changed its copies."""
 
 
 @dataclass
@@ -733,11 +738,12 @@ def _encode(value: Any, budget: Budget, other: Callable[[Any], Any] | None = Non
     elif torch is not None and issubclass(kind, torch.Tensor) and value.device.type == "meta":
         out = {"meta": [list(value.shape), str(value.dtype).removeprefix("torch."), value.requires_grad]}
     elif torch is not None and issubclass(kind, torch.Tensor):
+        if other is not None and kind is torch.nn.Parameter and (link := other(value)) is not None:
+            grad = None if value.grad is None else value.grad.detach()  # the split clean room's calls
+            return {"param": [_encode((value.detach(), grad, value.requires_grad), budget), link]}
         if other is not None and value.requires_grad:  # the split clean room's calls: autograd crosses too
             if value.grad_fn is not None and (graph := other(value)) is not None:
                 return {"graph": [_encode(value.detach(), budget), graph]}
-            if kind is torch.nn.Parameter and (link := other(value)) is not None:
-                return {"param": [_leaf(value, budget), link]}
             return _leaf(value, budget)
         out = {"tensor": _npy(value.detach().cpu().numpy())}
     elif torch is not None and kind is torch.dtype:
@@ -788,11 +794,13 @@ OTHER_TAGS = ("remote", "tester", "ref", "name", "graph", "param", "arg", "layer
 ``{"arg": "2"}`` (or a keyword): in a call's result, that argument of the call itself, so that
 ``cache["mask"] is mask`` holds across the split as in one process.
 
-``{"graph": [tensor, handle]}``: a result that records its autograd graph, which stays behind
-under the handle (the tester joins the data to its own graph: ``split._joined``).
+``{"graph": [tensor, handle]}``: a call's result that records its autograd graph, which stays
+behind under the handle (the caller joins the data to its own graph: ``split._joined``).
 
-``{"param": [leaf, handle]}``: a student's ``nn.Parameter``, as a copy that stays linked to it
-under the handle (``split._Link``: what either side changes in place is copied to the other).
+``{"param": [(values, grad, requires_grad), handle]}``: in a call's result, an ``nn.Parameter`` of
+the sender's, as a copy that stays linked to it under the handle (``split._Link``: what either
+side changes in place goes to the other with the next message); or a copy handed back, the
+receiver's own parameter.
 
 ``{"layers": [class, attributes, parameters, buffers, ...]}``: a module made only of torch's own
 layers, as a copy (``layers.describe``; its payload goes undecoded to `other`, which rebuilds it

@@ -64,6 +64,19 @@ def count(layer):
 def kind(obj):
     return isinstance(obj, nn.Linear), isinstance(obj, nn.Conv2d), type(obj).__name__
 
+def step(net, opt, x, loss_fn):
+    # a training step on the caller's objects (its model, optimizer and loss), then a frozen forward
+    loss = loss_fn(net(x))
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    frozen = not loss_fn(net(x)).requires_grad
+    for p in net.parameters():
+        p.requires_grad_(True)
+    return loss.item(), frozen
+
 def owns(model, p):
     return any(q is p for q in model.parameters())
 
@@ -450,17 +463,15 @@ def test_an_in_place_change_with_no_reference_kept_reaches_the_student(ends):
     assert _students_net(student).head.weight.abs().sum() == 0
 
 
-def test_student_code_cannot_sync_a_tests_tensor_or_an_unlinked_one(ends):
+def test_a_change_of_a_parameter_that_is_not_linked_is_refused_both_ways(ends):
     client, student = ends
-
-    class Layer(nn.Linear):  # a test's own class: a handle
-        pass
-
-    with pytest.raises(TypeError, match="sync"):
-        client.namespace["forge"](Layer(2, 2), "sync", torch.zeros(2, 2), None, True)
-    call = split.RemoteCall(id=0, target="#0", args=[], kwargs={}, op="sync")
-    with pytest.raises(ProtocolError, match="no linked parameter"):
-        student._invoke(torch.zeros(2), [torch.ones(2), None, False], {}, call)
+    client.namespace["Net"]().head.weight  # noqa: B018 - one parameter linked: #3 of the student's
+    forged = {"#0": encode(torch.zeros(2), Budget(100))}
+    for end in (client, student):
+        with pytest.raises(ProtocolError, match="no linked parameter"):
+            end._links_in({}, forged)
+        with pytest.raises(ProtocolError, match="no linked parameter"):
+            end._links_in(forged, {})
 
 
 def test_a_parameter_handed_back_to_student_code_is_the_students_own(ends):
@@ -470,3 +481,31 @@ def test_a_parameter_handed_back_to_student_code_is_the_students_own(ends):
         net.head.bias.fill_(4.0)
     assert client.namespace["owns"](net, net.head.bias), "the student's code gets its own parameter, not a copy"
     assert _students_net(student).head.bias.tolist() == [4.0] * 3
+
+
+def test_student_code_trains_a_tests_model_through_the_tests_loss_firing_its_hooks(ends):
+    """The test's model, optimizer and loss stay in the tester (a hook on each parameter, a hook on
+    the optimizer): what they compute crosses as data joined to the student's graph and back, and
+    ``requires_grad_`` on the parameters the student's code holds reaches the test's."""
+    client, _ = ends
+
+    class Layer(nn.Linear):  # a test's own class: a handle
+        pass
+
+    local: dict = {}
+    exec(compile(STUDENT, "<student>", "exec"), local)  # noqa: S102 - the same code, in one process
+    torch.manual_seed(0)
+    x, nets = torch.randn(4, 3), [Layer(3, 2)]
+    nets.append(Layer(3, 2))
+    nets[1].load_state_dict(nets[0].state_dict())
+    logs, results = [[], []], []
+    for net, log, run in zip(nets, logs, (client.namespace["step"], local["step"]), strict=True):
+        for p in net.parameters():
+            p.register_hook(lambda g, log=log: log.append("grad"))
+        opt = torch.optim.SGD(net.parameters(), lr=0.1)
+        opt.register_step_pre_hook(lambda *_, log=log: log.append("step"))
+        results.append([run(net, opt, x, lambda out: ((out - 1) ** 2).mean()) for _ in range(2)])
+    assert results[0] == results[1] and all(frozen for _, frozen in results[0])
+    assert logs[0] == logs[1] == ["grad", "grad", "step"] * 2
+    for theirs, mine in zip(nets[0].parameters(), nets[1].parameters(), strict=True):
+        assert torch.equal(theirs, mine) and torch.equal(theirs.grad, mine.grad) and theirs.requires_grad

@@ -28,13 +28,15 @@ What crosses, each way, is data or a handle (:class:`Remote`), never code:
   class crosses as MRO names, and the tester gives it the nearest class of an already imported
   trusted library (:func:`_nearest_class`), so that ``isinstance(m, nn.Conv2d)`` judges it;
 * random generators (numpy's, torch's) cross as their state, and come back advanced;
-* a tensor that requires grad crosses as a leaf with its ``.grad``; a student result that
-  records its graph crosses as data joined to the tester's graph (:func:`_joined`), whose
-  backward is one call into the student process, where the graph stays until the tester lets go;
-* a student's parameter (``model.parameters()`` of a student's own module) crosses once, as a
-  copy linked to it (:class:`_Link`): what a test's optimizer, ``zero_grad`` or in-place change
-  does to the copy reaches the parameter before the next call, and what the student's code does
-  to the parameter (a backward that fills ``.grad``) reaches the copy with the call's result;
+* a call's arguments cross as data (a tensor that requires grad as a leaf with its ``.grad``);
+  a call's result that records its graph crosses as data joined to the caller's graph
+  (:func:`_joined`), whose backward is one call into the process that ran it, where the graph
+  stays until the caller lets go. Both ways: a test back-propagates through a student's model,
+  and a student's training step through a test's model and loss;
+* a parameter in a call's result (of a student's module that the test reads, or of a test's
+  module that student code reads) crosses once, as a copy linked to it (:class:`_Link`): what
+  either end does to its copy or to the parameter (an optimizer's step, ``zero_grad``,
+  ``requires_grad_``, a backward that fills ``.grad``) reaches the other with the next message;
 * a module made only of torch's own layers crosses as a copy when it is a call's argument or
   result (:mod:`autograder.sandboxed.layers`; the tester rebuilds it of its own torch), and a
   module argument the call changed is written back into the caller's own (:func:`_written`);
@@ -279,7 +281,6 @@ _OPS: dict[str, Callable[..., Any]] = {
     "bool": bool,
     "backward": lambda graph, grad: graph.backward(grad),
     "assign": lambda obj, name, value: _copy_into(getattr(obj, name), value),
-    "sync": lambda param, values, grad, requires_grad: _refresh(param, values, grad, requires_grad),
 }
 """How the answering side does each op of :data:`~autograder.protocol.REMOTE_OPS` but a call."""
 
@@ -422,6 +423,12 @@ class _Peer:
         that arrived over their parameters (parts None)."""
         self.sent: list[Any] = []
         """While encoding a call's arguments: the parameters of the modules sent as copies so far."""
+        self.answering = False
+        """While encoding a call's result: a parameter crosses linked, a tensor with a graph as a graph."""
+        self.owned: dict[str, _Link] = {}
+        """This end's parameters that the other end holds linked copies of (under their handles)."""
+        self.copies: dict[str, _Link] = {}
+        """This end's linked copies of the other end's parameters (under the other end's handles)."""
 
     def _handle(self, value: Any) -> dict:
         """`value` kept here, under one handle however often it crosses (``is`` holds on the other side)."""
@@ -439,9 +446,58 @@ class _Peer:
             self.handles[index] = None
             del self.handle_of[id(graph)]
 
-    def _pull(self, moved: dict[str, Any]) -> None:
-        """Bring this end's copies of the other end's linked parameters that a call changed up to date
-        (the tester's only: the student process holds no such copy)."""
+    def _tensor(self, value: Any) -> dict | None:
+        """A tensor that is more than data (a parameter that requires grad, or a result that records
+        its graph), as it crosses: a copy of the other end's parameter as that parameter; in a call's
+        result, a parameter of this end's as a handle its copy stays linked to (:class:`_Link`), and a
+        graph as a handle (:class:`_Graph`). Else None: a leaf (a call's arguments cross as leaves,
+        and what the call changes in them comes back by :func:`_written`)."""
+        if value.grad_fn is None:
+            linked = [target for target, link in self.copies.items() if link.tensor is value]
+            if linked:
+                return {self.OTHER: linked[0]}
+            if not self.answering:
+                return None
+            tagged = self._handle(value)
+            self.owned.setdefault(tagged[self.MINE], _Link(value))
+            return tagged
+        if not self.answering:
+            return None
+        return self._handle(_Graph(value, self.inputs[-1] if self.inputs else []))
+
+    def _linked_copy(self, state: Any, target: str) -> Any:
+        """This end's copy of the other end's parameter under the handle `target`, linked to it: one
+        copy per parameter (``is`` holds as in one process), brought up to date with its :func:`_state`."""
+        import torch
+
+        link = self.copies.get(target)
+        if link is None:
+            link = self.copies[target] = _Link(torch.nn.Parameter(torch.empty(0)))
+        _refresh(link.tensor, state)
+        link.note()
+        return link.tensor
+
+    def _links_out(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """What changed here in linked parameters since the other end last heard: this end's own
+        (``linked``) and this end's copies of the other's (``synced``), each as a leaf with its grad."""
+        out: tuple[dict[str, Any], dict[str, Any]] = ({}, {})
+        for moved, links in zip(out, (self.owned, self.copies), strict=True):
+            for target, link in links.items():
+                if link.changed():
+                    moved[target] = encode(_state(link.tensor), Budget(MAX_VALUE))
+                    link.note()
+        return out
+
+    def _links_in(self, linked: dict[str, Any], synced: dict[str, Any]) -> None:
+        """Take what the other end changed: in its parameters (`linked`, into this end's copies) and in
+        its copies of this end's parameters (`synced`, into the parameters themselves)."""
+        for moved, links in ((linked, self.copies), (synced, self.owned)):
+            for target, raw in moved.items():
+                link = links.get(target)
+                if link is None:
+                    raise ProtocolError("a change of no linked parameter")
+                _refresh(link.tensor, decode(raw))
+                link.note()
 
     def _take_classes(self) -> dict[str, list[str]]:
         classes, self.new_classes = self.new_classes, {}
@@ -488,16 +544,31 @@ class _Peer:
             return None
         return layers.describe(value, self.as_data, sent=self.sent) if isinstance(value, torch.nn.Module) else None
 
-    def _encode(self, value: Any, budget: Budget, as_data: bool, sent: list[Any] | None = None) -> Any:
+    def _encode(
+        self, value: Any, budget: Budget, as_data: bool, sent: list[Any] | None = None, answering: bool = False
+    ) -> Any:
         """`value` encoded for the other end, torch's own layers as copies if `as_data` (their parameters
-        added to `sent`, for an optimizer over them)."""
+        added to `sent`, for an optimizer over them), as a call's result if `answering` (:meth:`_tensor`)."""
         self.as_data, self.sent = (budget if as_data else None), [] if sent is None else sent
+        self.answering = answering
         try:
             return encode(value, budget, self._outgoing)
         finally:
-            self.as_data = None
+            self.as_data, self.answering = None, False
 
     def _incoming(self, tag: str, payload: Any) -> Any:
+        if tag == "graph":  # a result of the other end's, its graph left there: joined to this end's
+            data, graph = payload
+            if not isinstance(graph, Remote) or not _is_tensor(data):
+                raise ProtocolError("a graph that is not a tensor and a handle")
+            return _joined(data, graph, self.inputs[-1] if self.inputs else [], _Release(self, _target(graph)))
+        if tag == "param":  # a parameter of the other end's (a linked copy), or this end's own handed back
+            state, param = payload
+            if isinstance(param, Remote):
+                return self._linked_copy(state, _target(param))
+            if not any(link.tensor is param for link in self.owned.values()):
+                raise ProtocolError("a parameter that is neither the other end's nor linked")
+            return param
         if tag == "layers":
             module = layers.rebuild(payload)
             if self.arrived:
@@ -539,10 +610,25 @@ class _Peer:
         wire = self.encode_arguments(args, kwargs)
         message = RemoteCall(0, target, *wire, op=op, grad=_grad_enabled(), device=_default_device(), **options)
         message.classes, message.released, self.released = self._take_classes(), self.released, []
+        message.linked, message.synced = self._links_out()
         return message
 
     def call(self, target: str, args: tuple, kwargs: dict, op: str = "call") -> Any:
-        return self._result(self.request(self._message(target, args, kwargs, op)), args, kwargs)
+        return self._ask(self._message(target, args, kwargs, op), args, kwargs)
+
+    def _ask(self, message: RemoteCall, args: tuple, kwargs: dict) -> Any:
+        """Send the call `message` of `args` and `kwargs`; its result (a graph joined to their tensors
+        that require grad, :func:`_joined`), or its error raised here."""
+        self.inputs.append(_requiring_grad([list(args), kwargs]))
+        try:
+            answer = self.request(message)
+            self._count(answer)
+            return self._result(answer, args, kwargs)
+        finally:
+            self.inputs.pop()
+
+    def _count(self, answer: RemoteResult) -> None:
+        """What this end counts of the other end's answer (the tester: CPU time and Python steps)."""
 
     def attribute(self, remote: Remote, name: str) -> Any:
         """``remote.name``: one attribute read in the other process."""
@@ -562,7 +648,7 @@ class _Peer:
                     self.link.send(self.answer(answer))
                 elif answer.id == message.id:
                     self.classes.update(answer.classes)
-                    self._pull(answer.linked)
+                    self._links_in(answer.linked, answer.synced)
                     return answer
                 elif answer.id > message.id:
                     raise ProtocolError("a result out of turn")
@@ -606,6 +692,7 @@ class _Peer:
             self._release(target)
         self.arrived.append({})
         try:
+            self._links_in(call.linked, call.synced)
             fn = self._lookup(call.target)
             args, kwargs = self.decode(call.args), self.decode(call.kwargs)
             if not isinstance(args, list) or not isinstance(kwargs, dict):
@@ -614,12 +701,13 @@ class _Peer:
             self.arrived.pop()
             return RemoteResult(call.id, error_type="RuntimeError", error=f"the split clean room's call failed: {err}")
         out = RemoteResult(call.id)
-        self.inputs.append(_requiring_grad([args, kwargs]))
+        owned = [link.tensor for link in self.owned.values()]
+        self.inputs.append([None if any(t is p for p in owned) else t for t in _requiring_grad([args, kwargs])])
         try:
             with _grad_mode(call.grad), _on_device(call.device):
                 value = self._invoke(fn, args, kwargs, call)
             value = _by_reference(value, args, kwargs)
-            out.value = self._encode(value, Budget(MAX_VALUE), call.op == "call")
+            out.value = self._encode(value, Budget(MAX_VALUE), call.op == "call", answering=True)
             out.written = _written(call, args, kwargs, self.arrived[-1])
         except Exception as err:  # noqa: BLE001 - the error is data
             out.error_type, out.error = _kind(err), str(err)[:ERROR_CHARS]
@@ -627,6 +715,7 @@ class _Peer:
             self.inputs.pop()
             self.arrived.pop()
         out.classes = self._take_classes()
+        out.linked, out.synced = self._links_out()
         return out
 
 
@@ -644,7 +733,6 @@ class Client(_Peer):
         self.forbidden: list[list[Any]] = []  # by_hand calls in progress in the tester (innermost last)
         self.steps: list[int] = []  # python_steps counts in progress in the tester (innermost last)
         self.mirrors: list[_Mirror] = []  # tensor attributes of student objects, as the tester read them
-        self.links: dict[str, _Link] = {}  # handle -> the test's copy of a student's parameter
 
     def start_test(self) -> None:
         self.cpu = 0.0
@@ -658,40 +746,9 @@ class Client(_Peer):
     def _incoming(self, tag: str, payload: str) -> Any:
         """Only handles cross into the tester: it never imports or looks up a name the student process
         sends (but for the bounded exception of a handle's class: :func:`_nearest_class`)."""
-        if tag == "graph":
-            data, graph = payload
-            if not isinstance(graph, Remote) or not _is_tensor(data):
-                raise ProtocolError("a graph that is not a tensor and a handle")
-            return _joined(data, graph, self.inputs[-1] if self.inputs else [], _Release(self, _target(graph)))
-        if tag == "param":
-            data, param = payload
-            if not isinstance(param, Remote) or not _is_tensor(data):
-                raise ProtocolError("a parameter that is not a tensor and a handle")
-            return self._linked(data, _target(param))
-        if tag not in (self.OTHER, self.MINE, "layers"):  # a copy of torch's own layers: ``layers.rebuild``
+        if tag not in (self.OTHER, self.MINE, "graph", "param", "layers"):  # layers: ``layers.rebuild``
             raise ProtocolError(f"a {tag!r} value from the student process")
         return super()._incoming(tag, payload)
-
-    def _linked(self, data: Any, target: str) -> Any:
-        """The test's copy of the student's parameter under the handle `target`, linked to it: one copy
-        per parameter (``is`` holds as in one process), brought up to date with `data`."""
-        import torch
-
-        link = self.links.get(target)
-        if link is None:
-            copy = torch.nn.Parameter(data.detach(), requires_grad=data.requires_grad)
-            copy.grad = data.grad
-            self.links[target] = _Link(copy)
-            return copy
-        _refresh(link.tensor, data, data.grad, data.requires_grad)
-        link.note()
-        return link.tensor
-
-    def _pull(self, moved: dict[str, Any]) -> None:
-        """Bring the test's copies of the student's parameters that a call changed up to date."""
-        for target, raw in moved.items():
-            if target in self.links and _is_tensor(data := self.decode(raw)):
-                self._linked(data, target)
 
     def _outgoing(self, value: Any) -> dict | None:
         """What student code may hold of the tester's: a student object or library object as before,
@@ -700,9 +757,9 @@ class Client(_Peer):
         or modules (:data:`NEVER_HANDED`, which stays opaque: not passed)."""
         if (tagged := self._reference(value)) is not None:
             return tagged
-        if linked := [target for target, link in self.links.items() if link.tensor is value]:
-            return {self.OTHER: linked[0]}  # the test's copy of a student's parameter: the parameter itself
-        if isinstance(value, NEVER_HANDED) or _is_tensor(value):  # a tensor crosses as data, a leaf if it requires grad
+        if _is_tensor(value):
+            return self._tensor(value)
+        if isinstance(value, NEVER_HANDED):
             return None
         if (copy := self._layers(value)) is not None or (copy := self._optimizer(value)) is not None:
             return copy
@@ -723,8 +780,8 @@ class Client(_Peer):
     def _invoke(self, fn: Any, args: list, kwargs: dict, call: RemoteCall) -> Any:
         """A call of the student's code on an object of the tester: only its public attributes are read
         (and, of a test's ``nn.Module``, the registries torch's own code reads: :data:`MODULE_STATE`)."""
-        if call.op in ("backward", "assign", "sync"):
-            raise TypeError(f"student code cannot ask the tester's objects to {call.op}")
+        if call.op == "assign" or (call.op == "backward") != isinstance(fn, _Graph):  # a graph only back-propagates
+            raise TypeError(f"student code cannot ask that of the tester's objects: {call.op}")
         if call.op == "getattr" and not (args and isinstance(args[0], str) and _readable(fn, args[0])):
             name = args[0] if args else ""
             raise AttributeError(f"{name}: student code reads only public attributes of the tester's objects")
@@ -780,41 +837,34 @@ class Client(_Peer):
             forbidden = self.forbidden[-1]
         dotted, names = self._forbidden(forbidden or [])
         by_hand = {"by_hand": forbidden is not None, "forbidden": dotted, "forbidden_names": names}
-        message = self._message(target, args, kwargs, op, count_steps=counting, **by_hand)
-        self.inputs.append(_requiring_grad([list(args), kwargs]))
-        try:
-            answer = self.request(message)
-            if counting:
-                self.steps[-1] += answer.steps
-            self.cpu += max(answer.cpu, 0.0)
-            if self.cpu > self.cell_timeout:
-                raise CellTimeoutError(f"used more than {self.cell_timeout:g} s of CPU time (the per-cell limit)")
-            return self._result(answer, args, kwargs)
-        finally:
-            self.inputs.pop()
+        return self._ask(self._message(target, args, kwargs, op, count_steps=counting, **by_hand), args, kwargs)
+
+    def _count(self, answer: RemoteResult) -> None:
+        """The student's CPU time the call used, against the test's limit; its Python steps, if counted."""
+        if self.steps:
+            self.steps[-1] += answer.steps
+        self.cpu += max(answer.cpu, 0.0)
+        if self.cpu > self.cell_timeout:
+            raise CellTimeoutError(f"used more than {self.cell_timeout:g} s of CPU time (the per-cell limit)")
 
     def attribute(self, remote: Remote, name: str) -> Any:
         """``remote.name``; a tensor is the test's copy, and what the test changes in it in place
         (``model.weight.fill_(1.0)``) is copied into the student's before the next call."""
         value = super().attribute(remote, name)
-        if _is_tensor(value) and not any(link.tensor is value for link in self.links.values()):
+        if _is_tensor(value) and not any(link.tensor is value for link in self.copies.values()):
             self.mirrors.append(_Mirror(_target(remote), name, value))
         return value
 
     def _write_through(self) -> None:
-        """Copy into the student's tensors what the test changed in place in its copies of them."""
-        for target, link in self.links.items():
-            if link.changed():
-                link.note()
-                copy = link.tensor
-                grad = None if copy.grad is None else copy.grad.detach()
-                _Peer.call(self, target, (copy.detach(), grad, copy.requires_grad), {}, op="sync")
+        """Copy into the student's tensors what the test changed in place in its copies of them (its
+        linked copies of parameters: with the call, :meth:`_links_out`)."""
         changed = [(mirror, mirror.seen()) for mirror in self.mirrors if mirror.changed()]
         for mirror in self.mirrors:
             mirror.held = None
         self.mirrors = [mirror for mirror in self.mirrors if mirror.alive()]
         for mirror, tensor in changed:
-            _Peer.call(self, mirror.target, (mirror.name, tensor.detach()), {}, op="assign")
+            args = (mirror.name, tensor.detach())
+            self._ask(self._message(mirror.target, args, {}, "assign"), args, {})
 
     def by_hand(self, original: Callable[..., Any]) -> Callable[..., Any]:
         """``course.byhand.by_hand`` for the tester: a :class:`Remote` runs under by_hand in the student process."""
@@ -881,6 +931,11 @@ def _is_tensor(value: Any) -> bool:
     return torch is not None and issubclass(type(value), torch.Tensor)
 
 
+def _gradient(value: Any) -> bool:
+    """Whether `value` may be a gradient an input receives: a tensor, or None (no gradient)."""
+    return value is None or _is_tensor(value)
+
+
 def _requiring_grad(value: Any) -> list[Any]:
     """The tensors that require grad in `value`'s lists, tuples and dicts, in the order they cross."""
     if type(value) in (list, tuple):
@@ -891,18 +946,20 @@ def _requiring_grad(value: Any) -> list[Any]:
 
 
 class _Graph:
-    """A student result that records its graph (student process): the tester back-propagates through it."""
+    """A call's result that records its graph, kept where the call ran: the caller back-propagates through it."""
 
-    def __init__(self, tensor: Any, leaves: list[Any]) -> None:
+    def __init__(self, tensor: Any, leaves: list[Any | None]) -> None:
         self.tensor, self.leaves = tensor, leaves
-        """`leaves`: the leaf copies of the tester's tensors that require grad in the call's arguments."""
+        """`leaves`: the leaf copies of the caller's tensors that require grad in the call's arguments
+        (None for a parameter of this end's that the caller handed back: it accumulates here)."""
 
     def backward(self, grad: Any) -> list[Any]:
-        """``tensor.backward(grad)`` (the student's parameters accumulate, as in one process): the leaves' gradients."""
+        """``tensor.backward(grad)`` (this end's parameters accumulate, as in one process): the leaves' gradients."""
         for leaf in self.leaves:
-            leaf.grad = None
-        self.tensor.backward(grad, retain_graph=True)  # the tester may go through it again
-        return [leaf.grad for leaf in self.leaves]
+            if leaf is not None:
+                leaf.grad = None
+        self.tensor.backward(grad, retain_graph=True)  # the caller may go through it again
+        return [None if leaf is None else leaf.grad for leaf in self.leaves]
 
 
 class _Release:
@@ -945,8 +1002,8 @@ def _remote_backward() -> Any:
         @staticmethod
         def backward(ctx: Any, grad: Any) -> Any:
             grads = _do(ctx.graph, "backward", grad)
-            if not isinstance(grads, list) or len(grads) != ctx.count:
-                raise RuntimeError("the student process gave no gradient for each input")
+            if not isinstance(grads, list) or len(grads) != ctx.count or not all(map(_gradient, grads)):
+                raise RuntimeError("the other process gave no gradient for each input")
             return (None, None, None, None, *grads)
 
     return RemoteBackward
@@ -1039,12 +1096,12 @@ class _Mirror:
 
 
 class _Link:
-    """A student's parameter and the tester's copy of it, linked: what either side changes in place
-    (values, ``.grad``, ``requires_grad``) is copied to the other before the other runs again.
+    """A parameter and the other end's copy of it, linked: what either end changes in place (values,
+    ``.grad``, ``requires_grad``) goes to the other with the next message (``linked``, ``synced``).
 
-    On each side it notes the state last copied; :meth:`changed` tells whether its tensor moved on
-    since (an optimizer's step, ``zero_grad``, a backward that filled ``.grad``). Both sides hold
-    their tensor for the run, as the student side holds every handle's object: a test's
+    On each end it notes the state last exchanged; :meth:`changed` tells whether its tensor moved on
+    since (an optimizer's step, ``zero_grad``, a backward that filled ``.grad``). Both ends hold
+    their tensor for the run, as each holds every handle's object: a test's
     ``list(model.parameters())[0].mul_(0.0)`` keeps no reference, yet its change must reach the student.
     """
 
@@ -1065,21 +1122,30 @@ class _Link:
         return grad is not self.state[0] or now != list(self.state[1:])
 
 
-def _refresh(tensor: Any, values: Any, grad: Any, requires_grad: Any) -> None:
-    """Put the other side's state of a linked parameter into `tensor`, in place (outside autograd)."""
+def _state(param: Any) -> tuple[Any, Any, bool]:
+    """What a linked parameter's copy holds of it: (values, ``.grad`` or None, ``requires_grad``)."""
+    return param.detach(), None if param.grad is None else param.grad.detach(), param.requires_grad
+
+
+def _refresh(param: Any, state: Any) -> None:
+    """Put the other end's :func:`_state` of a linked parameter into `param`, in place (outside autograd)."""
     import torch
 
-    if not all(_is_tensor(t) for t in (tensor, values)) or not (grad is None or _is_tensor(grad)):
-        raise TypeError("a linked parameter takes a tensor's values and gradient")
-    if type(requires_grad) is not bool:
-        raise TypeError("a linked parameter's requires_grad is a bool")
-    with torch.no_grad():
-        if tensor.shape != values.shape or tensor.dtype != values.dtype:
-            tensor.data = values.detach()
-        elif not torch.equal(tensor, values):
-            tensor.copy_(values)
-    tensor.grad = grad
-    tensor.requires_grad_(requires_grad)
+    if type(state) is not tuple or len(state) != 3:
+        raise ProtocolError("a linked parameter's state that is not (values, grad, requires_grad)")
+    values, grad, requires_grad = state
+    if not _is_tensor(values) or not (grad is None or _is_tensor(grad)) or type(requires_grad) is not bool:
+        raise ProtocolError("a linked parameter's state that is not (values, grad, requires_grad)")
+    try:
+        with torch.no_grad():
+            if (param.shape, param.dtype, param.device) != (values.shape, values.dtype, values.device) or param.is_meta:
+                param.data = values
+            elif not torch.equal(param, values):
+                param.copy_(values)
+        param.grad = grad
+        param.requires_grad_(requires_grad)
+    except (TypeError, RuntimeError) as err:  # a gradient of another shape, say
+        raise ProtocolError(f"a linked parameter's state that does not fit it ({err})") from None
 
 
 def _copy_into(tensor: Any, value: Any) -> None:
@@ -1200,21 +1266,16 @@ class StudentSide(_Peer):
         self.by_hand = by_hand  # bound now, from the restored state
         self.depth = 0
         self.steps: dict[int, _Steps] = {}  # call id -> its Python steps, when it asked to count them
-        self.links: dict[str, _Link] = {}  # handle -> a parameter of the student's the tester holds a copy of
 
     def _outgoing(self, value: Any) -> dict | None:
         """What is not data stays here: a handle (the tester can only use it by calls or pass it back);
-        a tensor that records its graph crosses as data, and the graph stays here under a handle."""
+        a result that records its graph crosses as data, the graph staying here (:meth:`_tensor`)."""
         if isinstance(value, _Argument) or (
             isinstance(value, Remote) and object.__getattribute__(value, "_peer") is self
         ):
             return self._reference(value)
-        if _is_tensor(value) and value.grad_fn is None:  # a Parameter: its copy in the tester stays linked
-            tagged = self._handle(value)
-            self.links.setdefault(tagged[self.MINE], _Link(value))
-            return tagged
         if _is_tensor(value):
-            return self._handle(_Graph(value, self.inputs[-1] if self.inputs else []))
+            return self._tensor(value)
         return self._layers(value) or self._handle(value)
 
     def _notebook(self) -> dict | None:
@@ -1237,22 +1298,7 @@ class StudentSide(_Peer):
         except LinkClosed:
             pass
 
-    def _incoming(self, tag: str, payload: Any) -> Any:
-        if tag == "param":  # the tester's copy of a linked parameter, handed back: the parameter itself
-            own = payload[1]
-            if not any(link.tensor is own for link in self.links.values()):
-                raise ProtocolError("a parameter that is not linked")
-            return own
-        return super()._incoming(tag, payload)
-
     def _invoke(self, fn: Any, args: list, kwargs: dict, call: RemoteCall) -> Any:
-        if call.op == "sync":  # the tester changed its copy of a linked parameter: the same change here
-            link = self.links.get(call.target)
-            if link is None or link.tensor is not fn:
-                raise ProtocolError("a sync of no linked parameter")
-            _operation(fn, call.op)(*args, **kwargs)
-            link.note()
-            return None
         forbidden = list(call.forbidden) + [self.namespace[n] for n in call.forbidden_names if n in self.namespace]
         fn = _operation(fn, call.op)
         with _counting(call.count_steps) as self.steps[call.id]:
@@ -1265,17 +1311,7 @@ class StudentSide(_Peer):
         out = self._timed(call)
         counted = self.steps.pop(call.id, None)
         out.steps = counted.count if counted is not None else 0
-        out.linked = self._moved_links()
         return out
-
-    def _moved_links(self) -> dict[str, Any]:
-        """The linked parameters that changed here since the tester last saw them, as leaves with their grads."""
-        moved = {}
-        for target, link in self.links.items():
-            if link.changed():
-                moved[target] = encode(link.tensor, Budget(MAX_VALUE), _as_data)
-                link.note()
-        return moved
 
     def _timed(self, call: RemoteCall) -> RemoteResult:
         """The call under a CPU timer (the outermost one only: the tester's functions it calls back run there)."""
