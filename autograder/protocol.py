@@ -795,7 +795,8 @@ OTHER_TAGS = ("remote", "tester", "ref", "name", "graph", "param", "arg", "layer
 ``cache["mask"] is mask`` holds across the split as in one process.
 
 ``{"graph": [tensor, handle]}``: a call's result that records its autograd graph, which stays
-behind under the handle (the caller joins the data to its own graph: ``split._joined``).
+behind under the handle (the caller joins the data to its own graph: ``split._joined``); or such a
+result handed back as it came, the receiver's own tensor with its graph.
 
 ``{"param": [(values, grad, requires_grad), handle]}``: in a call's result, an ``nn.Parameter`` of
 the sender's, as a copy that stays linked to it under the handle (``split._Link``: what either

@@ -77,6 +77,9 @@ def step(net, opt, x, loss_fn):
         p.requires_grad_(True)
     return loss.item(), frozen
 
+def same(a, b):
+    return a is b
+
 def owns(model, p):
     return any(q is p for q in model.parameters())
 
@@ -506,6 +509,22 @@ def test_student_code_trains_a_tests_model_through_the_tests_loss_firing_its_hoo
         opt.register_step_pre_hook(lambda *_, log=log: log.append("step"))
         results.append([run(net, opt, x, lambda out: ((out - 1) ** 2).mean()) for _ in range(2)])
     assert results[0] == results[1] and all(frozen for _, frozen in results[0])
-    assert logs[0] == logs[1] == ["grad", "grad", "step"] * 2
+    assert logs[0] == logs[1] == ["grad", "grad", "step"] * 2, logs
     for theirs, mine in zip(nets[0].parameters(), nets[1].parameters(), strict=True):
         assert torch.equal(theirs, mine) and torch.equal(theirs.grad, mine.grad) and theirs.requires_grad
+
+
+def test_a_result_handed_back_is_the_other_ends_own_tensor_with_its_graph(ends):
+    """``net(x)`` passed back to student code is the student's own output (``is`` holds, one backward
+    there goes through both calls), not a leaf copy joined twice."""
+    client, student = ends
+    net, x = client.namespace["Net"](), torch.randn(2, 1, 4, 4)
+    out = net(x)
+    assert client.namespace["same"](out, out)
+    client.namespace["swish"](out).sum().backward()
+    local = _students_net(student)
+    local.zero_grad()
+    z = local(x)
+    (z * torch.sigmoid(z)).sum().backward()
+    for theirs, mine in zip(net.parameters(), local.parameters(), strict=True):
+        assert torch.allclose(theirs.grad, mine.grad)

@@ -56,10 +56,9 @@ What crosses, each way, is data or a handle (:class:`Remote`), never code:
   the caller's own object (:func:`_by_reference`), and the steps a test's ``python_steps``
   counts are counted where the student's code runs (:meth:`Client.python_steps`).
 
-A test that needs more (hooks of the test's on parameters and optimizers that the student's
-training must fire, a loss of the test's whose graph the student's code back-propagates: a
-tensor of the tester crosses as a leaf) fails in split mode, and the grader's calibration then
-keeps it in the same-process clean room.
+A test that needs more (a hook of the student's on a test's tensor, a test's tensor argument that
+the student's code keeps and changes after the call) fails in split mode, and the grader's
+calibration then keeps it in the same-process clean room (none of the course's tests does today).
 """
 
 from __future__ import annotations
@@ -429,6 +428,8 @@ class _Peer:
         """This end's parameters that the other end holds linked copies of (under their handles)."""
         self.copies: dict[str, _Link] = {}
         """This end's linked copies of the other end's parameters (under the other end's handles)."""
+        self.joined: dict[int, tuple[weakref.ref, str]] = {}
+        """id of a tensor joined to a graph of the other end's -> (the tensor, the graph's handle)."""
 
     def _handle(self, value: Any) -> dict:
         """`value` kept here, under one handle however often it crosses (``is`` holds on the other side)."""
@@ -450,8 +451,13 @@ class _Peer:
         """A tensor that is more than data (a parameter that requires grad, or a result that records
         its graph), as it crosses: a copy of the other end's parameter as that parameter; in a call's
         result, a parameter of this end's as a handle its copy stays linked to (:class:`_Link`), and a
-        graph as a handle (:class:`_Graph`). Else None: a leaf (a call's arguments cross as leaves,
-        and what the call changes in them comes back by :func:`_written`)."""
+        graph as a handle (:class:`_Graph`); a result of the other end's as it came, as its graph
+        there (so one backward there goes through all of it, as in one process). Else None: a leaf
+        (a call's arguments cross as leaves, and what the call changes in them comes back by
+        :func:`_written`)."""
+        joined = self.joined.get(id(value))
+        if joined is not None and joined[0]() is value:  # handed back as it came: the other end's own
+            return {self.OTHER: joined[1]}
         if value.grad_fn is None:
             linked = [target for target, link in self.copies.items() if link.tensor is value]
             if linked:
@@ -559,9 +565,15 @@ class _Peer:
     def _incoming(self, tag: str, payload: Any) -> Any:
         if tag == "graph":  # a result of the other end's, its graph left there: joined to this end's
             data, graph = payload
+            if _is_tensor(graph):  # this end's own result, handed back (the handle's lookup gave its tensor)
+                return graph
             if not isinstance(graph, Remote) or not _is_tensor(data):
                 raise ProtocolError("a graph that is not a tensor and a handle")
-            return _joined(data, graph, self.inputs[-1] if self.inputs else [], _Release(self, _target(graph)))
+            release = _Release(self, _target(graph))
+            joined = _joined(data, graph, self.inputs[-1] if self.inputs else [], release)
+            release.key = id(joined)
+            self.joined[release.key] = (weakref.ref(joined), release.target)
+            return joined
         if tag == "param":  # a parameter of the other end's (a linked copy), or this end's own handed back
             state, param = payload
             if isinstance(param, Remote):
@@ -586,8 +598,9 @@ class _Peer:
                 cls = _nearest_class(self.classes.get(payload, []), self._notebook())
                 self.remotes[payload] = (Remote if cls in (None, object) else _remote_type(cls))(self, payload)
             return self.remotes[payload]
-        if tag == self.MINE:
-            return self._lookup(payload)
+        if tag == self.MINE:  # this end's object handed back; of a graph, its tensor
+            own = self._lookup(payload)
+            return own.tensor if isinstance(own, _Graph) else own
         if tag == "ref":
             from course.byhand import resolve
 
@@ -701,8 +714,9 @@ class _Peer:
             self.arrived.pop()
             return RemoteResult(call.id, error_type="RuntimeError", error=f"the split clean room's call failed: {err}")
         out = RemoteResult(call.id)
-        owned = [link.tensor for link in self.owned.values()]
-        self.inputs.append([None if any(t is p for p in owned) else t for t in _requiring_grad([args, kwargs])])
+        own = [link.tensor for link in self.owned.values()]  # and non-leaves: this end's graphs handed back
+        inputs = _requiring_grad([args, kwargs])
+        self.inputs.append([None if not t.is_leaf or any(t is p for p in own) else t for t in inputs])
         try:
             with _grad_mode(call.grad), _on_device(call.device):
                 value = self._invoke(fn, args, kwargs, call)
@@ -963,15 +977,18 @@ class _Graph:
 
 
 class _Release:
-    """Held by the tester's graph node of a student result: when autograd frees the node, the student
-    process may free its graph too (told with the next call)."""
+    """Held by the graph node of a result joined to the other end's graph: when autograd frees the
+    node, the other end may free its graph too (told with the next call)."""
 
     def __init__(self, peer: _Peer, target: str) -> None:
         self.peer, self.target = peer, target
+        self.key: int | None = None  # the joined tensor's id, once it exists (:attr:`_Peer.joined`)
 
     def __del__(self) -> None:
         self.peer.released.append(self.target)
         self.peer.remotes.pop(self.target, None)
+        if self.peer.joined.get(self.key, (None, None))[1] == self.target:
+            del self.peer.joined[self.key]
 
 
 def _joined(data: Any, graph: Remote, inputs: list[Any], release: _Release) -> Any:
@@ -992,15 +1009,18 @@ def _remote_backward() -> Any:
     import torch
 
     class RemoteBackward(torch.autograd.Function):
-        """Back-propagation through a student result: a call into the student process."""
+        """Back-propagation through a result of the other end's: a call into the other process."""
 
         @staticmethod
         def forward(ctx: Any, graph: Remote, data: Any, anchor: Any, release: _Release, *inputs: Any) -> Any:
             ctx.graph, ctx.count, ctx.release = graph, len(inputs), release
+            ctx.set_materialize_grads(False)  # no gradient reached it (its input went back by reference)
             return data.clone()
 
         @staticmethod
         def backward(ctx: Any, grad: Any) -> Any:
+            if grad is None:  # nothing to send: the other end's hooks must not fire for a zero
+                return (None,) * (4 + ctx.count)
             grads = _do(ctx.graph, "backward", grad)
             if not isinstance(grads, list) or len(grads) != ctx.count or not all(map(_gradient, grads)):
                 raise RuntimeError("the other process gave no gradient for each input")
