@@ -4,7 +4,9 @@ A tester reads the attributes of student objects, iterates them and calls their 
 (``model.features[0].padding``, ``model.parameters()``), and ``isinstance`` judges them by their
 nearest trusted library class; random generators cross as their state and come back advanced;
 a test's own objects (a ``Ring``, a layer spec, an ``nn.Module``) cross as handles that student
-code uses by callback, reading only their public attributes. Over real pipes, a thread playing
+code uses by callback, reading only their public attributes; parameters cross once, linked both
+ways, and a result's graph stays where it ran, either way (a student's training step on a test's
+hooked model, optimizer and loss fires its hooks as in one process). Over real pipes, a thread playing
 the student process, as in ``tests/test_split_cleanroom.py``.
 """
 
@@ -101,6 +103,11 @@ def forge(obj, op, *args):
     # a forged request: past the student side's own Remote, which would not ask for a dunder name
     from autograder.sandboxed import split
     return object.__getattribute__(obj, "_peer").call(split._target(obj), args, {}, op=op)
+
+def probe(loss_fn, x, op, *args):
+    # a result of the tester's keeps its graph there, under a handle: ask it something else
+    loss = loss_fn(x)
+    return forge(loss.grad_fn.graph, op, *args)
 
 def peek(obj, name):
     return forge(obj, "getattr", name)
@@ -528,3 +535,13 @@ def test_a_result_handed_back_is_the_other_ends_own_tensor_with_its_graph(ends):
     (z * torch.sigmoid(z)).sum().backward()
     for theirs, mine in zip(net.parameters(), local.parameters(), strict=True):
         assert torch.allclose(theirs.grad, mine.grad)
+
+
+def test_a_graph_of_the_testers_is_only_back_propagated(ends):
+    client, _ = ends
+    x = torch.ones(3, requires_grad=True)
+    grads = client.namespace["probe"](lambda t: (t * 3.0).sum(), x, "backward", torch.tensor(2.0))
+    assert [g.tolist() for g in grads] == [[6.0, 6.0, 6.0]]
+    for op, args in (("getattr", ("tensor",)), ("getattr", ("leaves",)), ("call", ()), ("assign", ("x", x))):
+        with pytest.raises(TypeError, match="cannot ask that"):
+            client.namespace["probe"](lambda t: (t * 3.0).sum(), x, op, *args)
