@@ -24,12 +24,18 @@ that is not installed) are skipped.
 numpy's ufuncs (``numpy.tanh``, ``numpy.exp``...) are called without any event a profiler sees, so
 while the function runs, a forbidden ufunc is rebound (in numpy, and wherever the function's
 globals or the notebook name it) to a stand-in that reports the call.
+
+The function under check can reach the watch (``sys.getprofile()``, ``threading._profile_hook``,
+a stand-in), so the watch holds nothing it could switch off: a tuple of read-only tables and an
+``itertools.count`` of the forbidden calls seen, which only goes up. Starting a thread or a process
+is always forbidden: the watch would not follow it.
 """
 
 from __future__ import annotations
 
 import importlib
 import inspect
+import itertools
 import sys
 import threading
 import types
@@ -70,7 +76,12 @@ def _labels() -> dict[str, str]:
 
     Every autograd route runs through the one function on the left, so forbidding it forbids them all.
     """
-    return {"torch.autograd.graph._engine_run_backward": tr("autograd (.backward() or torch.autograd.grad)")}
+    thread, process = tr("a new thread (the check cannot follow it)"), tr("a new process (the check cannot follow it)")
+    return {
+        "torch.autograd.graph._engine_run_backward": tr("autograd (.backward() or torch.autograd.grad)"),
+        **dict.fromkeys(THREADS, thread),
+        **dict.fromkeys(PROCESSES, process),
+    }
 
 
 def label(entry: Any) -> str:
@@ -86,59 +97,117 @@ def _forbidden(name: str, label: str) -> ForbiddenCall:
     )
 
 
-ALWAYS = ("sys.setprofile", "sys.settrace", "threading.setprofile", "threading.settrace")
-"""Forbidden in every exercise: they would switch the watch off."""
+THREADS = ("_thread.start_new_thread", "_thread.start_new")
+"""How Python starts a thread (``threading.Thread.start`` too): code there would run unwatched."""
+
+PROCESSES = ("os.fork", "os.forkpty", "os.system", "os.posix_spawn", "os.posix_spawnp", "subprocess.Popen")
+"""How Python starts a process (``multiprocessing`` and ``os.popen`` too): its calls would go unseen."""
+
+ALWAYS = ("sys.setprofile", "sys.settrace", "threading.setprofile", "threading.settrace", *THREADS, *PROCESSES)
+"""Forbidden in every exercise: they would switch the watch off or run code it cannot see."""
 
 
-class _Watch:
-    """What to recognise: Python code objects, builtin objects, and methods by (class, name)."""
+class _Watch(tuple):
+    """What to recognise, as read-only tables: (Python code ids, builtin object ids, methods by name
+    as (class, label) pairs), each id or name to the label a message shows."""
 
-    def __init__(self, forbidden: Iterable[Any]) -> None:
-        self.codes: dict[int, str] = {}
-        self.objects: dict[int, str] = {}
-        self.methods: dict[str, list[tuple[type, str]]] = {}
+    __slots__ = ()
+
+    def __new__(cls, forbidden: Iterable[Any]) -> _Watch:
+        codes: dict[int, str] = {}
+        objects: dict[int, str] = {}
+        methods: dict[str, list[tuple[type, str]]] = {}
         for entry in [*forbidden, *ALWAYS]:
             obj = resolve(entry) if isinstance(entry, str) else entry
             if obj is not None:
-                self._add(obj, label(entry))
-
-    def _add(self, obj: Any, label: str) -> None:
-        if isinstance(obj, type):  # a class: constructing or calling it runs its own or inherited methods
-            for cls in obj.__mro__:
-                if cls.__module__ in ("torch.nn.modules.module", "builtins"):
-                    break  # what every torch module or object shares
-                for member in ("__init__", "__call__", "forward", "apply"):
-                    if member in vars(cls):
-                        self._add(vars(cls)[member], label)
-            return
-        if isinstance(obj, (staticmethod, classmethod)):
-            obj = obj.__func__
-        self.objects[id(obj)] = label
-        target = inspect.unwrap(obj) if callable(obj) else obj
-        code = getattr(target, "__code__", None)
-        if isinstance(code, types.CodeType):
-            self.codes[id(code)] = label
-        owner = getattr(obj, "__objclass__", None)  # a method descriptor such as torch.Tensor.unfold
-        if isinstance(owner, type):
-            self.methods.setdefault(obj.__name__, []).append((owner, label))
+                _add(obj, label(entry), codes, objects, methods)
+        frozen = {name: tuple(pairs) for name, pairs in methods.items()}
+        return super().__new__(cls, map(types.MappingProxyType, (codes, objects, frozen)))
 
     def match(self, frame: types.FrameType, event: str, arg: Any) -> str | None:
+        codes, objects, methods = self
         if event == "call":
-            return self.codes.get(id(frame.f_code))
+            return codes.get(id(frame.f_code))
         if event != "c_call":
             return None
-        if (label := self.objects.get(id(arg))) is not None:
+        if (label := objects.get(id(arg))) is not None:
             return label
         owner = getattr(arg, "__self__", None)
-        for cls, label in self.methods.get(getattr(arg, "__name__", ""), ()):
+        for cls, label in methods.get(getattr(arg, "__name__", ""), ()):
             if isinstance(owner, cls):
                 return label
         return None
 
 
+def _add(obj: Any, label: str, codes: dict, objects: dict, methods: dict) -> None:
+    """Put what recognises a call of `obj` into the tables of a :class:`_Watch`."""
+    if isinstance(obj, type):  # a class: constructing or calling it runs its own or inherited methods
+        for cls in obj.__mro__:
+            if cls.__module__ in ("torch.nn.modules.module", "builtins"):
+                break  # what every torch module or object shares
+            for member in ("__init__", "__call__", "forward", "apply"):
+                if member in vars(cls):
+                    _add(vars(cls)[member], label, codes, objects, methods)
+        return
+    if isinstance(obj, (staticmethod, classmethod)):
+        obj = obj.__func__
+    objects[id(obj)] = label
+    target = inspect.unwrap(obj) if callable(obj) else obj
+    code = getattr(target, "__code__", None)
+    if isinstance(code, types.CodeType):
+        codes[id(code)] = label
+    owner = getattr(obj, "__objclass__", None)  # a method descriptor such as torch.Tensor.unfold
+    if isinstance(owner, type):
+        methods.setdefault(obj.__name__, []).append((owner, label))
+
+
+class _Profiler(tuple):
+    """The watch of one call: (the watch's ``match``, the count of forbidden calls seen, their labels,
+    the function's name). A tuple, so that the code under watch, which can reach it, cannot rewrite
+    what it holds; the count only goes up (the labels only name what it counted)."""
+
+    __slots__ = ()
+
+    def __new__(cls, forbidden: Iterable[Any], name: str) -> _Profiler:
+        return super().__new__(cls, (_Watch(forbidden).match, itertools.count(), [], name))
+
+    def event(self, frame: types.FrameType, event: str, arg: Any) -> None:
+        """The profiler hook. A forbidden call is noted, not raised: a profiler that raises is removed
+        by CPython itself (a sys.setprofile with the student's function on the stack, which the
+        grader's clean room refuses). The :func:`by_hand` call that watches puts the watch away."""
+        if (label := self[0](frame, event, arg)) is not None and not self._mine(frame):
+            self.note(label)
+
+    def _mine(self, frame: types.FrameType) -> bool:
+        """Whether `frame` is the :func:`by_hand` call this watch belongs to (not one the function makes)."""
+        return frame.f_code is _BY_HAND and frame.f_locals.get("profiler") is self
+
+    def note(self, label: str) -> None:
+        next(self[1])
+        self[2].append(label)
+
+    def report(self, label: str) -> None:
+        """A stand-in's call: noted, and raised in the function (which may swallow it: it stays noted)."""
+        self.note(label)
+        raise _forbidden(self[3], label)
+
+    def verdict(self) -> str | None:
+        """What the function called first that it must not (None: nothing)."""
+        return (self[2][:1] or [tr("a forbidden function")])[0] if next(self[1]) else None
+
+
+class _StandIn(tuple):
+    """A forbidden ufunc while the check runs: (the profiler, the label); calling it reports the call."""
+
+    __slots__ = ()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self[0].report(self[1])
+
+
 @contextmanager
-def _ufuncs_reported(forbidden: list[Any], fn: Any, report: Callable[[str], None]) -> Iterator[None]:
-    """While inside, each forbidden numpy ufunc is rebound to a stand-in that calls ``report(label)`` first.
+def _ufuncs_reported(forbidden: list[Any], fn: Any, profiler: _Profiler) -> Iterator[None]:
+    """While inside, each forbidden numpy ufunc is rebound to a stand-in that reports the call to `profiler`.
 
     Rebound in numpy itself and in the namespaces the function reads names from (its globals and
     the notebook's), so ``np.tanh(z)`` and an alias such as ``t = np.tanh`` both reach the stand-in.
@@ -152,20 +221,12 @@ def _ufuncs_reported(forbidden: list[Any], fn: Any, report: Callable[[str], None
     main = sys.modules.get("__main__")
     spaces = (vars(np), getattr(function, "__globals__", None), getattr(main, "__dict__", None))
     rebound: list[tuple[dict, str, Any]] = []
-
-    def stand_in(ufunc: np.ufunc, name: str) -> Callable[..., Any]:
-        def call(*args: Any, **kwargs: Any) -> Any:
-            report(name)
-            return ufunc(*args, **kwargs)
-
-        return call
-
     try:
         for space in {id(s): s for s in spaces if s is not None}.values():
             for key, value in list(space.items()):
                 if id(value) in ufuncs and value is ufuncs[id(value)][0]:
                     rebound.append((space, key, value))
-                    space[key] = stand_in(*ufuncs[id(value)])
+                    space[key] = _StandIn((profiler, ufuncs[id(value)][1]))
         yield
     finally:
         for space, key, value in reversed(rebound):
@@ -175,42 +236,32 @@ def _ufuncs_reported(forbidden: list[Any], fn: Any, report: Callable[[str], None
 def by_hand(fn: Callable[..., Any], *args: Any, forbidden: Iterable[Any], **kwargs: Any) -> Any:
     """``fn(*args, **kwargs)``, failing with :class:`ForbiddenCall` if it calls anything in `forbidden`.
 
-    Calls made by threads the function starts are watched too. The check is exact: a call made
-    outside the function (in the test itself) is not counted.
+    Starting a thread or a process is forbidden too (the watch could not follow it). The check is
+    exact: a call made outside the function (in the test itself) is not counted.
     """
     forbidden = list(forbidden)
-    watch = _Watch(forbidden)
     name = getattr(fn, "__name__", None) or type(fn).__name__  # a function, or a module instance by its class
-    found: list[str] = []
-
-    def report(label: str) -> None:
-        if not found:
-            found.append(label)
-        raise _forbidden(name, label)
-
-    watching = [True]
-
-    def hook(frame: types.FrameType, event: str, arg: Any) -> None:
-        # Noted, not raised: a profiler that raises is removed by CPython itself (a sys.setprofile
-        # with the student's function on the stack, which the grader's clean room refuses).
-        if watching[0] and not found and (label := watch.match(frame, event, arg)) is not None:
-            found.append(label)
-            watching[0] = False
-
+    profiler = _Profiler(forbidden, name)
     previous = sys.getprofile()
     previous_threads = threading.getprofile()
-    threading.setprofile(hook)
-    sys.setprofile(hook)
+    threading.setprofile(profiler.event)
+    sys.setprofile(profiler.event)
     try:
-        with _ufuncs_reported(forbidden, fn, report):
+        with _ufuncs_reported(forbidden, fn, profiler):
             result = fn(*args, **kwargs)
     except Exception:
-        if not found:
-            raise
+        error = sys.exc_info()[1]
+    else:
+        error = None
     finally:
-        watching[0] = False
-        sys.setprofile(previous)
+        sys.setprofile(previous)  # first: the watch ignores this call, made by its own by_hand
         threading.setprofile(previous_threads)
-    if found:  # whatever the function did after the call (returned, raised, swallowed our error)
-        raise _forbidden(name, found[0])
+    if (called := profiler.verdict()) is not None:  # whatever the function did after (returned, raised, swallowed it)
+        raise _forbidden(name, called)
+    if error is not None:
+        raise error
     return result
+
+
+_BY_HAND = by_hand.__code__
+"""Its code, as the watch knows its own call (the grader may wrap the module's ``by_hand``)."""

@@ -82,6 +82,9 @@ MESSAGES: dict[str, str] = {
         "{name} 调用了 {label}；本练习要求你自己实现它。"
     ),
     "autograd (.backward() or torch.autograd.grad)": "自动微分（.backward() 或 torch.autograd.grad）",
+    "a new thread (the check cannot follow it)": "一个新线程（检查无法跟进它）",
+    "a new process (the check cannot follow it)": "一个新进程（检查无法跟进它）",
+    "a forbidden function": "一个被禁止的函数",
     # unfinished.py
     "this cell holds an exercise not written yet: replace `raise NotImplementedError()` with your code.": (
         "这个单元格里有一道还没写的练习：把 `raise NotImplementedError()` 换成你的代码。"

@@ -33,6 +33,42 @@ def _in_a_thread(call):
     t.join()
 
 
+def _conv():
+    return F.conv2d(X, W)
+
+
+def _tanh():
+    return np.tanh(1.0)
+
+
+def _watch_switched_off(call):
+    """Reaches the watch (the profiler hook, its closure or its object) and tries to turn it off first."""
+    hook = sys.getprofile()
+    for cell in getattr(hook, "__closure__", None) or ():
+        if isinstance(cell.cell_contents, list):
+            cell.cell_contents[:] = [False] if cell.cell_contents == [True] else []
+    for part in getattr(hook, "__self__", ()):
+        if isinstance(part, list):
+            part.clear()
+    call()
+
+
+def _thread_unwatched(call):
+    """A thread started once the watch no longer hands itself to new threads."""
+    threading._profile_hook = None
+    _in_a_thread(call)
+
+
+def _in_a_child_process():
+    """A child process, whose calls the watch in this one would never see (it leaves at once here)."""
+    import os
+
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+
+
 def _reference_sum(values):
     return sum(values)
 
@@ -62,6 +98,11 @@ CAUGHT = {
     "hidden by try/except": (lambda: _swallowing(lambda: F.conv2d(X, W)), "torch.nn.functional.conv2d"),
     "in a thread it starts": (lambda: _in_a_thread(lambda: F.conv2d(X, W)), "torch.nn.functional.conv2d"),
     "switching the watch off": (lambda: sys.setprofile(None), "torch.nn.functional.conv2d"),
+    "rewriting the watch it reaches": (lambda: _watch_switched_off(_conv), "torch.nn.functional.conv2d"),
+    "a thread the watch does not reach": (lambda: _thread_unwatched(_conv), "torch.nn.functional.conv2d"),
+    "in a child process": (_in_a_child_process, "torch.nn.functional.conv2d"),
+    "a watch of its own inside": (lambda: by_hand(F.conv2d, X, W, forbidden=[]), "torch.nn.functional.conv2d"),
+    "a ufunc's stand-in rewritten": (lambda: _watch_switched_off(lambda: _swallowing(_tanh)), "numpy.tanh"),
     "a reference object": (lambda: _reference_sum([1, 2]), _reference_sum),
     "numpy ufunc": (lambda: np.tanh(np.ones(2)), "numpy.tanh"),
     "numpy ufunc by an alias": (lambda: squash(np.ones(2)), "numpy.tanh"),
@@ -93,6 +134,18 @@ def test_honest_code_passes_and_returns_its_value():
     x, w = np.arange(25.0).reshape(5, 5), np.ones((3, 3))
     forbidden = ["torch.nn.functional.conv2d", "numpy.convolve", "torch.Tensor.unfold", "scipy.signal.convolve2d"]
     assert by_hand(conv_by_loops, x, w, forbidden=forbidden)[0, 0] == x[:3, :3].sum()
+    assert sys.getprofile() is None
+
+
+def test_a_wrapped_by_hand_still_puts_its_watch_away(monkeypatch):
+    """The grader's tester wraps the module's by_hand; the watch still knows the call it belongs to."""
+    import course.byhand
+
+    original = course.byhand.by_hand
+    monkeypatch.setattr(
+        course.byhand, "by_hand", lambda fn, *a, forbidden, **k: original(fn, *a, forbidden=forbidden, **k)
+    )
+    assert course.byhand.by_hand(lambda: 1, forbidden=["torch.nn.functional.conv2d"]) == 1
     assert sys.getprofile() is None
 
 

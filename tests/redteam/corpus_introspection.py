@@ -11,19 +11,30 @@ that, and the attack must then work during the clean re-run to gain anything).
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable
 
 from nbformat import NotebookNode
 
-from redteam.corpus import _DISARM, Case, Context, _cell, _function_names, _if_found, _notebook_case, zeros
+from redteam.corpus import (
+    _DISARM,
+    Case,
+    Context,
+    _cell,
+    _function_names,
+    _if_found,
+    _notebook_case,
+    complete,
+    zeros,
+)
 from redteam.heap_scan import HEAP_SCAN
 
 __all__ = ["CASES"]
 
 
-def _armed(ctx: Context, attack: str, disarm: bool) -> NotebookNode:
-    """Zeros for every exercise; each function runs ``_attack()`` (defined in the first solution cell) when called,
-    with the call's arguments in ``_attack.seen``."""
-    nb = zeros(ctx)
+def _armed(ctx: Context, attack: str, disarm: bool, answers: Callable[[Context], NotebookNode] = zeros) -> NotebookNode:
+    """Zeros (or other `answers`) for every exercise; each function runs ``_attack()`` (defined in the
+    first solution cell) when called, with the call's arguments in ``_attack.seen``."""
+    nb = answers(ctx)
     for i, exercise in enumerate(ctx.assignment.exercises):
         cell = _cell(nb, exercise.solution_id)
         names = _function_names(ctx.assignment.cell(exercise.solution_id).source)
@@ -52,6 +63,45 @@ def _tracer(frame, event, arg):
 def _attack():
     try:
         getattr(_s, "set" + "tr" + "ace")(_tracer)
+    except Exception:
+        pass
+"""
+
+_WATCH_REWRITE = """
+import sys as _s
+import threading as _t
+
+def _attack():
+    # by_hand's watch is reachable (sys.getprofile()): empty what it holds, then make a call every
+    # exercise forbids (threading.setprofile), which only a switched-off watch would miss
+    _hook = _s.getprofile()
+    if _hook is None:
+        return
+    try:
+        for _c in getattr(_hook, "__closure__", None) or ():
+            if isinstance(_c.cell_contents, list):
+                _c.cell_contents[:] = [False] if _c.cell_contents == [True] else []
+        for _part in getattr(_hook, "__self__", ()):
+            if isinstance(_part, list):
+                _part.clear()
+        _t.setprofile(_t.getprofile())
+    except Exception:
+        pass
+"""
+
+_UNWATCHED_THREAD = """
+import sys as _s
+import threading as _t
+
+def _attack():
+    # a thread that by_hand's watch does not reach: new threads take their profiler from a global
+    if _s.getprofile() is None:
+        return
+    try:
+        _t._profile_hook = None
+        _thread = _t.Thread(target=_t.setprofile, args=(None,))
+        _thread.start()
+        _thread.join()
     except Exception:
         pass
 """
@@ -260,6 +310,11 @@ CASES = [
     Case("memory_scan_hidden_tests", "wrong answers that scan their process's heap (numpy on raw addresses) for the "
          "hidden tests and raise them as the error line (split tests: not in that process)",
          _notebook_case(lambda ctx: _armed(ctx, _MEMORY_SCAN, disarm=False)), "graded", "zero"),
+    Case("byhand_watch_rewrite", "right answers that empty by_hand's watch (reached by sys.getprofile()) and then "
+         "make a call every exercise forbids", _notebook_case(lambda ctx: _armed(ctx, _WATCH_REWRITE, False, complete)),
+         "graded", "zero"),
+    Case("byhand_unwatched_thread", "right answers that start a thread after clearing the profiler new threads take",
+         _notebook_case(lambda ctx: _armed(ctx, _UNWATCHED_THREAD, False, complete)), "graded", "zero"),
     Case("right_only_beside_tests", "right answers only where a heap scan finds a hidden test in their process, "
          "else an error (split tests run again in one process: held for review, no points)",
          _notebook_case(_right_only_beside_tests), "graded", "zero"),
