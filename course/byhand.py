@@ -76,12 +76,7 @@ def _labels() -> dict[str, str]:
 
     Every autograd route runs through the one function on the left, so forbidding it forbids them all.
     """
-    thread, process = tr("a new thread (the check cannot follow it)"), tr("a new process (the check cannot follow it)")
-    return {
-        "torch.autograd.graph._engine_run_backward": tr("autograd (.backward() or torch.autograd.grad)"),
-        **dict.fromkeys(THREADS, thread),
-        **dict.fromkeys(PROCESSES, process),
-    }
+    return {"torch.autograd.graph._engine_run_backward": tr("autograd (.backward() or torch.autograd.grad)")}
 
 
 def label(entry: Any) -> str:
@@ -92,6 +87,12 @@ def label(entry: Any) -> str:
 
 
 def _forbidden(name: str, label: str) -> ForbiddenCall:
+    if label in THREADS:
+        return ForbiddenCall(tr("{name} starts a thread ({label}); the check cannot follow it: compute in one thread.",
+                                name=name, label=label))  # fmt: skip
+    if label in PROCESSES:
+        return ForbiddenCall(tr("{name} starts a process ({label}); the check cannot follow it: compute in this one.",
+                                name=name, label=label))  # fmt: skip
     return ForbiddenCall(
         tr("{name} calls {label}; this exercise asks you to write it yourself.", name=name, label=label)
     )
@@ -125,15 +126,14 @@ class _Watch(tuple):
         return super().__new__(cls, map(types.MappingProxyType, (codes, objects, frozen)))
 
     def match(self, frame: types.FrameType, event: str, arg: Any) -> str | None:
-        codes, objects, methods = self
         if event == "call":
-            return codes.get(id(frame.f_code))
+            return self[0].get(id(frame.f_code))
         if event != "c_call":
             return None
-        if (label := objects.get(id(arg))) is not None:
+        if (label := self[1].get(id(arg))) is not None:
             return label
         owner = getattr(arg, "__self__", None)
-        for cls, label in methods.get(getattr(arg, "__name__", ""), ()):
+        for cls, label in self[2].get(getattr(arg, "__name__", ""), ()):
             if isinstance(owner, cls):
                 return label
         return None

@@ -82,8 +82,12 @@ MESSAGES: dict[str, str] = {
         "{name} 调用了 {label}；本练习要求你自己实现它。"
     ),
     "autograd (.backward() or torch.autograd.grad)": "自动微分（.backward() 或 torch.autograd.grad）",
-    "a new thread (the check cannot follow it)": "一个新线程（检查无法跟进它）",
-    "a new process (the check cannot follow it)": "一个新进程（检查无法跟进它）",
+    "{name} starts a thread ({label}); the check cannot follow it: compute in one thread.": (
+        "{name} 启动了一个线程（{label}）；检查无法跟进它：请在一个线程里完成计算。"
+    ),
+    "{name} starts a process ({label}); the check cannot follow it: compute in this one.": (
+        "{name} 启动了一个进程（{label}）；检查无法跟进它：请在当前进程里完成计算。"
+    ),
     "a forbidden function": "一个被禁止的函数",
     # unfinished.py
     "this cell holds an exercise not written yet: replace `raise NotImplementedError()` with your code.": (

@@ -53,6 +53,10 @@ def _watch_switched_off(call):
     call()
 
 
+def _spread():
+    _in_a_thread(lambda: None)
+
+
 def _thread_unwatched(call):
     """A thread started once the watch no longer hands itself to new threads."""
     threading._profile_hook = None
@@ -117,7 +121,8 @@ def test_forbidden_calls_are_caught_however_reached(case):
     def conv_forward():
         return call()
 
-    with pytest.raises(ForbiddenCall, match=r"^conv_forward calls .*; this exercise asks you to write it yourself\."):
+    says = r"^conv_forward (calls .*; this exercise asks you to write it yourself|starts a (thread|process) .*)\."
+    with pytest.raises(ForbiddenCall, match=says):
         by_hand(conv_forward, forbidden=[forbidden])
     assert sys.getprofile() is None
     assert np.tanh is np._core.umath.tanh and squash is np.tanh, "a rebound ufunc was not put back"
@@ -135,6 +140,13 @@ def test_honest_code_passes_and_returns_its_value():
     forbidden = ["torch.nn.functional.conv2d", "numpy.convolve", "torch.Tensor.unfold", "scipy.signal.convolve2d"]
     assert by_hand(conv_by_loops, x, w, forbidden=forbidden)[0, 0] == x[:3, :3].sum()
     assert sys.getprofile() is None
+
+
+def test_a_thread_or_a_process_is_named_as_what_the_check_cannot_follow():
+    with pytest.raises(ForbiddenCall, match=r"^_spread starts a thread \(_thread.start_new_thread\); the check"):
+        by_hand(_spread, forbidden=[])
+    with pytest.raises(ForbiddenCall, match=r"^_in_a_child_process starts a process \(os.fork\)"):
+        by_hand(_in_a_child_process, forbidden=[])
 
 
 def test_a_wrapped_by_hand_still_puts_its_watch_away(monkeypatch):
