@@ -485,7 +485,7 @@ class _Peer:
 
     def _links_out(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """What changed here in linked parameters since the other end last heard: this end's own
-        (``linked``) and this end's copies of the other's (``synced``), each as a leaf with its grad."""
+        (``linked``) and this end's copies of the other's (``synced``), each as its :func:`_state`."""
         out: tuple[dict[str, Any], dict[str, Any]] = ({}, {})
         for moved, links in zip(out, (self.owned, self.copies), strict=True):
             for target, link in links.items():
@@ -965,7 +965,8 @@ class _Graph:
     def __init__(self, tensor: Any, leaves: list[Any | None]) -> None:
         self.tensor, self.leaves = tensor, leaves
         """`leaves`: the leaf copies of the caller's tensors that require grad in the call's arguments
-        (None for a parameter of this end's that the caller handed back: it accumulates here)."""
+        (None for what the caller handed back of this end's own, a parameter or a graph: the
+        backward goes on through it here)."""
 
     def backward(self, grad: Any) -> list[Any]:
         """``tensor.backward(grad)`` (this end's parameters accumulate, as in one process): the leaves' gradients."""
