@@ -538,7 +538,7 @@ class RemoteCall(Message):
     """Count the Python events the call runs there (a test's ``python_steps`` of the student's code)."""
     linked: dict[str, Any] = field(default_factory=dict)
     """The sender's parameters that the receiver holds linked copies of and that changed since
-    (handle -> the parameter, encoded as a leaf with its ``.grad``): see ``split._Link``."""
+    (handle -> the parameter's ``(values, grad, requires_grad)``, encoded): see ``split._Link``."""
     synced: dict[str, Any] = field(default_factory=dict)
     """The receiver's parameters, as the sender changed its linked copies of them (handle -> the copy)."""
 
