@@ -149,6 +149,19 @@ def test_a_thread_or_a_process_is_named_as_what_the_check_cannot_follow():
         by_hand(_in_a_child_process, forbidden=[])
 
 
+def test_a_progress_bar_starts_no_thread_under_the_watch(monkeypatch):
+    """tqdm starts its monitor thread with a process's first bar; a function that shows one is honest."""
+    from tqdm import std as tqdm_std
+
+    monkeypatch.setattr(tqdm_std.tqdm, "monitor", None)  # as in a process with no bar yet
+
+    def train_with_a_bar(steps):
+        return sum(tqdm_std.tqdm(range(steps), disable=False, file=sys.stderr))
+
+    assert by_hand(train_with_a_bar, 3, forbidden=["torch.nn.functional.conv2d"]) == 3
+    assert tqdm_std.tqdm.monitor is None
+
+
 def test_a_wrapped_by_hand_still_puts_its_watch_away(monkeypatch):
     """The grader's tester wraps the module's by_hand; the watch still knows the call it belongs to."""
     import course.byhand
