@@ -2,12 +2,12 @@
 
 Run from the repository root:
 
-    .venv/bin/python bench/gan.py                  # 400 and 1,500 steps per GAN (a few CPU-minutes)
+    .venv/bin/python bench/gan.py                  # the notebook's steps and 1,500 per GAN (a few CPU-minutes)
     .venv/bin/python bench/gan.py --steps 3000     # one budget
 
-How: the notebook sets ``GAN_STEPS = budget(400)`` (cell ``gan-budget``) and trains both of its
+How: the notebook sets ``GAN_STEPS = budget(N)`` (cell ``gan-budget``) and trains both of its
 GANs (the DCGAN and the conditional DCGAN) for that many steps. For each requested number of
-steps S this script starts a fresh Python process with ``COURSE_BUDGET_SCALE = S / 400``, reads
+steps S this script starts a fresh Python process with ``COURSE_BUDGET_SCALE = S / N``, reads
 the source notebook ``notebooks/09_gan/gan.ipynb`` with nbformat and executes its code cells in
 order in one namespace (the solution cells hold the reference answers; test cells run too and
 are fast; figures go to matplotlib's Agg backend and are closed), exactly the code a student runs
@@ -106,7 +106,7 @@ def row(steps: int, name: str, epochs: float, cpu: float | None, m: dict) -> str
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
-        "--steps", type=int, nargs="+", default=[400, 1500], help="training steps per GAN (default: 400 1500)"
+        "--steps", type=int, nargs="+", help="training steps per GAN (default: the notebook's GAN_STEPS and 1500)"
     )
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -114,6 +114,9 @@ def main() -> None:
         print("RESULT " + json.dumps(run_notebook(args.child)), flush=True)
         return
 
+    import nbformat
+
+    steps_list = args.steps or [default_steps(nbformat.read(NOTEBOOK, as_version=4)), 1500]
     print(f"notebook: {NOTEBOOK.relative_to(REPO)}; {SAMPLES} samples per GAN scored by course.sample_score")
     header = (
         f"{'steps':>6} | {'GAN':<22} | {'epochs':>6} | {'CPU s':>6} | "
@@ -122,7 +125,7 @@ def main() -> None:
     print(header)
     print("-" * len(header))
     pretrained = None
-    for steps in args.steps:
+    for steps in steps_list:
         proc = subprocess.run(
             [sys.executable, __file__, "--child", str(steps)], cwd=REPO, capture_output=True, text=True
         )
