@@ -49,8 +49,8 @@ from tqdm import std as tqdm_std
 from course.i18n import tr
 
 tqdm_std.tqdm.monitor_interval = 0
-"""tqdm's monitor is a thread, started with a process's first progress bar: under the watch, a
-function that shows a bar (the course's training loops do) would be failed for starting it."""
+"""tqdm's monitor is a thread, started whenever a progress bar opens while no other is open: under
+the watch, a function that shows a bar (the course's training loops do) would fail for starting it."""
 
 __all__ = ["ALWAYS", "ForbiddenCall", "by_hand", "label", "resolve"]
 
